@@ -1,0 +1,1 @@
+"""movierec.app: the Gradio demo (layout and callbacks only)."""

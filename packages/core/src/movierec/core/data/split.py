@@ -1,0 +1,156 @@
+"""Seeded, reproducible train/test splits, named by one string as the CLI spells them.
+
+    holdout:N      shuffle, the last N ratings are the test set (the notebook's split)
+    kfold:K        random K-fold cross-validation
+    user:F         per user, a random fraction F of their ratings is the test set (ranking metrics)
+    temporal:F     per user, the latest fraction F of their ratings is the test set (probe-like)
+    predefined     the dataset's own splits (MovieLens 100k u1..u5)
+    predefined:NAMES  some of them, comma-separated (e.g. predefined:ua,ub)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from movierec.core.data.tables import Dataset
+from movierec.core.errors import DataError
+
+SPLIT_HELP = "holdout:N, kfold:K, user:F, temporal:F or predefined[:NAMES]"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One train/test pair of a split."""
+
+    name: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A parsed split string: kind plus its parameter."""
+
+    kind: str
+    value: float | int | None = None
+    names: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        if self.kind == "predefined":
+            return "predefined" + (":" + ",".join(self.names) if self.names else "")
+        return f"{self.kind}:{self.value:g}" if isinstance(self.value, float) else f"{self.kind}:{self.value}"
+
+
+def parse_split(text: str) -> SplitSpec:
+    """Parse 'kfold:5', 'holdout:100000', 'user:0.25', 'temporal:0.2' or 'predefined'."""
+    kind, _, value = text.strip().partition(":")
+    kind = kind.lower()
+    defaults = {"kfold": "5", "holdout": "0.1", "user": "0.25", "temporal": "0.2"}
+    if kind == "predefined":
+        names = tuple(n for n in value.split(",") if n)
+        return SplitSpec("predefined", None, names)
+    if kind not in defaults:
+        raise DataError(f"unknown split {text!r}: expected {SPLIT_HELP}")
+    value = value or defaults[kind]
+    try:
+        number = float(value)
+    except ValueError:
+        raise DataError(f"split {text!r}: {value!r} is not a number") from None
+    if kind == "kfold":
+        if number != int(number) or number < 2:
+            raise DataError(f"split {text!r}: K must be an integer >= 2")
+        return SplitSpec(kind, int(number))
+    if kind == "holdout":
+        if number >= 1:
+            return SplitSpec(kind, int(number))
+        if number <= 0:
+            raise DataError(f"split {text!r}: N must be a positive count or a fraction in (0, 1)")
+        return SplitSpec(kind, number)
+    if not 0 < number < 1:
+        raise DataError(f"split {text!r}: F must be a fraction between 0 and 1")
+    return SplitSpec(kind, number)
+
+
+def iter_folds(dataset: Dataset | pd.DataFrame, split: str | SplitSpec, seed: int = 42) -> Iterator[Fold]:
+    """Yield the folds of a split of a dataset (or of a bare ratings table)."""
+    spec = parse_split(split) if isinstance(split, str) else split
+    ratings = dataset.ratings if isinstance(dataset, Dataset) else dataset
+    if spec.kind == "holdout":
+        train, test = holdout_split(ratings, spec.value, seed)  # type: ignore[arg-type]
+        yield Fold("holdout", train, test)
+    elif spec.kind == "kfold":
+        yield from kfold_split(ratings, int(spec.value), seed)  # type: ignore[arg-type]
+    elif spec.kind == "user":
+        train, test = user_split(ratings, float(spec.value), seed)  # type: ignore[arg-type]
+        yield Fold("user", train, test)
+    elif spec.kind == "temporal":
+        train, test = temporal_split(ratings, float(spec.value))  # type: ignore[arg-type]
+        yield Fold("temporal", train, test)
+    else:
+        if not isinstance(dataset, Dataset) or not dataset.predefined_splits:
+            raise DataError("split 'predefined': this dataset has no predefined splits (MovieLens 100k has u1..u5, ua, ub)")
+        names = spec.names or tuple(dataset.predefined_splits)
+        for name in names:
+            if name not in dataset.predefined_splits:
+                raise DataError(
+                    f"split 'predefined:{name}': unknown; this dataset has {', '.join(dataset.predefined_splits)}"
+                )
+            train, test = dataset.predefined_splits[name]
+            yield Fold(name, train, test)
+
+
+def holdout_split(ratings: pd.DataFrame, n_test: int | float, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Shuffle, then the last `n_test` ratings (or that fraction) are the test set."""
+    n = len(ratings)
+    count = int(round(n * n_test)) if isinstance(n_test, float) and n_test < 1 else int(n_test)
+    if not 0 < count < n:
+        raise DataError(f"holdout:{n_test}: the test size must be between 1 and {n - 1} ratings")
+    order = np.random.default_rng(seed).permutation(n)
+    return _take(ratings, order[:-count]), _take(ratings, order[-count:])
+
+
+def kfold_split(ratings: pd.DataFrame, k: int, seed: int = 42) -> Iterator[Fold]:
+    """Random K-fold: every rating is in exactly one test fold."""
+    if len(ratings) < k:
+        raise DataError(f"kfold:{k}: only {len(ratings)} ratings")
+    fold_of = np.random.default_rng(seed).permutation(len(ratings)) % k
+    for i in range(k):
+        test = fold_of == i
+        yield Fold(f"fold{i + 1}", _take(ratings, np.flatnonzero(~test)), _take(ratings, np.flatnonzero(test)))
+
+
+def user_split(ratings: pd.DataFrame, test_fraction: float = 0.25, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per user, a random `test_fraction` of their ratings goes to test (at least one stays in train)."""
+    random_key = np.random.default_rng(seed).random(len(ratings))
+    return _per_user_split(ratings, random_key, test_fraction)
+
+
+def temporal_split(ratings: pd.DataFrame, test_fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per user, the latest `test_fraction` of their ratings goes to test, like the Netflix probe set."""
+    if "date" not in ratings.columns or ratings["date"].isna().all():
+        raise DataError("split 'temporal': the ratings have no dates")
+    key = ratings["date"].to_numpy().astype("datetime64[s]").astype(np.int64).astype(np.float64)
+    return _per_user_split(ratings, key, test_fraction)
+
+
+def _per_user_split(ratings: pd.DataFrame, key: np.ndarray, test_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    users = ratings["user"].to_numpy()
+    order = np.lexsort((np.arange(len(users)), key, users))  # by user, then key, ties by position
+    sorted_users = users[order]
+    starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
+    counts = np.diff(np.r_[starts, len(users)])
+    rank = np.arange(len(users)) - np.repeat(starts, counts)  # 0 = smallest key of that user
+    n_test = np.floor(counts * test_fraction + 0.5).astype(np.int64)
+    n_test = np.minimum(n_test, counts - 1)  # every user keeps a rating in train
+    is_test_sorted = rank >= np.repeat(counts - n_test, counts)
+    is_test = np.empty(len(users), dtype=bool)
+    is_test[order] = is_test_sorted
+    return _take(ratings, np.flatnonzero(~is_test)), _take(ratings, np.flatnonzero(is_test))
+
+
+def _take(ratings: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    return ratings.iloc[np.sort(positions)].reset_index(drop=True)

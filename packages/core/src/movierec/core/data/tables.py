@@ -1,0 +1,144 @@
+"""The canonical ratings and movies tables, and the Dataset that holds them.
+
+ratings: user int32, movie int32, rating float32, date datetime64[s] (day resolution for Netflix)
+movies:  movie int32, title str, year Int16 (nullable), genres str (pipe-separated, optional),
+         overview str (optional), plus optional link columns tmdb_id / imdb_id (Int64 / str)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+RATING_COLUMNS = ("user", "movie", "rating", "date")
+MOVIE_COLUMNS = ("movie", "title", "year", "genres", "overview")
+
+
+def make_ratings(
+    user: Any, movie: Any, rating: Any, date: Any | None = None
+) -> pd.DataFrame:
+    """Build a canonical ratings table from four array-likes (date may be None: unknown)."""
+    user = np.asarray(user, dtype=np.int32)
+    n = len(user)
+    if date is None:
+        dates = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    else:
+        dates = np.asarray(date).astype("datetime64[s]")
+    return pd.DataFrame(
+        {
+            "user": user,
+            "movie": np.asarray(movie, dtype=np.int32),
+            "rating": np.asarray(rating, dtype=np.float32),
+            "date": dates,
+        }
+    )
+
+
+def empty_ratings() -> pd.DataFrame:
+    """A ratings table with no rows and the canonical dtypes."""
+    return make_ratings([], [], [], np.array([], dtype="datetime64[s]"))
+
+
+def make_movies(
+    movie: Any,
+    title: Any,
+    year: Any | None = None,
+    genres: Any | None = None,
+    overview: Any | None = None,
+    **extra: Any,
+) -> pd.DataFrame:
+    """Build a canonical movies table; missing optional columns are filled with NA."""
+    movie = np.asarray(movie, dtype=np.int32)
+    n = len(movie)
+    frame = pd.DataFrame(
+        {
+            "movie": movie,
+            "title": pd.array(list(title), dtype="string"),
+            "year": pd.array([None] * n if year is None else list(year), dtype="Int16"),
+            "genres": pd.array([None] * n if genres is None else list(genres), dtype="string"),
+            "overview": pd.array([None] * n if overview is None else list(overview), dtype="string"),
+        }
+    )
+    for name, values in extra.items():
+        frame[name] = values
+    return frame
+
+
+def check_ratings(ratings: pd.DataFrame, where: str = "ratings") -> pd.DataFrame:
+    """Check a table has the canonical rating columns; return it with canonical dtypes."""
+    missing = [c for c in ("user", "movie", "rating") if c not in ratings.columns]
+    if missing:
+        from movierec.core.errors import DataError
+
+        raise DataError(
+            f"{where}: missing column(s) {', '.join(missing)}; expected columns "
+            f"{', '.join(RATING_COLUMNS)}"
+        )
+    date = ratings["date"] if "date" in ratings.columns else None
+    if (
+        ratings["user"].dtype == np.int32
+        and ratings["movie"].dtype == np.int32
+        and ratings["rating"].dtype == np.float32
+        and date is not None
+    ):
+        return ratings
+    return make_ratings(ratings["user"], ratings["movie"], ratings["rating"], date)
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: ratings and movies tables plus what loading noticed."""
+
+    spec: str
+    ratings: pd.DataFrame
+    movies: pd.DataFrame
+    skipped_lines: int = 0
+    notes: list[str] = field(default_factory=list)
+    # name -> (train, test), e.g. MovieLens 100k "u1".."u5", "ua", "ub"
+    predefined_splits: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
+
+    def stats(self) -> dict[str, Any]:
+        """Summary figures: counts, rating and date ranges, sparsity, skipped lines."""
+        r = self.ratings
+        n_users = int(r["user"].nunique())
+        n_movies = int(r["movie"].nunique())
+        dates = r["date"].dropna() if "date" in r.columns else pd.Series([], dtype="datetime64[s]")
+
+        def day(value: Any) -> str | None:
+            return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
+
+        cells = n_users * n_movies
+        return {
+            "spec": self.spec,
+            "ratings": int(len(r)),
+            "users": n_users,
+            "movies": n_movies,
+            "titles": int(len(self.movies)),
+            "overviews": int(self.movies["overview"].notna().sum())
+            if "overview" in self.movies.columns
+            else 0,
+            "rating_min": float(r["rating"].min()) if len(r) else None,
+            "rating_max": float(r["rating"].max()) if len(r) else None,
+            "date_min": day(dates.min()) if len(dates) else None,
+            "date_max": day(dates.max()) if len(dates) else None,
+            "density": (len(r) / cells) if cells else 0.0,
+            "skipped_lines": int(self.skipped_lines),
+            "predefined_splits": sorted(self.predefined_splits),
+            "notes": list(self.notes),
+        }
+
+    def title_of(self, movie: int) -> str:
+        """The title of a movie id, or 'movie <id>' when the title file lacks it."""
+        index = self._title_index()
+        title = index.get(int(movie))
+        return f"movie {movie}" if title is None or pd.isna(title) else str(title)
+
+    def _title_index(self) -> dict[int, str]:
+        cached = getattr(self, "_titles_cache", None)
+        if cached is None:
+            cached = dict(zip(self.movies["movie"].tolist(), self.movies["title"].tolist()))
+            object.__setattr__(self, "_titles_cache", cached)
+        return cached

@@ -1,0 +1,1 @@
+"""movierec.viz: plotly charts for movierec. DataFrames in, Figures out."""
