@@ -1,0 +1,71 @@
+"""Non-personalized engines: `mean` (per-movie mean rating) and `weighted` (IMDb weighted rating).
+
+Both give every user the same scores; they are the floor every personalized engine must beat.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from movierec.core.models.base import Recommender
+
+
+class _PerMovieScore(Recommender):
+    """One score per movie, the same for every user; unknown movies get the global mean."""
+
+    def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
+        movie_idx = self.movies_.index_of(ratings["movie"].to_numpy())
+        values = ratings["rating"].to_numpy(np.float64)
+        self.movie_count_ = np.bincount(movie_idx, minlength=len(self.movies_)).astype(np.float64)
+        self.movie_mean_ = np.bincount(movie_idx, values, minlength=len(self.movies_)) / self.movie_count_
+        self.movie_score_ = self._movie_scores()
+
+    def _movie_scores(self) -> np.ndarray:
+        return self.movie_mean_
+
+    def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+        return np.where(movie_idx >= 0, self.movie_score_[np.maximum(movie_idx, 0)], self.global_mean_)
+
+    def _score_user(self, user_idx: int) -> np.ndarray:
+        return self.movie_score_
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"movie_count": self.movie_count_, "movie_mean": self.movie_mean_, "movie_score": self.movie_score_}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.movie_count_ = state["movie_count"]
+        self.movie_mean_ = state["movie_mean"]
+        self.movie_score_ = state["movie_score"]
+
+
+class MeanRating(_PerMovieScore):
+    """The notebook's "Mean Rating": each movie's mean rating."""
+
+    def __init__(self) -> None:
+        pass
+
+
+class WeightedRating(_PerMovieScore):
+    """IMDb weighted rating v/(v+m)*R + m/(v+m)*C: a movie's mean shrunk towards the global mean C.
+
+    `m` is the number of ratings at which a movie's own mean counts half; None takes the
+    `m_quantile` quantile of ratings per movie (the 90th percentile is the usual choice).
+    """
+
+    def __init__(self, m: float | None = None, m_quantile: float = 0.9) -> None:
+        self.m = m
+        self.m_quantile = m_quantile
+
+    def _movie_scores(self) -> np.ndarray:
+        m = float(self.m) if self.m is not None else float(np.quantile(self.movie_count_, self.m_quantile))
+        self.m_ = m
+        v = self.movie_count_
+        return v / (v + m) * self.movie_mean_ + m / (v + m) * self.global_mean_
+
+    def _state(self) -> dict[str, np.ndarray]:
+        return {**super()._state(), "m": np.array(self.m_)}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        super()._set_state(state)
+        self.m_ = float(state["m"])
