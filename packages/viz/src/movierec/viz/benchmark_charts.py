@@ -1,0 +1,176 @@
+"""Charts of the tidy benchmark table: the engines x metrics heatmap and quality versus fit time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from movierec.core.evaluation.results import BenchmarkResult, lower_is_better, summarize
+from movierec.viz._style import RED, bar_chart_height, empty_figure, escape, layout
+
+# white for the worst engine of a metric, the notebook's red for the best
+GOODNESS_SCALE = [[0.0, "#fff5f5"], [0.5, "#f08080"], [1.0, RED]]
+_RANKING_PREFERENCE = ("ndcg", "map", "precision", "recall", "hit_rate", "coverage")
+
+
+def main_metric(metrics: list[str] | pd.Series) -> str | None:
+    """The metric to sort by: rmse, then mae, then ndcg@K, ... (None for no metrics)."""
+    names = list(dict.fromkeys(metrics))
+    for preferred in ("rmse", "mae", *_RANKING_PREFERENCE):
+        for name in names:
+            if name.split("@")[0] == preferred:
+                return name
+    return names[0] if names else None
+
+
+def metric_label(metric: str) -> str:
+    """Display name: RMSE, MAE, NDCG@10, Precision@10, Hit Rate@10."""
+    base, _, k = metric.partition("@")
+    upper = {"rmse": "RMSE", "mae": "MAE", "ndcg": "NDCG", "map": "MAP"}
+    label = upper.get(base, base.replace("_", " ").title())
+    return f"{label}@{k}" if k else label
+
+
+def benchmark_heatmap(
+    table: pd.DataFrame | BenchmarkResult,
+    metrics: list[str] | None = None,
+    sort_by: str | None = None,
+    subject: str = "Engines",
+    title: str | None = None,
+) -> go.Figure:
+    """Engines x metrics, mean over folds in each cell, best engine of `sort_by` on top.
+
+    Colour is per metric, from worst (white) to best (red), so error metrics (lower is better)
+    and ranking metrics (higher is better) read the same way side by side.
+    """
+    table = _rows(table)
+    summary = summarize(table)
+    if metrics is not None:
+        summary = summary[summary["metric"].isin(metrics)]
+    folds = int(table["fold"].nunique()) if len(table) else 0
+    engines_count = int(summary["engine"].nunique())
+    if title is None:
+        prefix = "Crossvalidated Comparison" if folds > 1 else "Comparison"
+        title = f"{prefix} Of {engines_count} {subject}" + (f" ({folds} Folds)" if folds > 1 else "")
+    if summary.empty:
+        return empty_figure(title, "no benchmark rows")
+    columns = [m for m in (metrics or list(dict.fromkeys(summary["metric"]))) if m in set(summary["metric"])]
+    sort_by = sort_by if sort_by in columns else main_metric(columns)
+    means = summary.pivot(index="engine", columns="metric", values="mean").reindex(columns=columns)
+    stds = summary.pivot(index="engine", columns="metric", values="std").reindex(columns=columns)
+    order = _engine_order(means, sort_by)
+    means, stds = means.loc[order], stds.loc[order]
+    times = table.groupby("engine")[["fit_seconds", "predict_seconds"]].mean().reindex(order)
+
+    goodness = np.column_stack([_goodness(means[m].to_numpy(dtype=float), lower_is_better(m)) for m in columns])
+    cell_text, hover = [], []
+    for engine in order:
+        fit, test = times.loc[engine, "fit_seconds"], times.loc[engine, "predict_seconds"]
+        row_text, row_hover = [], []
+        for metric in columns:
+            value, spread = means.loc[engine, metric], stds.loc[engine, metric]
+            shown = "n/a" if pd.isna(value) else f"{value:.4f}"
+            row_text.append(shown)
+            direction = "lower is better" if lower_is_better(metric) else "higher is better"
+            row_hover.append(
+                f"{escape(engine)}<br>{metric_label(metric)}: {shown}"
+                + ("" if pd.isna(spread) or pd.isna(value) else f" ± {spread:.4f}")
+                + f" ({direction})<br>Fit Time: {_seconds(fit)}<br>Test Time: {_seconds(test)}"
+            )
+        cell_text.append(row_text)
+        hover.append(row_hover)
+    trace = go.Heatmap(
+        x=[metric_label(m) for m in columns],
+        y=[escape(engine) for engine in order],
+        z=goodness,
+        zmin=0.0,
+        zmax=1.0,
+        text=cell_text,
+        texttemplate="%{text}",
+        textfont=dict(size=13),
+        hovertext=hover,
+        hoverinfo="text",
+        colorscale=GOODNESS_SCALE,
+        xgap=2,
+        ygap=2,
+        colorbar=dict(title=dict(text="Per Metric"), tickvals=[0, 1], ticktext=["worst", "best"]),
+    )
+    x_title = "Metric (sorted by " + metric_label(sort_by) + (", lower is better)" if lower_is_better(sort_by) else ", higher is better)")
+    figure = go.Figure(data=[trace], layout=layout(title, x_title, subject[:-1] if subject.endswith("s") else subject,
+                                                  height=max(bar_chart_height(len(order)), 400)))
+    figure.update_yaxes(autorange="reversed", automargin=True)
+    figure.update_xaxes(side="bottom")
+    return figure
+
+
+def quality_vs_fit_time(
+    table: pd.DataFrame | BenchmarkResult, metric: str | None = None, subject: str = "Engines"
+) -> go.Figure:
+    """Each engine as a point: mean fit time (log scale) against the mean of `metric` with its std."""
+    table = _rows(table)
+    summary = summarize(table)
+    metric = metric or main_metric(list(summary["metric"]))
+    chosen = summary[summary["metric"] == metric].dropna(subset=["mean"]) if metric else summary.iloc[0:0]
+    label = metric_label(metric) if metric else "Quality"
+    title = f"{label} Versus Fit Time Of {chosen['engine'].nunique()} {subject}"
+    if chosen.empty:
+        return empty_figure(title, "no benchmark rows")
+    seconds = chosen["fit_seconds"].to_numpy(dtype=float)
+    # engines that fit in no measurable time still need a place on a log axis
+    shown_seconds = np.where(np.isfinite(seconds), np.maximum(seconds, 1e-3), 1e-3)
+    hover = [
+        f"{escape(engine)}<br>{label}: {mean:.4f} ± {std:.4f}<br>Fit Time: {_seconds(fit)}<br>Test Time: {_seconds(test)}"
+        for engine, mean, std, fit, test in zip(
+            chosen["engine"], chosen["mean"], chosen["std"], chosen["fit_seconds"], chosen["predict_seconds"]
+        )
+    ]
+    trace = go.Scatter(
+        x=shown_seconds,
+        y=chosen["mean"].to_numpy(dtype=float),
+        error_y=dict(type="data", array=chosen["std"].to_numpy(dtype=float), color="#888888"),
+        mode="markers+text",
+        text=[escape(engine) for engine in chosen["engine"]],
+        textposition="top center",
+        hovertext=hover,
+        hoverinfo="text",
+        marker=dict(color=RED, size=11),
+        cliponaxis=False,
+    )
+    direction = "lower is better" if lower_is_better(metric) else "higher is better"
+    figure = go.Figure(data=[trace], layout=layout(title, "Mean Fit Time Per Fold (s, log scale)", f"{label} ({direction})"))
+    figure.update_xaxes(type="log")
+    return figure
+
+
+def _rows(table: pd.DataFrame | BenchmarkResult) -> pd.DataFrame:
+    """The tidy rows of a benchmark, given the table or the BenchmarkResult holding it."""
+    return table.table if isinstance(table, BenchmarkResult) else table
+
+
+def _engine_order(means: pd.DataFrame, sort_by: str | None) -> list[str]:
+    """Engines best first by `sort_by`; engines without a value for it go last, by name."""
+    if sort_by is None:
+        return sorted(means.index)
+    column = means[sort_by]
+    ascending = lower_is_better(sort_by)
+    ranked = column.dropna().sort_values(ascending=ascending, kind="stable")
+    return list(ranked.index) + sorted(column.index[column.isna()])
+
+
+def _goodness(values: np.ndarray, lower_better: bool) -> np.ndarray:
+    """Scale one metric's values to 0 (worst) .. 1 (best); NaN stays NaN, a tie counts as best."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.full(values.shape, np.nan)
+    low, high = finite.min(), finite.max()
+    if high == low:
+        return np.where(np.isfinite(values), 1.0, np.nan)
+    scaled = (values - low) / (high - low)
+    return 1.0 - scaled if lower_better else scaled
+
+
+def _seconds(value: float) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    return f"{value:.3f} s" if value < 100 else f"{value:,.0f} s"
