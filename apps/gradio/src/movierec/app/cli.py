@@ -1,0 +1,132 @@
+"""`movierec serve` and `python apps/gradio/app.py`: one way to start the app, two doors."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 7860
+#: trained (or loaded from the cache) before the server opens, so the first clicks answer at once
+WARM_ENGINES = ("item_knn", "content_tfidf")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options `serve` and app.py share."""
+    parser.add_argument("--dataset", metavar="SPEC",
+                        help="'sample', 'netflix:DIR' or 'movielens:DIR' (default: $MOVIEREC_DATASET or sample)")
+    parser.add_argument("--host", help="address to bind (default: $GRADIO_SERVER_NAME; 0.0.0.0 on a Space, "
+                                       "else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help=f"port (default: $PORT, $GRADIO_SERVER_PORT or {DEFAULT_PORT})")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="where fitted engines are kept (default: $MOVIEREC_CACHE_DIR or ~/.cache/movierec/engines)")
+    parser.add_argument("--no-warm", action="store_true",
+                        help="train every engine on first use instead of the defaults at start")
+
+
+def register(subparsers: Any) -> None:
+    """Add `movierec serve` (entry point of the `movierec.cli` group)."""
+    parser = subparsers.add_parser("serve", help="serve the web demo (Gradio)",
+                                   description="Serve the movierec web demo.")
+    add_serve_arguments(parser)
+    parser.set_defaults(handler=serve)
+
+
+def resolve_host(host: str | None) -> str:
+    """The bind address: the flag, $GRADIO_SERVER_NAME, 0.0.0.0 on a Space (or under $PORT), else loopback."""
+    if host:
+        return host
+    if os.environ.get("GRADIO_SERVER_NAME"):
+        return os.environ["GRADIO_SERVER_NAME"]
+    return "0.0.0.0" if os.environ.get("SPACE_ID") or os.environ.get("PORT") else "127.0.0.1"
+
+
+def resolve_port(port: int | None) -> int:
+    """The port: the flag, $PORT, $GRADIO_SERVER_PORT, else 7860."""
+    if port:
+        return int(port)
+    for name in ("PORT", "GRADIO_SERVER_PORT"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                return int(value)
+            except ValueError:
+                from movierec.core.errors import MovierecError
+
+                raise MovierecError(f"${name} must be a port number, got {value!r}") from None
+    return DEFAULT_PORT
+
+
+def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: bool = True) -> Any:
+    """Load the dataset, warm the default engines with progress on stderr, and build the page."""
+    from movierec.app.layout import build_demo, configure_queue
+    from movierec.app.state import AppState, dataset_spec_from_env
+
+    started = time.perf_counter()
+    spec = dataset or dataset_spec_from_env()
+    _say(f"loading dataset {spec}")
+    state = AppState.create(spec, cache_dir)
+    _say(f"{len(state.dataset.ratings):,} ratings loaded; engines: {', '.join(state.offered)}")
+    if warm:
+        names = [name for name in WARM_ENGINES if name in state.offered]
+        state.warm(names, lambda fraction, text: _say(f"[{fraction:4.0%}] {text}"))
+        for name in names:
+            how, seconds = state.engines.timings.get(name, ("ready", 0.0))
+            _say(f"{name} {how} in {seconds:.1f} s")
+    demo = configure_queue(build_demo(state))
+    _say(f"ready in {time.perf_counter() - started:.1f} s")
+    return demo
+
+
+def launch(demo: Any, host: str | None = None, port: int | None = None, block: bool = True) -> Any:
+    """Start the server with the app's theme and CSS (Gradio 6 takes them in launch)."""
+    import gradio as gr
+
+    from movierec.app.layout import CSS
+
+    return demo.launch(
+        server_name=resolve_host(host),
+        server_port=resolve_port(port),
+        theme=gr.themes.Soft(primary_hue="red"),
+        css=CSS,
+        prevent_thread_lock=not block,
+        show_error=False,
+        quiet=not block,
+    )
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Handler of `movierec serve` and of app.py."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    demo = prepare(args.dataset, args.cache_dir, warm=not args.no_warm)
+    launch(demo, args.host, args.port)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python apps/gradio/app.py [--dataset SPEC] [--host H] [--port P] [--accelerator A]`."""
+    parser = argparse.ArgumentParser(prog="app.py", description="Serve the movierec web demo.")
+    add_serve_arguments(parser)
+    parser.add_argument("--accelerator", choices=("auto", "tpu", "gpu", "cpu"),
+                        help="device for the deep-learning engines (default: $MOVIEREC_ACCELERATOR or auto)")
+    args = parser.parse_args(argv)
+    if args.accelerator:
+        os.environ["MOVIEREC_ACCELERATOR"] = args.accelerator
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from movierec.core.errors import MovierecError
+
+    try:
+        return serve(args)
+    except MovierecError as error:
+        print(f"app.py: error: {error}", file=sys.stderr)
+        return 2
+
+
+def _say(text: str) -> None:
+    print(f"movierec: {text}", file=sys.stderr, flush=True)

@@ -1,0 +1,176 @@
+"""Fitted engines, trained once per dataset and parameters and kept on disk between starts.
+
+A cache entry is a folder written by `Recommender.save`, under
+`$MOVIEREC_CACHE_DIR/<dataset>-<fingerprint>/<engine>-<params hash>/`; the next start loads it
+instead of training. Entries are written to a temporary folder and renamed into place, so a
+crash or a second process never leaves a half-written engine behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import movierec.core
+from movierec.core.data.tables import Dataset
+from movierec.core.errors import MovierecError
+from movierec.core.models import ENGINES, create_engine, engine_class, engine_names, load_engine
+
+log = logging.getLogger(__name__)
+
+#: called with (fraction done 0..1, what is happening)
+ProgressFn = Callable[[float, str], None]
+
+
+def default_cache_dir() -> Path:
+    """$MOVIEREC_CACHE_DIR, else ~/.cache/movierec/engines."""
+    configured = os.environ.get("MOVIEREC_CACHE_DIR")
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "movierec" / "engines"
+
+
+def dataset_fingerprint(dataset: Dataset) -> str:
+    """A short hash that changes when the ratings or the movie titles change."""
+    digest = hashlib.sha256()
+    digest.update(f"{dataset.spec}|{movierec.core.__version__}|{len(dataset.ratings)}".encode())
+    ratings = dataset.ratings
+    # the full columns for small data; evenly spaced rows keep it fast at Netflix scale
+    step = max(1, len(ratings) // 200_000)
+    for column in ("user", "movie", "rating"):
+        digest.update(np.ascontiguousarray(ratings[column].to_numpy()[::step]).tobytes())
+    digest.update(str(len(dataset.movies)).encode())
+    digest.update("|".join(dataset.movies["title"].astype(str).tolist()[::max(1, len(dataset.movies) // 5000)]).encode())
+    return digest.hexdigest()[:12]
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """A short stable hash of an engine's parameters."""
+    text = json.dumps(params, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine can answer, read from its class flags."""
+
+    predicts_ratings: bool
+    has_similar_movies: bool
+    supports_fold_in: bool
+    uses_overviews: bool
+
+
+def capabilities(name: str) -> Capabilities:
+    """The capability flags of a registered engine (imports its module)."""
+    cls = engine_class(name)
+    return Capabilities(
+        predicts_ratings=bool(cls.predicts_ratings),
+        has_similar_movies=bool(cls.has_similar_movies),
+        supports_fold_in=bool(cls.supports_fold_in),
+        uses_overviews=bool(cls.uses_overviews),
+    )
+
+
+def usable_engines() -> list[str]:
+    """Registered engines whose module imports here, in registry order."""
+    names = []
+    for name in engine_names(available_only=True):
+        try:
+            capabilities(name)
+        except (ImportError, AttributeError, MovierecError) as error:
+            log.info("engine %s is not offered: %s", name, error)
+            continue
+        names.append(name)
+    return names
+
+
+class EngineCache:
+    """Fitted engines for one dataset: in memory, then on disk, else trained (once, under a lock)."""
+
+    def __init__(self, dataset: Dataset, cache_dir: Path | None = None,
+                 params: dict[str, dict[str, Any]] | None = None) -> None:
+        self.dataset = dataset
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.params = params or {}
+        self._fingerprint = dataset_fingerprint(dataset)
+        self._engines: dict[str, Any] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+        #: seconds spent per engine and where it came from ("trained" | "loaded")
+        self.timings: dict[str, tuple[str, float]] = {}
+
+    def folder(self, name: str) -> Path:
+        """The cache folder of engine `name` with its configured parameters."""
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(self.dataset.spec).name or self.dataset.spec)[:40]
+        return self.cache_dir / f"{slug}-{self._fingerprint}" / f"{name}-{params_key(self.params.get(name, {}))}"
+
+    def loaded(self, name: str) -> bool:
+        """True when engine `name` is in memory (answers without training or loading)."""
+        return name in self._engines
+
+    def get(self, name: str, progress: ProgressFn | None = None) -> Any:
+        """The fitted engine `name`; trains and saves it the first time."""
+        engine = self._engines.get(name)
+        if engine is not None:
+            return engine
+        if name not in ENGINES:
+            raise MovierecError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+        with self._guard:
+            lock = self._locks.setdefault(name, threading.Lock())
+        with lock:  # a second caller waits for the first one's training instead of repeating it
+            engine = self._engines.get(name)
+            if engine is None:
+                engine = self._load_or_train(name, progress)
+                self._engines[name] = engine
+        return engine
+
+    def _load_or_train(self, name: str, progress: ProgressFn | None) -> Any:
+        folder = self.folder(name)
+        started = time.perf_counter()
+        if (folder / "engine.json").exists():
+            _report(progress, 0.1, f"loading {name} from the cache")
+            try:
+                engine = load_engine(folder)
+            except Exception as error:  # a stale or damaged entry is retrained, not fatal
+                log.warning("cached %s at %s could not be loaded (%s); training again", name, folder, error)
+            else:
+                self.timings[name] = ("loaded", time.perf_counter() - started)
+                _report(progress, 1.0, f"{name} loaded")
+                return engine
+        _report(progress, 0.2, f"training {name} on {self.dataset.spec} (first use; cached afterwards)")
+        engine = create_engine(name, **self.params.get(name, {}))
+        engine.fit(self.dataset.ratings, self.dataset.movies)
+        self.timings[name] = ("trained", time.perf_counter() - started)
+        _report(progress, 0.9, f"saving {name} to the cache")
+        self._save(engine, folder)
+        _report(progress, 1.0, f"{name} ready")
+        log.info("%s trained in %.1f s", name, self.timings[name][1])
+        return engine
+
+    def _save(self, engine: Any, folder: Path) -> None:
+        partial = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            engine.save(partial)
+            if folder.exists():
+                shutil.rmtree(folder)
+            partial.rename(folder)
+        except OSError as error:  # a read-only disk costs a retrain next start, nothing more
+            log.warning("could not cache %s at %s: %s", engine.name, folder, error)
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _report(progress: ProgressFn | None, fraction: float, text: str) -> None:
+    if progress is not None:
+        progress(fraction, text)

@@ -1,0 +1,146 @@
+"""The Benchmarks and Explore tabs: stored benchmark results, a quick benchmark, and data charts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from movierec.app.callbacks import InputError
+from movierec.app.engines import ProgressFn
+from movierec.app.state import AppState, benchmark_results_dir
+from movierec.core.errors import MovierecError
+from movierec.core.evaluation import BenchmarkResult, load_benchmark, run_benchmark
+from movierec.viz import (
+    benchmark_heatmap,
+    movies_by_year,
+    quality_vs_fit_time,
+    rating_distribution,
+    ratings_by_day,
+    ratings_per_movie,
+    ratings_per_user,
+)
+
+log = logging.getLogger(__name__)
+
+#: cheap engines for the quick benchmark button (a few seconds each on the sample)
+QUICK_ENGINES = ("mean", "weighted", "baseline", "item_knn")
+QUICK_SPLIT = "user:0.25"
+QUICK_MAX_RATINGS = 200_000
+
+
+# ----------------------------------------------------------------- benchmarks
+def stored_results(folder: Path | None = None) -> dict[str, BenchmarkResult]:
+    """Every readable benchmark JSON in the results folder, by file name; unreadable ones are logged."""
+    folder = folder or benchmark_results_dir()
+    results: dict[str, BenchmarkResult] = {}
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            results[path.name] = load_benchmark(path)
+        except MovierecError as error:
+            log.warning("skipping benchmark file %s", error)
+    return results
+
+
+def metrics_of(result: BenchmarkResult) -> list[str]:
+    """The metrics a result holds, rating metrics first."""
+    metrics = result.table["metric"].dropna().unique().tolist()
+    return sorted(metrics, key=lambda m: (m not in ("rmse", "mae"), m))
+
+
+@dataclass
+class BenchmarkView:
+    """What the Benchmarks tab shows for one result."""
+
+    surprise_heatmap: Any  # None when the result has no scikit-surprise rows
+    engines_heatmap: Any  # None when it has only scikit-surprise rows
+    scatter: Any
+    summary: pd.DataFrame
+    message: str
+
+
+def benchmark_view(result: BenchmarkResult, metric: str | None = None) -> BenchmarkView:
+    """Heatmap, quality-versus-time scatter and the summary table of one benchmark result."""
+    metrics = metrics_of(result)
+    if not metrics:
+        raise InputError(f"the benchmark result of {result.dataset or 'this dataset'} holds no rows")
+    metric = metric if metric in metrics else metrics[0]
+    table = result.table
+    from_surprise = table["engine"].astype(str).str.startswith("surprise_")
+    surprise = table[from_surprise]
+    engines = table[~from_surprise]
+    surprise_heatmap = benchmark_heatmap(surprise, subject="Surprise Algorithms") if len(surprise) else None
+    engines_heatmap = benchmark_heatmap(engines, subject="movierec Engines") if len(engines) else None
+    scatter = quality_vs_fit_time(table, metric=metric)
+    summary = result.summary()
+    summary = summary[summary["metric"] == metric].sort_values("mean", ascending=metric in ("rmse", "mae"))
+    summary = summary.round({"mean": 4, "std": 4, "fit_seconds": 3, "predict_seconds": 3})
+    where = f"{result.dataset}, {result.split}" if result.dataset else result.split
+    message = f"{summary['engine'].nunique()} engines on {where}; {metric} shown"
+    return BenchmarkView(surprise_heatmap, engines_heatmap, scatter, summary.reset_index(drop=True), message)
+
+
+def stored_view(name: Any, metric: Any, folder: Path | None = None) -> BenchmarkView:
+    """The view of a stored result file picked in the dropdown."""
+    results = stored_results(folder)
+    if not results:
+        raise InputError(f"no stored benchmark results in {folder or benchmark_results_dir()}")
+    if name not in results:
+        raise InputError(f"no stored result {name!r}; choose one of {', '.join(results)}")
+    return benchmark_view(results[name], metric)
+
+
+def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkView:
+    """Run a small benchmark of the chosen engines on the served dataset (one user:0.25 split)."""
+    names = [str(n) for n in (engines or [])]
+    if not names:
+        raise InputError("tick at least one engine to benchmark")
+    unknown = [n for n in names if n not in state.offered]
+    if unknown:
+        raise InputError(f"cannot benchmark {', '.join(unknown)}; choose from {', '.join(state.offered)}")
+    sample = QUICK_MAX_RATINGS if len(state.dataset.ratings) > QUICK_MAX_RATINGS else None
+    result = run_benchmark(state.dataset, QUICK_SPLIT, names, k=10, sample=sample, progress=progress or False)
+    if result.table.empty:
+        failures = result.extra.get("failures", {})
+        raise InputError("no engine finished: " + "; ".join(f"{n}: {e}" for n, e in failures.items()))
+    view = benchmark_view(result, "ndcg@10")
+    failed = result.extra.get("failures")
+    if failed:
+        view.message += "; failed: " + ", ".join(failed)
+    return view
+
+
+# ----------------------------------------------------------------- explore the data
+def dataset_summary(state: AppState) -> pd.DataFrame:
+    """The dataset's figures as a two-column table (what, value)."""
+    stats = state.dataset.stats()
+    rows = [
+        ("dataset", stats["spec"]),
+        ("ratings", f"{stats['ratings']:,}"),
+        ("users", f"{stats['users']:,}"),
+        ("movies rated", f"{stats['movies']:,}"),
+        ("titles", f"{stats['titles']:,}"),
+        ("titles with an overview", f"{stats['overviews']:,}"),
+        ("rating scale", f"{stats['rating_min']:g} to {stats['rating_max']:g}" if stats["ratings"] else "-"),
+        ("density", f"{stats['density']:.2%}"),
+        ("sparsity", f"{1 - stats['density']:.2%}"),
+        ("first rating", stats["date_min"] or "unknown"),
+        ("last rating", stats["date_max"] or "unknown"),
+    ]
+    rows.extend(("note", note) for note in stats["notes"])
+    return pd.DataFrame(rows, columns=["what", "value"])
+
+
+def data_figures(state: AppState) -> list[Any]:
+    """The notebook's data charts for the served dataset, in page order."""
+    ratings, movies = state.dataset.ratings, state.dataset.movies
+    return [
+        movies_by_year(movies),
+        rating_distribution(ratings),
+        ratings_by_day(ratings),
+        ratings_per_movie(ratings),
+        ratings_per_user(ratings),
+    ]
