@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -33,6 +34,21 @@ from movierec.core.errors import (
 )
 
 FORMAT_VERSION = 1
+
+#: how `explain` texts name a movie: '{movie:123}'; `render_reason` swaps in the title
+_MOVIE_REFERENCE = re.compile(r"\{movie:(-?\d+)\}")
+
+
+def movie_reference(movie: int) -> str:
+    """The placeholder an explanation uses for a movie id (titles live outside the engine)."""
+    return f"{{movie:{int(movie)}}}"
+
+
+def render_reason(text: str | None, title_of: Callable[[int], str]) -> str | None:
+    """Replace every '{movie:ID}' in an explanation with `title_of(ID)`, e.g. Dataset.title_of."""
+    if text is None:
+        return None
+    return _MOVIE_REFERENCE.sub(lambda match: title_of(int(match.group(1))), text)
 
 
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
@@ -129,12 +145,17 @@ class Recommender(ABC):
         n = len(self.movies_)
         return self._predict_indexed(np.full(n, user_idx), np.arange(n))
 
-    def recommend(self, user: int, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
-        """Top-k movies for a known user, best first: columns movie, score."""
+    def _known_user(self, user: int) -> int:
+        """The row of a user seen at fit time; UnknownUserError otherwise."""
         self._check_fitted()
         index = self.users_.position(int(user))
         if index < 0:
             raise UnknownUserError(f"unknown user {user}: not in the training data")
+        return index
+
+    def recommend(self, user: int, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
+        """Top-k movies for a known user, best first: columns movie, score."""
+        index = self._known_user(user)
         scores = self._score_user(index)
         exclude = self.seen_[index].indices if exclude_seen else None
         best = top_k(scores, _check_k(k), exclude)
@@ -143,6 +164,7 @@ class Recommender(ABC):
     def recommend_many(self, users: Any, k: int = 10, exclude_seen: bool = True) -> dict[int, np.ndarray]:
         """Top-k movie ids for many users at once: {user: ids best first}; unknown users omitted."""
         self._check_fitted()
+        k = _check_k(k)
         result: dict[int, np.ndarray] = {}
         for user in np.asarray(users).tolist():
             index = self.users_.position(int(user))
@@ -209,7 +231,15 @@ class Recommender(ABC):
         raise UnsupportedError(f"{type(self).__name__} cannot fold in a new user")
 
     def explain(self, user: int, movies: Any) -> list[str | None]:
-        """A one-line reason per recommended movie where the engine can give one."""
+        """A one-line reason per recommended movie where the engine can give one.
+
+        Movies named in a reason appear as '{movie:ID}' placeholders: pass the text and a
+        title lookup to `render_reason` to show titles.
+        """
+        return [None] * len(np.atleast_1d(np.asarray(movies)))
+
+    def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
+        """The structured form of `explain`: one dict (or None) per movie, keys per engine."""
         return [None] * len(np.atleast_1d(np.asarray(movies)))
 
     def _frame(self, positions: np.ndarray, scores: np.ndarray, ids: np.ndarray | None = None) -> pd.DataFrame:
