@@ -1,0 +1,186 @@
+"""The eleven scikit-surprise algorithms as engines: same answers as Surprise, faster questions."""
+
+from __future__ import annotations
+
+import inspect
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("surprise")
+
+from movierec.core.errors import UnsupportedError  # noqa: E402
+from movierec.core.models.registry import create_engine, engine_names, load_engine  # noqa: E402
+
+SURPRISE_ENGINES = {
+    "surprise_svd": "SVD",
+    "surprise_svdpp": "SVDpp",
+    "surprise_nmf": "NMF",
+    "surprise_slopeone": "SlopeOne",
+    "surprise_normalpredictor": "NormalPredictor",
+    "surprise_knnbaseline": "KNNBaseline",
+    "surprise_knnbasic": "KNNBasic",
+    "surprise_knnwithmeans": "KNNWithMeans",
+    "surprise_knnwithzscore": "KNNWithZScore",
+    "surprise_baselineonly": "BaselineOnly",
+    "surprise_coclustering": "CoClustering",
+}
+DETERMINISTIC = [name for name in SURPRISE_ENGINES if name != "surprise_normalpredictor"]
+
+
+@pytest.fixture(scope="module")
+def folds(sample) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """400 users of the sample (about 14,000 ratings), 10% of them held out."""
+    ratings = sample.ratings
+    ratings = ratings[ratings["user"].isin(np.unique(ratings["user"])[:400])].reset_index(drop=True)
+    test = np.random.default_rng(7).random(len(ratings)) < 0.1
+    return ratings[~test].reset_index(drop=True), ratings[test].reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def fitted(folds) -> dict:
+    train, _ = folds
+    return {name: create_engine(name).fit(train) for name in SURPRISE_ENGINES}
+
+
+def _surprise_estimates(algo, users, movies) -> np.ndarray:
+    return np.array([algo.predict(int(u), int(m)).est for u, m in zip(users, movies)])
+
+
+def test_every_surprise_algorithm_is_a_registered_engine():
+    assert set(engine_names("surprise")) == set(SURPRISE_ENGINES)
+    for name, algorithm in SURPRISE_ENGINES.items():
+        assert create_engine(name).algorithm == algorithm
+
+
+@pytest.mark.parametrize("name", list(SURPRISE_ENGINES))
+def test_defaults_are_surprises_defaults(name):
+    import surprise
+
+    engine = create_engine(name)
+    theirs = inspect.signature(getattr(surprise, engine.algorithm).__init__).parameters
+    for key, value in engine.get_params().items():
+        if key in theirs and key not in ("random_state", "sim_options", "bsl_options"):
+            assert value == theirs[key].default, key
+    json.dumps(engine.get_params())  # engine.json must hold them
+
+
+@pytest.mark.parametrize("name", DETERMINISTIC)
+def test_predictions_equal_surprises_own_predict(name, fitted, folds):
+    import surprise
+
+    from movierec.core.models.surprise_engines import build_trainset
+
+    engine = fitted[name]
+    _, test = folds
+    # unknown user and unknown movie fall back the way Surprise does
+    users = np.r_[test["user"].to_numpy(), [10**8, test["user"].iloc[0]]]
+    movies = np.r_[test["movie"].to_numpy(), [test["movie"].iloc[0], 10**8]]
+    algo = engine.algo_
+    if algo is None:  # SlopeOne drops its Surprise object after fit (two movie x movie arrays)
+        algo = getattr(surprise, engine.algorithm)().fit(
+            build_trainset(engine.seen_, engine.users_.ids, engine.movies_.ids, engine.rating_range_)
+        )
+    np.testing.assert_allclose(engine.predict(users, movies), _surprise_estimates(algo, users, movies), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [
+        ("surprise_knnbaseline", {"sim_options": {"name": "pearson_baseline", "user_based": False}}),
+        ("surprise_knnbasic", {"k": 5, "min_k": 3, "sim_options": {"name": "cosine", "user_based": False}}),
+    ],
+)
+def test_item_based_knn_equals_surprise_and_gives_similar_movies(name, params, folds):
+    train, test = folds
+    options = dict(params["sim_options"])
+    engine = create_engine(name, **params).fit(train)
+    assert params["sim_options"] == options  # Surprise writes into its option dicts; ours stay as given
+    users, movies = test["user"].to_numpy(), test["movie"].to_numpy()
+    np.testing.assert_allclose(engine.predict(users, movies), _surprise_estimates(engine.algo_, users, movies), atol=1e-5)
+    similar = engine.similar_movies(int(movies[0]), k=5)
+    assert len(similar) == 5 and int(movies[0]) not in similar["movie"].tolist()
+
+
+def test_user_based_knn_has_no_movie_similarities(fitted, folds):
+    with pytest.raises(UnsupportedError):
+        fitted["surprise_knnbasic"].similar_movies(int(folds[0]["movie"].iloc[0]))
+
+
+@pytest.mark.parametrize("name", list(SURPRISE_ENGINES))
+def test_recommendations_leave_out_seen_movies(name, fitted, folds):
+    train, _ = folds
+    engine = fitted[name]
+    for user in train["user"].unique()[:5]:
+        seen = set(train.loc[train["user"] == user, "movie"].tolist())
+        recommended = engine.recommend(int(user), k=10)
+        assert len(recommended) == 10
+        assert not seen & set(recommended["movie"].tolist())
+
+
+@pytest.mark.parametrize("name", list(SURPRISE_ENGINES))
+def test_save_and_load_round_trip_without_surprise_objects(name, fitted, folds, tmp_path):
+    engine = fitted[name]
+    _, test = folds
+    loaded = load_engine(engine.save(tmp_path / name))
+    assert not hasattr(loaded, "algo_")
+    assert loaded.get_params() == engine.get_params()
+    users, movies = test["user"].to_numpy()[:200], test["movie"].to_numpy()[:200]
+    if name == "surprise_normalpredictor":  # random by design: same seed, same draws
+        fresh = load_engine(tmp_path / name)
+        np.testing.assert_array_equal(loaded.predict(users, movies), fresh.predict(users, movies))
+        return
+    np.testing.assert_allclose(loaded.predict(users, movies), engine.predict(users, movies), atol=1e-6)
+    user = int(test["user"].iloc[0])
+    pd.testing.assert_frame_equal(loaded.recommend(user, k=10), engine.recommend(user, k=10))
+
+
+def test_svd_beats_normal_predictor_on_rmse(fitted, folds):
+    _, test = folds
+
+    def rmse(name: str) -> float:
+        predicted = fitted[name].predict(test["user"], test["movie"])
+        return float(np.sqrt(np.mean((predicted - test["rating"].to_numpy()) ** 2)))
+
+    assert rmse("surprise_svd") < 0.8 * rmse("surprise_normalpredictor")
+
+
+@pytest.mark.parametrize("name", ["surprise_svd", "surprise_svdpp", "surprise_knnwithmeans"])
+def test_vectorized_recommend_equals_ranking_by_surprise_predict(name, fitted, folds):
+    train, _ = folds
+    engine = fitted[name]
+    user = int(train["user"].iloc[0])
+    unseen = np.setdiff1d(engine.movies_.ids, train.loc[train["user"] == user, "movie"].to_numpy())
+    slow = np.array([engine.algo_.predict(user, int(m), clip=False).est for m in unseen])
+    order = np.lexsort((unseen, -slow))[:20]
+    fast = engine.recommend(user, k=20)
+    assert fast["movie"].tolist() == unseen[order].tolist()
+    np.testing.assert_allclose(fast["score"].to_numpy(), slow[order], rtol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["surprise_svd", "surprise_svdpp", "surprise_nmf", "surprise_baselineonly",
+                                  "surprise_slopeone"])
+def test_fold_in_ranks_like_the_fitted_user(name, fitted, folds):
+    train, _ = folds
+    engine = fitted[name]
+    agreements = []
+    for user in train["user"].unique()[:10]:
+        mine = train[train["user"] == user]
+        as_new = engine.recommend_for_ratings(dict(zip(mine["movie"].tolist(), mine["rating"].tolist())), k=10)
+        agreements.append(len(set(as_new["movie"]) & set(engine.recommend(int(user), k=10)["movie"])))
+    # fold-in solves the user's factors in closed form where SGD fitted them: close, not equal
+    assert np.mean(agreements) >= (10 if name in ("surprise_baselineonly", "surprise_slopeone") else 3)
+
+
+def test_similar_movies_come_from_item_factors(fitted, folds):
+    engine = fitted["surprise_svd"]
+    movie = int(folds[0]["movie"].iloc[0])
+    similar = engine.similar_movies(movie, k=5)
+    assert movie not in similar["movie"].tolist()
+    qi = engine.qi_
+    mine = qi[engine.movies_.position(movie)]
+    best = qi[engine.movies_.position(int(similar["movie"].iloc[0]))]
+    assert similar["score"].iloc[0] == pytest.approx(mine @ best / np.linalg.norm(mine) / np.linalg.norm(best))
+    assert similar["score"].is_monotonic_decreasing
