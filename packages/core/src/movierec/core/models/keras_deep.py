@@ -1,0 +1,126 @@
+"""`keras_deep`: user and movie embeddings concatenated, then dense layers, one output.
+
+The notebook's network is the default shape: 20- and 10-dimensional embeddings, one Dense 256
+layer, one output. Its Dense 256 had no activation, which makes the whole network linear in the
+embeddings (it cannot learn a user-movie interaction); `activation="linear"` restores that, the
+default is relu. Depth and widths are `hidden_units`; biases, L2 and dropout are parameters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from movierec.core.models.keras_common import (
+    DenseHead,
+    KerasRecommender,
+    ProgressCallback,
+    check_activation,
+    dense_weights,
+)
+
+
+class KerasDeep(KerasRecommender):
+    """Concatenated embeddings and a dense head, trained with Adam through tf.data."""
+
+    def __init__(
+        self,
+        user_dim: int = 20,
+        movie_dim: int = 10,
+        hidden_units: tuple[int, ...] = (256,),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        use_biases: bool = True,
+        epochs: int = 30,
+        batch_size: int = 512,
+        learning_rate: float = 0.001,
+        l2: float = 0.02,
+        validation_fraction: float = 0.05,
+        patience: int = 3,
+        seed: int = 42,
+        accelerator: str | None = None,
+        verbose: int = 0,
+        progress: ProgressCallback | None = None,
+        deterministic: bool = True,
+    ) -> None:
+        self.user_dim = user_dim
+        self.movie_dim = movie_dim
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.dropout = dropout
+        self.use_biases = use_biases
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.l2 = l2
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.seed = seed
+        self.accelerator = accelerator
+        self.verbose = verbose
+        self.progress = progress
+        self.deterministic = deterministic
+
+    # ------------------------------------------------------------------ the network
+    def _build_model(self, keras: Any, n_users: int, n_movies: int) -> Any:
+        check_activation(self.activation)
+        layers = keras.layers
+        inputs = {
+            "user": keras.Input(shape=(), dtype="int32", name="user"),
+            "movie": keras.Input(shape=(), dtype="int32", name="movie"),
+        }
+        reg = keras.regularizers.L2(self.l2) if self.l2 else None
+
+        def table(rows: int, width: int, name: str, init: str = "random_normal") -> Any:
+            # +1 row: the unknown id, filled with the mean row after training
+            return layers.Embedding(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
+
+        user_vector = table(n_users, self.user_dim, "user_embedding")(inputs["user"])
+        movie_parts = [table(n_movies, self.movie_dim, "movie_embedding")(inputs["movie"])]
+        movie_parts += self._movie_features(keras, inputs)
+        hidden = layers.Concatenate(name="concat")([user_vector, *movie_parts])
+        for index, units in enumerate(self.hidden_units):
+            hidden = layers.Dense(int(units), activation=self.activation, name=f"hidden_{index}")(hidden)
+            if self.dropout:
+                hidden = layers.Dropout(self.dropout, name=f"dropout_{index}")(hidden)
+        rating = layers.Dense(1, name="output")(hidden)
+        if self.use_biases:
+            user_bias = table(n_users, 1, "user_bias", "zeros")(inputs["user"])
+            movie_bias = table(n_movies, 1, "movie_bias", "zeros")(inputs["movie"])
+            rating = layers.Add(name="rating")([rating, user_bias, movie_bias])
+        return keras.Model(inputs=inputs, outputs=rating, name=self.name or "keras_deep")
+
+    def _movie_features(self, keras: Any, inputs: dict[str, Any]) -> list[Any]:
+        """More movie-side tensors to concatenate (the hybrid adds the overview tower)."""
+        return []
+
+    def _movie_representation(self, model: Any) -> np.ndarray:
+        """Every movie's concatenated movie-side vector (unknown row last)."""
+        return self.movie_embeddings_
+
+    # ------------------------------------------------------------------ numpy answers
+    def _read_weights(self, model: Any) -> None:
+        if self.use_biases:
+            self._read_embeddings(model)
+        else:
+            self.user_vectors_ = np.asarray(model.get_layer("user_embedding").embeddings.numpy(), np.float32)
+            self.movie_embeddings_ = np.asarray(model.get_layer("movie_embedding").embeddings.numpy(), np.float32)
+            self.user_bias_ = np.zeros(len(self.user_vectors_), np.float32)
+            self.movie_bias_ = np.zeros(len(self.movie_embeddings_), np.float32)
+        names = [f"hidden_{i}" for i in range(len(self.hidden_units))] + ["output"]
+        self.head_ = DenseHead(dense_weights(model, names), self.activation, self.user_vectors_.shape[1])
+        self.movie_vectors_ = self._movie_representation(model)
+        self.movie_part_ = self.head_.movie_part(self.movie_vectors_)
+
+    def _interaction(self, user_vectors: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+        return self.head_.forward(user_vectors, self.movie_part_[movie_idx])
+
+    def _fit_user(self, movie_idx: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
+        return self.head_.fit_user(
+            self.movie_part_[movie_idx],
+            target,
+            init_vector=self.user_vectors_[-1],
+            init_bias=float(self.user_bias_[-1]),
+            l2=max(self.l2, 1e-3),
+        )

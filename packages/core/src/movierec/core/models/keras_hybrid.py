@@ -1,0 +1,163 @@
+"""`keras_hybrid`: user and movie embeddings plus the movie's TF-IDF overview vector.
+
+The notebook's hybrid: the TF-IDF vector as a sparse input through Dense 128 relu and Dense 32
+relu, concatenated with both embeddings, Dense 512 relu, Dropout 0.2, one output. It crashed
+feeding a scipy CSR matrix with `validation_split`; here each batch gathers its movies' rows from
+the CSR matrix inside the tf.data pipeline and hands Keras a `tf.SparseTensor`, so training,
+validation and prediction stream sparse batches. Movies without an overview (or unseen at fit
+time) get a zero vector with a learned "no overview" indicator column, so they still get a
+prediction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from movierec.core.errors import DataError
+from movierec.core.models.keras_common import ProgressCallback, dense_weights
+from movierec.core.models.keras_deep import KerasDeep
+
+
+class KerasHybrid(KerasDeep):
+    """Collaborative embeddings plus overview text, as in the notebook's hybrid network."""
+
+    uses_overviews = True
+
+    def __init__(
+        self,
+        user_dim: int = 10,
+        movie_dim: int = 10,
+        overview_units: tuple[int, ...] = (128, 32),
+        hidden_units: tuple[int, ...] = (512,),
+        activation: str = "relu",
+        dropout: float = 0.2,
+        use_biases: bool = True,
+        max_features: int = 20_000,
+        min_df: int = 2,
+        epochs: int = 30,
+        batch_size: int = 512,
+        learning_rate: float = 0.001,
+        l2: float = 0.02,
+        validation_fraction: float = 0.05,
+        patience: int = 3,
+        seed: int = 42,
+        accelerator: str | None = None,
+        verbose: int = 0,
+        progress: ProgressCallback | None = None,
+        deterministic: bool = True,
+    ) -> None:
+        super().__init__(
+            user_dim=user_dim,
+            movie_dim=movie_dim,
+            hidden_units=hidden_units,
+            activation=activation,
+            dropout=dropout,
+            use_biases=use_biases,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            l2=l2,
+            validation_fraction=validation_fraction,
+            patience=patience,
+            seed=seed,
+            accelerator=accelerator,
+            verbose=verbose,
+            progress=progress,
+            deterministic=deterministic,
+        )
+        self.overview_units = overview_units
+        self.max_features = max_features
+        self.min_df = min_df
+
+    # ------------------------------------------------------------------ overview vectors
+    def _prepare(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
+        if movies is None or "overview" not in movies.columns:
+            raise DataError(
+                "keras_hybrid reads movie overviews: pass the movies table (with an 'overview' column) "
+                "to fit(ratings, movies)"
+            )
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        text = movies.drop_duplicates("movie").set_index("movie")["overview"]
+        text = text.reindex(self.movies_.ids)  # one row per rated movie, NA where unknown
+        has_text = text.notna().to_numpy() & (text.fillna("").str.strip() != "").to_numpy()
+        if not has_text.any():
+            raise DataError("keras_hybrid: none of the rated movies has an overview in the movies table")
+        vectorizer = TfidfVectorizer(
+            stop_words="english",
+            max_features=self.max_features,
+            min_df=min(self.min_df, int(has_text.sum())),
+            dtype=np.float32,
+        )
+        tfidf = vectorizer.fit_transform(text[has_text].astype(str).tolist())
+        rows = np.flatnonzero(has_text)
+        n_terms = tfidf.shape[1]
+        # rows: every rated movie + the unknown row; last column: the "no overview" indicator
+        placed = sp.csr_matrix(
+            (tfidf.data, tfidf.indices, tfidf.indptr), shape=(len(rows), n_terms + 1)
+        )
+        scatter = sp.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, np.arange(len(rows)))), shape=(len(self.movies_) + 1, len(rows))
+        )
+        missing = np.r_[~has_text, True]
+        indicator = sp.csr_matrix(
+            (np.ones(int(missing.sum()), np.float32), (np.flatnonzero(missing), np.full(int(missing.sum()), n_terms))),
+            shape=(len(self.movies_) + 1, n_terms + 1),
+        )
+        matrix = (scatter @ placed + indicator).tocsr()
+        matrix.sort_indices()
+        self.overviews_ = matrix.astype(np.float32)
+        self.overview_count_ = int(has_text.sum())
+        self.vocabulary_size_ = n_terms
+
+    def _batch_map(self, tf: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        matrix = self.overviews_
+        columns = tf.RaggedTensor.from_row_splits(matrix.indices.astype(np.int64), matrix.indptr.astype(np.int64))
+        values = tf.RaggedTensor.from_row_splits(matrix.data.astype(np.float32), matrix.indptr.astype(np.int64))
+        width = matrix.shape[1]
+
+        def add_overviews(features: dict[str, Any]) -> dict[str, Any]:
+            movie = tf.cast(features["movie"], tf.int64)
+            batch_columns = tf.gather(columns, movie)
+            indices = tf.stack([batch_columns.value_rowids(), batch_columns.flat_values], axis=1)
+            dense_shape = tf.stack([tf.shape(movie, out_type=tf.int64)[0], tf.constant(width, tf.int64)])
+            overview = tf.SparseTensor(indices, tf.gather(values, movie).flat_values, dense_shape)
+            return {**features, "overview": overview}
+
+        return add_overviews
+
+    def _movie_features(self, keras: Any, inputs: dict[str, Any]) -> list[Any]:
+        inputs["overview"] = keras.Input(shape=(self.overviews_.shape[1],), sparse=True, name="overview")
+        tower = inputs["overview"]
+        for index, units in enumerate(self.overview_units):
+            tower = keras.layers.Dense(int(units), activation="relu", name=f"overview_{index}")(tower)
+        return [tower]
+
+    def _movie_representation(self, model: Any) -> np.ndarray:
+        tower = self.overviews_
+        for kernel, bias in dense_weights(model, [f"overview_{i}" for i in range(len(self.overview_units))]):
+            tower = np.maximum(np.asarray(tower @ kernel) + bias, 0.0)
+        return np.hstack([self.movie_embeddings_, tower]).astype(np.float32)
+
+    # ------------------------------------------------------------------ persistence
+    def _state(self) -> dict[str, np.ndarray]:
+        matrix = self.overviews_
+        return {
+            "overview_indptr": matrix.indptr,
+            "overview_indices": matrix.indices,
+            "overview_data": matrix.data,
+            "overview_shape": np.asarray(matrix.shape),
+        }
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        shape = tuple(int(v) for v in state["overview_shape"])
+        self.overviews_ = sp.csr_matrix(
+            (state["overview_data"], state["overview_indices"], state["overview_indptr"]), shape=shape
+        )
+        self.overview_count_ = int(shape[0] - self.overviews_[:, -1].getnnz())
+        self.vocabulary_size_ = shape[1] - 1
