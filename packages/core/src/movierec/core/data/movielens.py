@@ -1,20 +1,49 @@
-"""MovieLens directories: 100k (`u.data`), 1M (`ratings.dat`) and latest/25M (`ratings.csv`)."""
+"""MovieLens directories: 100k (`u.data`), 1M/10M (`ratings.dat`) and latest/25M (`ratings.csv`).
+
+Ratings files go through pandas' C parser with explicit dtypes. Only when that fast read fails
+does a chunked reader (still vectorized) find the offending lines: a DataError naming file and
+line, or, in lenient mode, lines skipped and counted in `Dataset.skipped_lines`.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.metadata import split_title_year
-from movierec.core.data.tables import Dataset, make_movies, make_ratings
+from movierec.core.data.tables import Dataset, empty_ratings, make_movies, make_ratings
 from movierec.core.errors import DataError
+
+FORMATS = ("100k", "1m", "latest")
+GENRES_100K = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
+    "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
+    "Thriller", "War", "Western",
+)  # fmt: skip
+PREDEFINED_100K = ("u1", "u2", "u3", "u4", "u5", "ua", "ub")
+LATEST_HEADER = "userId,movieId,rating,timestamp"
+NO_GENRES = "(no genres listed)"
+
+_FIELDS = ("user", "movie", "rating", "timestamp")
+_DTYPES = {"user": np.int32, "movie": np.int32, "rating": np.float32, "timestamp": np.int64}
+_INT32_MAX = np.iinfo(np.int32).max
+# 'Heat (1995)' and series spans such as 'Death Note (2006–2007)' (the first year counts)
+_TITLE_YEAR = re.compile(r"\s*\((\d{4})(?:\s*[-\u2013]\s*\d{4})?\)\s*$")
+_SKIPPED_LINE = re.compile(r"Skipping line (\d+)")
+_CHUNK_ROWS = 1_000_000
 
 
 def detect_format(directory: str | Path) -> str:
     """Return '100k', '1m' or 'latest' for a MovieLens directory, or raise DataError."""
     directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: MovieLens directory not found")
     if (directory / "ratings.csv").exists():
         return "latest"
     if (directory / "ratings.dat").exists():
@@ -26,43 +55,367 @@ def detect_format(directory: str | Path) -> str:
     )
 
 
-def load_movielens(directory: str | Path, spec: str | None = None) -> Dataset:
-    """Load a MovieLens directory of any supported format into a Dataset."""
-    directory = Path(directory)
+def resolve_movielens(location: str | Path, cache_dir: str | Path | None = None) -> Path:
+    """An existing directory as is, else a known archive name ('ml-100k', ...) fetched and cached."""
+    from movierec.core.data.fetch import ARCHIVES, fetch_movielens
+
+    path = Path(location).expanduser()
+    if path.is_dir():
+        return path
+    name = str(location).strip().rstrip("/")
+    if name in ARCHIVES:
+        return fetch_movielens(name, cache_dir)
+    raise DataError(
+        f"{location}: no such MovieLens directory, and not a MovieLens archive name "
+        f"({', '.join(ARCHIVES)})"
+    )
+
+
+def load_movielens(directory: str | Path, spec: str | None = None, lenient: bool = False) -> Dataset:
+    """Load a MovieLens directory (or fetch a known name) of any supported format into a Dataset."""
+    directory = resolve_movielens(directory)
+    spec = spec or f"movielens:{directory}"
     kind = detect_format(directory)
-    if kind == "latest":
-        return _load_latest(directory, spec or f"movielens:{directory}")
-    raise DataError(f"{directory}: MovieLens {kind} format is not supported yet")
+    loader = {"latest": _load_latest, "1m": _load_1m, "100k": _load_100k}[kind]
+    dataset = loader(directory, spec, lenient)
+    if dataset.skipped_lines:
+        dataset.notes.append(f"{dataset.skipped_lines} malformed rating line(s) skipped (lenient mode)")
+    _note_untitled(dataset)
+    return dataset
 
 
-def _load_latest(directory: Path, spec: str) -> Dataset:
-    ratings_path = directory / "ratings.csv"
-    raw = pd.read_csv(
-        ratings_path,
-        dtype={"userId": np.int32, "movieId": np.int32, "rating": np.float32, "timestamp": np.int64},
-    )
-    expected = ["userId", "movieId", "rating", "timestamp"]
-    if list(raw.columns[:4]) != expected:
-        raise DataError(f"{ratings_path}:1: expected header {','.join(expected)}")
-    ratings = make_ratings(
-        raw["userId"], raw["movieId"], raw["rating"], raw["timestamp"].to_numpy().astype("datetime64[s]")
-    )
-    movies_path = directory / "movies.csv"
-    if movies_path.exists():
-        movies_raw = pd.read_csv(movies_path, dtype=str, keep_default_na=False)
-        split = [split_title_year(t) for t in movies_raw["title"]]
-        genres = movies_raw["genres"].replace("(no genres listed)", None)
-        movies = make_movies(
-            movies_raw["movieId"].astype(int), [t for t, _ in split], [y for _, y in split], genres
-        )
+def read_rating_file(
+    path: str | Path, sep: str, header: str | None = None, lenient: bool = False
+) -> tuple[pd.DataFrame, int]:
+    """Read `user<sep>movie<sep>rating<sep>unix-time` lines; return (ratings, skipped lines).
+
+    `header`, when given, is the exact first line the file must hold. A malformed line raises
+    DataError naming file and line; with lenient=True it is skipped and counted.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if header is not None:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline().rstrip("\r\n")
+        if first != header:
+            raise DataError(f"{path}:1: expected the header {header!r}, got {first!r}")
+    if len(sep) > 1:
+        # The C parser takes one-character separators only; '::' files hold no tabs.
+        source: Path | io.BytesIO = io.BytesIO(path.read_bytes().replace(sep.encode(), b"\t"))
+        sep = "\t"
     else:
+        source = path
+    first_line = 2 if header is not None else 1
+    try:
+        columns = _read_fast(source, sep, first_line - 1)
+        checked = None
+    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.ParserWarning):
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        columns, checked = _read_checked(source, sep, first_line - 1)
+    except pd.errors.EmptyDataError:
+        return empty_ratings(), 0
+    bad = _bad_values(*columns)
+    if checked is not None:
+        bad |= checked.wrong_count
+    skipped = 0 if checked is None else len(checked.skipped)
+    if bad.any() or skipped:
+        bad_rows = np.flatnonzero(bad)
+        if not lenient:
+            problems = [(line, message) for line, message in (checked.skipped.items() if checked else ())]
+            if len(bad_rows):
+                row = int(bad_rows[0])
+                line = row + first_line if checked is None else int(checked.lines[row])
+                problems.append((line, _describe(columns, row, checked)))
+            line, message = min(problems)
+            raise DataError(f"{path}:{line}: {message}")
+        skipped += len(bad_rows)
+        columns = tuple(c[~bad] for c in columns)
+    user, movie, rating, stamp = columns
+    return make_ratings(user, movie, rating, stamp.astype(np.int64).astype("datetime64[s]")), skipped
+
+
+def _read_fast(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[np.ndarray, ...]:
+    with warnings.catch_warnings():
+        # a row with extra fields must not be silently truncated
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        frame = pd.read_csv(
+            source, sep=sep, header=None, names=list(_FIELDS), skiprows=skiprows, dtype=_DTYPES,
+            index_col=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
+            encoding="utf-8-sig",
+        )  # fmt: skip
+    return tuple(frame[name].to_numpy() for name in _FIELDS)
+
+
+@dataclass
+class _Checked:
+    """What the slow read learned besides the values: line numbers and field-count problems."""
+
+    lines: np.ndarray  # physical line number of each row
+    wrong_count: np.ndarray  # rows with too few or too many fields
+    skipped: dict[int, str]  # lines the parser dropped (far too many fields) -> problem
+    texts: dict[int, tuple[str, ...]]  # row -> its raw fields, for the first bad row of each chunk
+
+
+def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[tuple[np.ndarray, ...], _Checked]:
+    """The slow path: fields as text in chunks, converted with errors coerced to NaN."""
+    names = [*_FIELDS, "extra"]
+    parts: list[list[np.ndarray]] = [[], [], [], []]
+    wrong: list[np.ndarray] = []
+    blank: list[np.ndarray] = []
+    texts: dict[int, tuple[str, ...]] = {}
+    offset = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        reader = pd.read_csv(
+            source, sep=sep, header=None, names=names, skiprows=skiprows, dtype=str,
+            index_col=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
+            encoding="utf-8-sig", keep_default_na=False, na_filter=False, on_bad_lines="warn",
+            chunksize=_CHUNK_ROWS,
+        )  # fmt: skip
+        for chunk in reader:
+            fields = [chunk[name].to_numpy(dtype=object) for name in names]
+            empty = [f == "" for f in fields]
+            is_blank = np.logical_and.reduce(empty)
+            is_wrong = ~is_blank & (~empty[4] | np.logical_or.reduce(empty[:4]))
+            numbers = [pd.to_numeric(f, errors="coerce").astype(np.float64) for f in fields[:4]]
+            for i, values in enumerate(numbers):
+                parts[i].append(values)
+            for row in np.flatnonzero(~is_blank & (is_wrong | _bad_values(*numbers)))[:1]:
+                texts[offset + int(row)] = tuple(str(f[row]) for f in fields)
+            blank.append(is_blank)
+            wrong.append(is_wrong)
+            offset += len(chunk)
+    skipped = {}
+    for warning in caught:
+        match = _SKIPPED_LINE.search(str(warning.message))
+        if match:
+            skipped[int(match.group(1))] = f"expected 4 fields ({', '.join(_FIELDS)}), got more"
+    if not parts[0]:
+        empty_columns = (np.array([], dtype=np.float64),) * 4
+        return empty_columns, _Checked(np.array([], dtype=np.int64), np.array([], dtype=bool), skipped, {})
+    # line of row r: r + first line, plus the parser-skipped lines before it
+    skipped_base = np.array(sorted(skipped), dtype=np.int64)
+    skipped_base -= np.arange(len(skipped_base))
+    rows = np.arange(offset, dtype=np.int64) + skiprows + 1
+    lines = rows + np.searchsorted(skipped_base, rows, side="right")
+    # blank lines carry no rating: dropped uncounted, as the Netflix reader does
+    kept = np.flatnonzero(~np.concatenate(blank))
+    position = np.full(offset, -1, dtype=np.int64)
+    position[kept] = np.arange(len(kept))
+    kept_texts = {int(position[row]): text for row, text in texts.items() if position[row] >= 0}
+    columns = tuple(np.concatenate(p)[kept] for p in parts)
+    return columns, _Checked(lines[kept], np.concatenate(wrong)[kept], skipped, kept_texts)
+
+
+_PROBLEMS = (
+    "user id {!r} is not a positive integer",
+    "movie id {!r} is not a positive integer",
+    "rating {!r} is not 0.5-5 in half stars",
+    "timestamp {!r} is not a non-negative integer (seconds since 1970)",
+)
+
+
+def _field_problems(user: np.ndarray, movie: np.ndarray, rating: np.ndarray, stamp: np.ndarray) -> list[np.ndarray]:
+    """Per field, the rows whose value breaks its rule (NaN, from unparsable text, breaks all)."""
+    with np.errstate(invalid="ignore"):
+        return [
+            ~((user > 0) & (user <= _INT32_MAX) & (user == np.floor(user))),
+            ~((movie > 0) & (movie <= _INT32_MAX) & (movie == np.floor(movie))),
+            ~((rating >= 0.5) & (rating <= 5) & (rating * 2 == np.floor(rating * 2))),
+            ~((stamp >= 0) & (stamp == np.floor(stamp))),
+        ]
+
+
+def _bad_values(user: np.ndarray, movie: np.ndarray, rating: np.ndarray, stamp: np.ndarray) -> np.ndarray:
+    """Rows whose ids are not positive int32, rating not 0.5-5 in half stars, or time not >= 0."""
+    return np.logical_or.reduce(_field_problems(user, movie, rating, stamp))
+
+
+def _describe(columns: tuple[np.ndarray, ...], row: int, checked: _Checked | None) -> str:
+    """Say what is wrong with one rating row, quoting its text when the slow read kept it."""
+    raw = checked.texts.get(row) if checked is not None else None
+    if checked is not None and checked.wrong_count[row]:
+        got = f", got {sum(1 for f in raw if f != '')}" if raw else ""
+        return f"expected 4 fields ({', '.join(_FIELDS)}){got}"
+    values = list(raw[:4]) if raw else [str(c[row]) for c in columns]
+    problems = _field_problems(*(c[row : row + 1] for c in columns))
+    field = next(i for i, problem in enumerate(problems) if problem[0])
+    return _PROBLEMS[field].format(values[field])
+
+
+def _load_latest(directory: Path, spec: str, lenient: bool) -> Dataset:
+    ratings, skipped = read_rating_file(directory / "ratings.csv", ",", LATEST_HEADER, lenient)
+    notes = ["MovieLens latest format (ratings.csv)"]
+    movies_path = directory / "movies.csv"
+    movies = _read_movies_csv(movies_path) if movies_path.exists() else None
+    if movies is not None and (directory / "links.csv").exists():
+        movies = _attach_links(movies, directory / "links.csv")
+    tags = directory / "tags.csv"
+    if tags.exists():
+        count = _count_rows(tags)
+        notes.append(f"tags.csv: {count:,} tags present, not used")
+    return _dataset(spec, ratings, movies, skipped, notes, "movies.csv")
+
+
+def _load_1m(directory: Path, spec: str, lenient: bool) -> Dataset:
+    ratings, skipped = read_rating_file(directory / "ratings.dat", "::", None, lenient)
+    movies_path = directory / "movies.dat"
+    movies = _read_movies_dat(movies_path) if movies_path.exists() else None
+    return _dataset(spec, ratings, movies, skipped, ["MovieLens 1M/10M format (ratings.dat)"], "movies.dat")
+
+
+def _load_100k(directory: Path, spec: str, lenient: bool) -> Dataset:
+    ratings, skipped = read_rating_file(directory / "u.data", "\t", None, lenient)
+    notes = ["MovieLens 100k format (u.data)"]
+    movies_path = directory / "u.item"
+    movies = _read_u_item(movies_path, _read_u_genre(directory / "u.genre")) if movies_path.exists() else None
+    splits: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for name in PREDEFINED_100K:
+        base, test = directory / f"{name}.base", directory / f"{name}.test"
+        if base.exists() and test.exists():
+            train_part, skipped_train = read_rating_file(base, "\t", None, lenient)
+            test_part, skipped_test = read_rating_file(test, "\t", None, lenient)
+            splits[name] = (train_part, test_part)
+            skipped += skipped_train + skipped_test
+        elif base.exists() or test.exists():
+            present = base if base.exists() else test
+            notes.append(f"{present.name} has no partner file: predefined split {name} left out")
+    dataset = _dataset(spec, ratings, movies, skipped, notes, "u.item")
+    dataset.predefined_splits = splits
+    return dataset
+
+
+def _dataset(
+    spec: str, ratings: pd.DataFrame, movies: pd.DataFrame | None, skipped: int, notes: list[str], titles: str
+) -> Dataset:
+    if movies is None:
         ids = np.unique(ratings["movie"].to_numpy())
         movies = make_movies(ids, [f"movie {i}" for i in ids])
-    links = directory / "links.csv"
-    if links.exists():
-        link_table = pd.read_csv(links, dtype=str, keep_default_na=False, na_values=[""])
-        link_table["movieId"] = link_table["movieId"].astype(int)
-        link_table = link_table.set_index("movieId")
-        movies["imdb_id"] = movies["movie"].map("tt" + link_table["imdbId"]).astype("string")
-        movies["tmdb_id"] = movies["movie"].map(pd.to_numeric(link_table["tmdbId"], errors="coerce")).astype("Int64")
-    return Dataset(spec=spec, ratings=ratings, movies=movies)
+        notes.append(f"no {titles}: titles are 'movie <id>'")
+    return Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
+
+
+def _note_untitled(dataset: Dataset) -> None:
+    rated = np.unique(dataset.ratings["movie"].to_numpy())
+    untitled = np.setdiff1d(rated, dataset.movies["movie"].to_numpy())
+    if len(untitled):
+        dataset.notes.append(f"{len(untitled)} rated movie(s) have no title (e.g. movie {untitled[0]})")
+
+
+def split_title_year(title: str) -> tuple[str, int | None]:
+    """Split 'Heat (1995)' into ('Heat', 1995); a span '(2006–2007)' gives its first year."""
+    match = _TITLE_YEAR.search(title)
+    if not match:
+        return title.strip(), None
+    return title[: match.start()].strip(), int(match.group(1))
+
+
+def _movies_from_titles(path: Path, ids: list[int], raw_titles: list[str], genres: list[str | None], fallback_years: list[int | None] | None = None) -> pd.DataFrame:
+    titles, years = [], []
+    for i, raw in enumerate(raw_titles):
+        title, year = split_title_year(raw)
+        if year is None and fallback_years is not None:
+            year = fallback_years[i]
+        titles.append(title)
+        years.append(year)
+    movies = make_movies(ids, titles, years, [None if g in ("", NO_GENRES) else g for g in genres])
+    duplicated = movies["movie"].duplicated()
+    if duplicated.any():
+        raise DataError(f"{path}: movie id {int(movies.loc[duplicated, 'movie'].iloc[0])} appears more than once")
+    return movies
+
+
+def _read_movies_csv(path: Path) -> pd.DataFrame:
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    missing = [c for c in ("movieId", "title", "genres") if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}:1: missing column(s) {', '.join(missing)}; expected movieId,title,genres")
+    ids = pd.to_numeric(table["movieId"], errors="coerce")
+    if ids.isna().any():
+        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+        raise DataError(f"{path}:{row + 2}: movie id {table['movieId'].iloc[row]!r} is not an integer")
+    return _movies_from_titles(path, ids.astype(int).tolist(), table["title"].tolist(), table["genres"].tolist())
+
+
+def _attach_links(movies: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Add tmdb_id (Int64) and imdb_id ('tt0114709') from links.csv; empty cells stay NA."""
+    links = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    missing = [c for c in ("movieId", "imdbId", "tmdbId") if c not in links.columns]
+    if missing:
+        raise DataError(f"{path}:1: missing column(s) {', '.join(missing)}; expected movieId,imdbId,tmdbId")
+    links = links.set_index(pd.to_numeric(links["movieId"], errors="coerce"))
+    imdb = links["imdbId"].where(links["imdbId"] != "")
+    movies["imdb_id"] = movies["movie"].map("tt" + imdb).astype("string")
+    movies["tmdb_id"] = movies["movie"].map(pd.to_numeric(links["tmdbId"], errors="coerce")).astype("Int64")
+    return movies
+
+
+def _count_rows(path: Path) -> int:
+    """Rows of a CSV with a header (quoted fields may span lines, so ask the parser)."""
+    return len(pd.read_csv(path, usecols=[0], dtype=str, keep_default_na=False))
+
+
+def _read_movies_dat(path: Path) -> pd.DataFrame:
+    """Read `MovieID::Title::Genres` (Latin-1)."""
+    ids, titles, genres = [], [], []
+    with open(path, encoding="latin-1", newline="") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            head, sep_1, rest = line.partition("::")
+            title, sep_2, genre = rest.rpartition("::")
+            if not (sep_1 and sep_2) or not head.strip().isdigit():
+                raise DataError(f"{path}:{number}: expected 'MovieID::Title::Genres', got {line!r}")
+            ids.append(int(head))
+            titles.append(title)
+            genres.append(genre)
+    return _movies_from_titles(path, ids, titles, genres)
+
+
+def _read_u_genre(path: Path) -> tuple[str, ...]:
+    """Genre names in flag order from u.genre (`name|index`), or the published list."""
+    if not path.exists():
+        return GENRES_100K
+    names: dict[int, str] = {}
+    with open(path, encoding="latin-1") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.strip()
+            if not line:
+                continue
+            name, _, index = line.rpartition("|")
+            if not name or not index.isdigit():
+                raise DataError(f"{path}:{number}: expected 'Genre|index', got {line!r}")
+            names[int(index)] = name
+    if sorted(names) != list(range(len(names))):
+        raise DataError(f"{path}: genre indexes must be 0..{len(names) - 1}")
+    return tuple(names[i] for i in range(len(names)))
+
+
+def _read_u_item(path: Path, genre_names: tuple[str, ...]) -> pd.DataFrame:
+    """Read u.item: id|title|release date|video date|IMDb URL|one 0/1 flag per genre (Latin-1)."""
+    ids, titles, genres, years = [], [], [], []
+    expected = 5 + len(genre_names)
+    with open(path, encoding="latin-1", newline="") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                continue
+            fields = line.split("|")
+            if len(fields) != expected or not fields[0].isdigit():
+                raise DataError(
+                    f"{path}:{number}: expected {expected} '|'-separated fields "
+                    f"(id|title|release date|video release date|IMDb URL|{len(genre_names)} genre flags), "
+                    f"got {len(fields)}"
+                )
+            flags = fields[5:]
+            if any(flag not in ("0", "1") for flag in flags):
+                raise DataError(f"{path}:{number}: genre flags must be 0 or 1, got {'|'.join(flags)!r}")
+            ids.append(int(fields[0]))
+            titles.append(fields[1])
+            genres.append("|".join(g for g, flag in zip(genre_names, flags) if flag == "1" and g != "unknown"))
+            release = fields[2].strip()  # '01-Jan-1995': the year when the title has none
+            years.append(int(release[-4:]) if len(release) >= 4 and release[-4:].isdigit() else None)
+    return _movies_from_titles(path, ids, titles, genres, years)
