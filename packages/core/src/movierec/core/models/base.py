@@ -51,6 +51,13 @@ def render_reason(text: str | None, title_of: Callable[[int], str]) -> str | Non
     return _MOVIE_REFERENCE.sub(lambda match: title_of(int(match.group(1))), text)
 
 
+def similar_reason_text(reason: Mapping[str, Any] | None) -> str | None:
+    """'similar to {movie:ID}, which you rated R' from a {movie, rating} reason, or None."""
+    if reason is None:
+        return None
+    return f"similar to {movie_reference(reason['movie'])}, which you rated {reason['rating']:g}"
+
+
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
     """Positions of the k highest scores, best first; `exclude` positions and NaNs never appear."""
     scores = np.asarray(scores, dtype=np.float64).copy()

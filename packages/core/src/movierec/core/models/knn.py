@@ -17,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.errors import DataError
-from movierec.core.models.base import Recommender, movie_reference
+from movierec.core.models.base import Recommender, similar_reason_text
 from movierec.core.models.baseline import fit_biases, fold_in_user_bias
 
 _PREDICT_CHUNK = 200_000  # pairs per vectorized step: bounds the (pairs x neighbours) temporaries
@@ -369,10 +369,7 @@ class ItemKNN(_NeighbourKNN):
 
     def explain(self, user: int, movies) -> list[str | None]:
         """'similar to {movie:ID}, which you rated 5' per movie (resolve ids with render_reason)."""
-        return [
-            None if r is None else f"similar to {movie_reference(r['movie'])}, which you rated {r['rating']:g}"
-            for r in self.reasons(user, movies)
-        ]
+        return [similar_reason_text(r) for r in self.reasons(user, movies)]
 
 
 def _means(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

@@ -1,0 +1,191 @@
+"""`content_tfidf`: TF-IDF over movie overviews; similar movies by cosine, users by what they liked.
+
+Rows are L2-normalized, so a cosine is a dot product. `similar_movies` computes only the asked
+row, through the term-major (inverted) matrix: the work is the number of other overviews that
+share a term with this one, not the catalogue size. Movies without an overview get an empty row:
+they have no content neighbours, and they never break a query.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from movierec.core.data.matrix import IdIndex
+from movierec.core.errors import DataError
+from movierec.core.models.base import Recommender, similar_reason_text
+
+# ties (movies sharing no term with the profile) are ordered by popularity, far below any cosine
+_POPULARITY_TIE_BREAK = 1e-6
+
+
+class ContentTfidf(Recommender):
+    """Content-based engine: TF-IDF vectors of overviews (English stop words removed)."""
+
+    predicts_ratings = False
+    has_similar_movies = True
+    supports_fold_in = True
+    uses_overviews = True
+
+    def __init__(self, min_df: int = 1, max_features: int | None = None, sublinear_tf: bool = True) -> None:
+        self.min_df = min_df
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+
+    # ----------------------------------------------------------------- fitting
+    def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        if movies is None or "overview" not in movies.columns:
+            raise DataError("content_tfidf needs a movies table with an 'overview' column (pass movies to fit)")
+        movies = movies.drop_duplicates("movie")
+        has_text = movies["overview"].notna() & (movies["overview"].astype("string").str.strip() != "")
+        if int(has_text.sum()) < 2:
+            raise DataError(
+                f"content_tfidf needs movie overviews: only {int(has_text.sum())} of {len(movies)} movies have one "
+                "(for MovieLens or Netflix data, join overviews with --metadata)"
+            )
+        vectorizer = TfidfVectorizer(
+            stop_words="english", min_df=self.min_df, max_features=self.max_features, sublinear_tf=self.sublinear_tf
+        )
+        texts = movies.loc[has_text, "overview"].astype(str).tolist()
+        with_text = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
+        ids = movies["movie"].to_numpy(np.int64)
+        order = np.argsort(ids, kind="stable")
+        self.content_ids_ = ids[order]
+        # rows of movies without text stay empty: place the fitted rows by id order
+        placement = np.empty(len(ids), dtype=np.int64)
+        placement[order] = np.arange(len(ids))
+        rows = placement[np.flatnonzero(has_text.to_numpy())]
+        self.tfidf_ = _place_rows(with_text, rows, len(ids))
+        self.popularity_ = np.diff(self.seen_.tocsc().indptr).astype(np.float64)
+
+    # ----------------------------------------------------------------- lookups
+    def _content_index(self) -> IdIndex:
+        cached = getattr(self, "_content_index_cache", None)
+        if cached is None:
+            cached = self._content_index_cache = IdIndex(self.content_ids_)
+        return cached
+
+    def _similar_ids(self) -> np.ndarray:
+        return self.content_ids_
+
+    def _similar_ids_index(self) -> IdIndex:
+        return self._content_index()
+
+    def _by_term(self) -> sp.csr_matrix:
+        """terms x movies: the inverted index a one-row query walks."""
+        cached = getattr(self, "_by_term_cache", None)
+        if cached is None:
+            cached = self._by_term_cache = self.tfidf_.T.tocsr()
+        return cached
+
+    def _rated_rows(self) -> np.ndarray:
+        """For each movie of the ratings index, its row in `tfidf_` (-1 when it has no entry)."""
+        cached = getattr(self, "_rated_rows_cache", None)
+        if cached is None:
+            cached = self._rated_rows_cache = self._content_index().index_of(self.movies_.ids)
+        return cached
+
+    # ----------------------------------------------------------------- questions
+    def _similar_scores(self, movie_idx: int) -> np.ndarray:
+        scores = np.asarray((self.tfidf_[movie_idx] @ self._by_term()).todense()).ravel().astype(np.float64)
+        scores[scores <= 1e-9] = np.nan
+        return scores
+
+    def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+        raise DataError("content_tfidf ranks movies but does not predict ratings")
+
+    def _score_user(self, user_idx: int) -> np.ndarray:
+        row = self.seen_[user_idx]
+        return self._score_profile(row.indices, row.data.astype(np.float64))
+
+    def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        return self._score_profile(movie_idx, np.asarray(ratings, dtype=np.float64))
+
+    def _score_profile(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """Cosine of every rated-index movie to the user's taste vector, ties by popularity."""
+        weights = _like_weights(ratings)
+        rows = self._rated_rows()[movie_idx]
+        has_row = rows >= 0
+        profile = sp.csr_matrix(
+            (weights[has_row], (np.zeros(int(has_row.sum()), dtype=np.int64), rows[has_row])),
+            shape=(1, self.tfidf_.shape[0]),
+        ) @ self.tfidf_
+        norm = np.sqrt(profile.multiply(profile).sum())
+        content_scores = np.zeros(self.tfidf_.shape[0])
+        if norm > 0:
+            content_scores = np.asarray((profile @ self._by_term()).todense()).ravel() / norm
+        rated_rows = self._rated_rows()
+        scores = np.where(rated_rows >= 0, content_scores[np.maximum(rated_rows, 0)], 0.0)
+        return scores + _POPULARITY_TIE_BREAK * self.popularity_ / max(self.popularity_.max(), 1.0)
+
+    def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
+        """Per movie, the liked movie whose overview is closest: {movie, rating, similarity}."""
+        index = self._known_user(user)
+        row = self.seen_[index]
+        liked = _like_weights(row.data.astype(np.float64)) > 0
+        liked_idx, liked_ratings = row.indices[liked], row.data[liked]
+        liked_rows = self._rated_rows()[liked_idx]
+        keep = liked_rows >= 0
+        liked_idx, liked_ratings, liked_rows = liked_idx[keep], liked_ratings[keep], liked_rows[keep]
+        content = self._content_index()
+        out: list[dict[str, Any] | None] = []
+        for movie in np.atleast_1d(np.asarray(movies)).tolist():
+            target = content.position(int(movie))
+            if target < 0 or not len(liked_rows):
+                out.append(None)
+                continue
+            similarity = np.asarray((self.tfidf_[liked_rows] @ self.tfidf_[target].T).todense()).ravel()
+            best = int(np.argmax(similarity))
+            out.append(None if similarity[best] <= 0 else {
+                "movie": int(self.movies_.ids[liked_idx[best]]),
+                "rating": float(liked_ratings[best]),
+                "similarity": float(similarity[best]),
+            })
+        return out
+
+    def explain(self, user: int, movies: Any) -> list[str | None]:
+        """'similar to {movie:ID}, which you rated 5' per movie (resolve ids with render_reason)."""
+        return [similar_reason_text(r) for r in self.reasons(user, movies)]
+
+    # ----------------------------------------------------------------- persistence
+    def _state(self) -> dict[str, np.ndarray]:
+        return {
+            "content_ids": self.content_ids_,
+            "tfidf_data": self.tfidf_.data,
+            "tfidf_indices": self.tfidf_.indices,
+            "tfidf_indptr": self.tfidf_.indptr,
+            "tfidf_shape": np.array(self.tfidf_.shape),
+            "popularity": self.popularity_,
+        }
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.content_ids_ = state["content_ids"]
+        self.tfidf_ = sp.csr_matrix(
+            (state["tfidf_data"], state["tfidf_indices"], state["tfidf_indptr"]),
+            shape=tuple(int(x) for x in state["tfidf_shape"]),
+        )
+        self.popularity_ = state["popularity"]
+
+
+def _like_weights(ratings: np.ndarray) -> np.ndarray:
+    """How much each rated movie shapes the taste vector: how far it sits above the user's mean."""
+    weights = ratings - ratings.mean()
+    if (weights > 0).any():
+        return np.maximum(weights, 0.0)
+    # all ratings equal: every rated movie counts the same
+    return np.ones_like(ratings)
+
+
+def _place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
+    """A n_rows-row CSR with `matrix`'s rows at positions `rows` and empty rows elsewhere."""
+    placement = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))), shape=(n_rows, matrix.shape[0])
+    )
+    result = (placement @ matrix).tocsr()
+    result.sort_indices()
+    return result
