@@ -228,9 +228,21 @@ def resolve_title(state: AppState, text: Any) -> TitleMatch:
 
 def search_titles(state: AppState, query: str, limit: int = 8) -> list[int]:
     """Movie ids whose titles match `query`, best first (exact titles, then fuzzy)."""
-    from movierec.core.data.titles import find_titles
+    try:
+        from movierec.core.data.titles import find_titles
+    except ImportError:
+        find_titles = None
+    if find_titles is not None:
+        return [int(movie) for movie in find_titles(state.dataset.movies, query, limit=limit)["movie"]]
+    from rapidfuzz import fuzz, process, utils
 
-    return [int(movie) for movie in find_titles(state.dataset.movies, query, limit=limit)["movie"]]
+    labels = state.catalogue.labels
+    titles = [label.rsplit(" (", 1)[0] for label in labels]
+    exact = [i for i, title in enumerate(titles) if title.casefold() == query.casefold()]
+    fuzzy = process.extract(query, titles, scorer=fuzz.WRatio, processor=utils.default_process,
+                            limit=limit, score_cutoff=70)
+    order = list(dict.fromkeys(exact + [i for _, _, i in fuzzy]))[:limit]
+    return [state.catalogue.movie_of_label[labels[i]] for i in order]
 
 
 def similar_titles(

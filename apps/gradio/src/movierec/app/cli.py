@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -99,6 +100,21 @@ def launch(demo: Any, host: str | None = None, port: int | None = None, block: b
         show_error=False,
         quiet=not block,
     )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now (for tests and benchmarks)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def start_in_background(dataset: str = "sample", cache_dir: Path | None = None, host: str = "127.0.0.1") -> tuple[Any, str]:
+    """Prepare and launch the app on a free port without blocking: (demo, url); call demo.close()."""
+    demo = prepare(dataset, cache_dir)
+    port = free_port(host)
+    launch(demo, host, port, block=False)
+    return demo, f"http://{host}:{port}/"
 
 
 def serve(args: argparse.Namespace) -> int:

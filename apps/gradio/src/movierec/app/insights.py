@@ -93,7 +93,7 @@ def stored_view(name: Any, metric: Any, folder: Path | None = None) -> Benchmark
     return benchmark_view(results[name], metric)
 
 
-def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkView:
+def quick_benchmark_result(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkResult:
     """Run a small benchmark of the chosen engines on the served dataset (one user:0.25 split)."""
     names = [str(n) for n in (engines or [])]
     if not names:
@@ -106,6 +106,12 @@ def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None =
     if result.table.empty:
         failures = result.extra.get("failures", {})
         raise InputError("no engine finished: " + "; ".join(f"{n}: {e}" for n, e in failures.items()))
+    return result
+
+
+def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkView:
+    """The Benchmarks tab's view of a quick benchmark (see `quick_benchmark_result`)."""
+    result = quick_benchmark_result(state, engines, progress)
     view = benchmark_view(result, "ndcg@10")
     failed = result.extra.get("failures")
     if failed:
@@ -134,13 +140,27 @@ def dataset_summary(state: AppState) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["what", "value"])
 
 
-def data_figures(state: AppState) -> list[Any]:
-    """The notebook's data charts for the served dataset, in page order."""
-    ratings, movies = state.dataset.ratings, state.dataset.movies
-    return [
-        movies_by_year(movies),
-        rating_distribution(ratings),
-        ratings_by_day(ratings),
-        ratings_per_movie(ratings),
-        ratings_per_user(ratings),
-    ]
+#: the data charts in page order (labels for the plot widgets)
+DATA_CHARTS = (
+    "Movies by year of release",
+    "Distribution of ratings",
+    "Ratings per day",
+    "Ratings per movie",
+    "Ratings per user",
+)
+
+
+def data_figures(state: AppState) -> tuple[Any, ...]:
+    """The notebook's data charts for the served dataset, in DATA_CHARTS order (built once)."""
+    cached = state.memo.get("data_figures")
+    if cached is None:
+        ratings, movies = state.dataset.ratings, state.dataset.movies
+        cached = (
+            movies_by_year(movies),
+            rating_distribution(ratings),
+            ratings_by_day(ratings),
+            ratings_per_movie(ratings),
+            ratings_per_user(ratings),
+        )
+        state.memo["data_figures"] = cached
+    return cached

@@ -87,7 +87,7 @@ def build_demo(state: AppState) -> gr.Blocks:
             with gr.Tab("Benchmarks", id="benchmarks"):
                 _benchmark_tab(state)
             with gr.Tab("Explore the data", id="explore"):
-                _explore_tab(state)
+                _explore_tab(state, demo)
     return demo
 
 
@@ -269,7 +269,13 @@ def _benchmark_tab(state: AppState) -> None:
 
 
 # ----------------------------------------------------------------- tab 5
-def _explore_tab(state: AppState) -> None:
-    gr.Dataframe(insights.dataset_summary(state), label="Summary", interactive=False)
-    for figure in insights.data_figures(state):
-        gr.Plot(figure)
+def _explore_tab(state: AppState, demo: gr.Blocks) -> None:
+    summary = gr.Dataframe(label="Summary", interactive=False)
+    plots = [gr.Plot(label=label) for label in insights.DATA_CHARTS]
+
+    @_guard(lambda text: (pd.DataFrame(), *[None] * len(plots)))
+    def explore() -> tuple:
+        return insights.dataset_summary(state), *insights.data_figures(state)
+
+    # drawn when the page opens (computed once per dataset, then reused)
+    demo.load(explore, None, [summary, *plots], api_name="explore")

@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,6 +80,8 @@ class AppState:
     dataset: Dataset
     engines: EngineCache
     offered: list[str] = field(default_factory=list)
+    #: results computed once per dataset (e.g. the data charts)
+    memo: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def create(cls, spec: str | None = None, cache_dir: Path | None = None) -> "AppState":

@@ -1,0 +1,236 @@
+"""The app's callbacks as plain functions on the embedded sample (no server)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from movierec.app import callbacks, insights
+from movierec.app.callbacks import InputError
+from movierec.app.engines import EngineCache
+from movierec.app.state import AppState
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory) -> AppState:
+    return AppState.create("sample", cache_dir=tmp_path_factory.mktemp("engines"))
+
+
+@pytest.fixture(scope="module")
+def user(state) -> str:
+    return state.user_choices[0]
+
+
+def test_recommendations_for_a_user_have_rank_title_year_score_and_reason(state, user):
+    result, top = callbacks.recommend_for_user(state, user, "item_knn", 7)
+    table = result.table
+    assert list(table.columns) == callbacks.RECOMMENDATION_COLUMNS
+    assert table["rank"].tolist() == list(range(1, 8))
+    assert table["score"].is_monotonic_decreasing
+    assert table["title"].str.len().gt(0).all()
+    assert not table["title"].str.contains("{movie:", regex=False).any()
+    # item_knn explains with a movie the user rated, shown by title
+    assert table["reason"].str.contains("which you rated").any()
+    assert result.figure.layout.height
+    assert f"user {user}" in result.message
+
+
+def test_recommendations_leave_out_movies_the_user_rated(state, user):
+    result, _ = callbacks.recommend_for_user(state, user, "baseline", 20)
+    rated = set(callbacks.top_rated(state, int(user), limit=10_000)["title"])
+    assert not rated & set(result.table["title"])
+
+
+def test_top_rated_lists_the_users_highest_ratings_first(state, user):
+    top = callbacks.top_rated(state, int(user))
+    ratings = state.dataset.ratings
+    best = ratings.loc[ratings["user"] == int(user), "rating"].max()
+    assert top["rating"].iloc[0] == best
+    assert top["rating"].is_monotonic_decreasing
+
+
+def test_a_random_user_is_one_of_the_dataset(state):
+    for seed in range(5):
+        assert callbacks.parse_user(state, callbacks.random_user(state, seed)) in state.ratings_by_user
+
+
+@pytest.mark.parametrize(
+    ("user", "words"),
+    [("", "choose a user"), ("abc", "must be a number"), ("999999999", "unknown user 999999999"), (None, "choose")],
+)
+def test_bad_user_ids_are_explained(state, user, words):
+    with pytest.raises(InputError, match=words):
+        callbacks.recommend_for_user(state, user, "item_knn", 5)
+
+
+@pytest.mark.parametrize("k", [0, 51, 2.5, "many", None, float("nan")])
+def test_k_outside_1_to_50_is_rejected(state, user, k):
+    with pytest.raises(InputError, match="k must be a whole number from 1 to 50"):
+        callbacks.recommend_for_user(state, user, "item_knn", k)
+
+
+def test_unknown_engine_is_rejected_with_the_choices(state, user):
+    with pytest.raises(InputError, match="choose one of .*item_knn"):
+        callbacks.recommend_for_user(state, user, "no_such_engine", 5)
+
+
+# ----------------------------------------------------------------- rate a few movies yourself
+def _labels_of_genre(state: AppState, genre: str, count: int) -> list[str]:
+    movies = state.dataset.movies
+    ids = movies.loc[movies["genres"].fillna("").str.startswith(genre), "movie"].tolist()
+    return [state.catalogue.label_of_movie[m] for m in ids if m in state.catalogue.label_of_movie][:count]
+
+
+def test_rating_a_few_movies_folds_in_without_retraining(state):
+    engine = state.engines.get("item_knn")
+    rows = [(label, 5) for label in _labels_of_genre(state, "Horror", 6)]
+    result = callbacks.recommend_for_new_user(state, "item_knn", 10, rows)
+    assert state.engines.get("item_knn") is engine  # the fitted engine was reused, not refitted
+    assert len(result.table) == 10
+    rated_titles = {label.rsplit(" (", 1)[0] for label, _ in rows}
+    assert not rated_titles & set(result.table["title"])
+
+
+def test_different_tastes_get_different_recommendations(state):
+    horror = callbacks.recommend_for_new_user(
+        state, "item_knn", 10, [(label, 5) for label in _labels_of_genre(state, "Horror", 6)]
+    )
+    comedy = callbacks.recommend_for_new_user(
+        state, "item_knn", 10, [(label, 5) for label in _labels_of_genre(state, "Comedy", 6)]
+    )
+    assert set(horror.table["title"]) != set(comedy.table["title"])
+
+
+def test_the_example_ratings_give_recommendations(state):
+    rows = callbacks.example_ratings(state)
+    assert 5 <= len(rows) <= callbacks.MAX_RATED
+    result = callbacks.recommend_for_new_user(state, "baseline", 5, rows)
+    assert len(result.table) == 5
+
+
+@pytest.mark.parametrize(
+    ("stars", "words"), [(0, "from 1 to 5"), (6, "from 1 to 5"), ("lots", "must be a number"), (None, "star value")]
+)
+def test_ratings_outside_1_to_5_are_rejected(state, stars, words):
+    label = state.catalogue.labels[0]
+    with pytest.raises(InputError, match=words):
+        callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, stars)])
+
+
+def test_nothing_rated_is_explained(state):
+    with pytest.raises(InputError, match="rate at least one movie"):
+        callbacks.recommend_for_new_user(state, "item_knn", 5, [(None, None), ("", 4)])
+
+
+def test_engines_without_fold_in_are_not_offered_for_own_ratings(state):
+    assert "mean" not in state.engines_that("supports_fold_in")
+    with pytest.raises(InputError, match="cannot be used for your own ratings"):
+        callbacks.recommend_for_new_user(state, "mean", 5, [(state.catalogue.labels[0], 4)])
+
+
+# ----------------------------------------------------------------- similar titles
+@pytest.mark.parametrize("similarity", callbacks.SIMILARITIES)
+def test_similar_titles_by_each_similarity(state, similarity):
+    label = state.catalogue.labels[0]
+    result, match = callbacks.similar_titles(state, label, similarity, "item_knn", 8)
+    assert match.label == label
+    assert len(result.table) == 8
+    assert label.rsplit(" (", 1)[0] not in set(result.table["title"])
+    assert result.table["score"].is_monotonic_decreasing
+    assert "overview" in result.table.columns
+
+
+def test_similar_by_overview_text_shares_the_genre_words(state):
+    horror = _labels_of_genre(state, "Horror", 1)[0]
+    result, _ = callbacks.similar_titles(state, horror, callbacks.SIMILARITY_TEXT, "item_knn", 5)
+    horror_ids = set(state.dataset.movies.loc[state.dataset.movies["genres"].fillna("").str.contains("Horror"), "movie"])
+    titles = state.dataset.movies.set_index("title").loc[result.table["title"], "movie"]
+    assert sum(int(m) in horror_ids for m in titles) >= 3
+
+
+def test_a_remake_offers_both_versions(state):
+    result, match = callbacks.similar_titles(state, "the wild hollow", callbacks.SIMILARITY_TEXT, "item_knn", 5)
+    remakes = [c for c in match.candidates if c.startswith("The Wild Hollow (")]
+    assert len(remakes) == 2
+    assert match.label in remakes
+
+
+def test_a_misspelt_title_finds_the_movie(state):
+    title = str(state.dataset.title_of(state.catalogue.movie_of_label[state.catalogue.labels[0]]))
+    typo = title[:-1] if len(title) > 4 else title
+    _, match = callbacks.similar_titles(state, typo.lower(), callbacks.SIMILARITY_TEXT, "item_knn", 3)
+    assert match.label.startswith(title)
+
+
+@pytest.mark.parametrize(("title", "words"), [("", "type or pick a title"), ("zzqqxx vvkkjj", "no title matches")])
+def test_empty_or_unmatched_titles_are_explained(state, title, words):
+    with pytest.raises(InputError, match=words):
+        callbacks.similar_titles(state, title, callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+
+
+def test_unknown_similarity_is_rejected(state):
+    with pytest.raises(InputError, match="similarity must be one of"):
+        callbacks.similar_titles(state, state.catalogue.labels[0], "vibes", "item_knn", 5)
+
+
+# ----------------------------------------------------------------- engine cache
+def test_a_second_start_loads_engines_from_disk(state, user):
+    state.engines.get("item_knn")
+    again = EngineCache(state.dataset, state.engines.cache_dir)
+    first = state.engines.get("item_knn").recommend(int(user), k=10)
+    second = again.get("item_knn").recommend(int(user), k=10)
+    assert again.timings["item_knn"][0] == "loaded"
+    pd.testing.assert_frame_equal(first, second)
+
+
+def test_cache_folders_differ_by_parameters_and_dataset(state, tmp_path):
+    default = EngineCache(state.dataset, tmp_path)
+    tuned = EngineCache(state.dataset, tmp_path, params={"item_knn": {"n_neighbors": 5}})
+    assert default.folder("item_knn") != tuned.folder("item_knn")
+    assert default.folder("item_knn").parent == tuned.folder("item_knn").parent
+    assert default.folder("item_knn").parent.name.startswith("sample-")
+
+
+def test_a_damaged_cache_entry_is_trained_again(state, tmp_path):
+    cache = EngineCache(state.dataset, tmp_path)
+    folder = cache.folder("baseline")
+    folder.mkdir(parents=True)
+    (folder / "engine.json").write_text("{not json")
+    assert cache.get("baseline").recommend(int(state.user_choices[0]), k=3) is not None
+    assert cache.timings["baseline"][0] == "trained"
+
+
+# ----------------------------------------------------------------- benchmarks and data
+def test_quick_benchmark_scores_the_chosen_engines(state):
+    view = insights.quick_benchmark(state, ["mean", "baseline"])
+    assert set(view.summary["engine"]) == {"mean", "baseline"}
+    assert view.engines_heatmap is not None and view.surprise_heatmap is None
+    assert view.scatter.layout.height
+
+
+def test_quick_benchmark_without_engines_is_explained(state):
+    with pytest.raises(InputError, match="tick at least one engine"):
+        insights.quick_benchmark(state, [])
+
+
+def test_stored_results_are_read_and_charted(state, tmp_path):
+    result = insights.quick_benchmark_result(state, ["mean", "surprise_baselineonly"])
+    result.save(tmp_path / "quick.json")
+    (tmp_path / "broken.json").write_text("{")
+    view = insights.stored_view("quick.json", "ndcg@10", folder=tmp_path)
+    assert view.surprise_heatmap is not None and view.engines_heatmap is not None
+    assert "ndcg@10" in view.message
+    with pytest.raises(InputError, match="no stored result"):
+        insights.stored_view("broken.json", None, folder=tmp_path)
+
+
+def test_dataset_summary_has_counts_sparsity_and_dates(state):
+    summary = dict(insights.dataset_summary(state).itertuples(index=False))
+    stats = state.dataset.stats()
+    assert summary["ratings"] == f"{stats['ratings']:,}"
+    assert summary["users"] == f"{stats['users']:,}"
+    assert summary["sparsity"].endswith("%")
+    assert summary["first rating"] == stats["date_min"]
+    figures = insights.data_figures(state)
+    assert len(figures) == len(insights.DATA_CHARTS)
+    assert all(figure.layout.height for figure in figures)
