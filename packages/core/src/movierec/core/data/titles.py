@@ -1,0 +1,118 @@
+"""Finding a movie by the title a person types: fuzzy matches with years, so remakes stay apart.
+
+`find_titles` ranks candidates (rapidfuzz WRatio on case-, accent- and punctuation-free titles);
+`resolve_title` turns a title (optionally with a year or 'Title (1999)') into one movie id, or
+raises an error that lists the closest titles or, for remakes, every candidate with its year.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import pandas as pd
+
+from movierec.core.errors import UnknownMovieError
+
+_YEAR_SUFFIX = re.compile(r"\s*\((\d{4})\)\s*$")
+_ARTICLE_SUFFIX = re.compile(r",\s*(the|a|an)$")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+_LEADING_ARTICLE = re.compile(r"^(the|a|an) ")
+
+
+class AmbiguousTitleError(UnknownMovieError):
+    """Several movies carry the title asked for (remakes); `candidates` lists them."""
+
+    def __init__(self, message: str, candidates: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.candidates = candidates
+
+
+def title_key(title: object) -> str:
+    """Lower-case, accent- and punctuation-free title without a leading article: 'Matrix, The' -> 'matrix'."""
+    if title is None or (isinstance(title, float) and np.isnan(title)) or title is pd.NA:
+        return ""
+    text = unicodedata.normalize("NFKD", str(title))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().strip()
+    article = _ARTICLE_SUFFIX.search(text)
+    if article:
+        text = f"{article.group(1)} {text[: article.start()]}"
+    return _LEADING_ARTICLE.sub("", _NON_WORD.sub(" ", text).strip())
+
+
+def split_query(text: str) -> tuple[str, int | None]:
+    """'Heat (1995)' -> ('Heat', 1995); a title without a year suffix -> (title, None)."""
+    match = _YEAR_SUFFIX.search(text)
+    if not match:
+        return text.strip(), None
+    return text[: match.start()].strip(), int(match.group(1))
+
+
+def find_titles(movies: pd.DataFrame, text: str, limit: int = 5, year: int | None = None) -> pd.DataFrame:
+    """The `limit` best title matches: columns movie, title, year, score (0-100), best first."""
+    from rapidfuzz import fuzz, process
+
+    query, query_year = split_query(text)
+    year = year if year is not None else query_year
+    key = title_key(query)
+    keys = [title_key(t) for t in movies["title"].tolist()]
+    matches = process.extract(key, keys, scorer=fuzz.WRatio, limit=None, score_cutoff=1)
+    positions = np.array([m[2] for m in matches], dtype=np.int64)
+    scores = np.array([m[1] for m in matches], dtype=np.float64)
+    exact = np.array([keys[p] == key for p in positions], dtype=bool)
+    # an exact title always outranks a fuzzy one; a matching year breaks ties of equal score
+    same_year = np.zeros(len(positions), dtype=bool)
+    if year is not None and "year" in movies.columns:
+        years = movies["year"].to_numpy(dtype=object)
+        same_year = np.array([years[p] is not pd.NA and years[p] == year for p in positions], dtype=bool)
+    order = np.lexsort((positions, ~same_year, -scores, ~exact))[: max(int(limit), 0)]
+    chosen = positions[order]
+    return pd.DataFrame(
+        {
+            "movie": movies["movie"].to_numpy(np.int64)[chosen],
+            "title": movies["title"].astype("string").to_numpy()[chosen],
+            "year": (movies["year"].astype("Int16").array[chosen] if "year" in movies.columns
+                     else pd.array([None] * len(chosen), dtype="Int16")),
+            "score": np.where(exact[order], 100.0, scores[order]),
+        }
+    )
+
+
+def describe(candidates: pd.DataFrame) -> str:
+    """'Title (1999) [id 12]; Other (2001) [id 40]' for error messages and listings."""
+    return "; ".join(
+        f"{row.title}{'' if pd.isna(row.year) else f' ({row.year})'} [id {row.movie}]"
+        for row in candidates.itertuples(index=False)
+    )
+
+
+def resolve_title(
+    movies: pd.DataFrame, text: str | None = None, year: int | None = None, movie_id: int | None = None
+) -> int:
+    """One movie id for a title (or an id); clear errors for unknown or ambiguous titles."""
+    if movie_id is not None:
+        if not (movies["movie"] == int(movie_id)).any():
+            raise UnknownMovieError(f"unknown movie id {movie_id}: not in this dataset's movie list")
+        return int(movie_id)
+    if not text or not text.strip():
+        raise UnknownMovieError("give a title (or a movie id) to look up")
+    query, query_year = split_query(text)
+    year = year if year is not None else query_year
+    keys = movies["title"].map(title_key)
+    same = movies[keys.to_numpy() == title_key(query)]
+    if year is not None and len(same) and "year" in movies.columns:
+        same = same[same["year"].astype("Int16") == year]
+    if len(same) == 1:
+        return int(same["movie"].iloc[0])
+    if len(same) > 1:
+        candidates = find_titles(same, query, limit=len(same))
+        raise AmbiguousTitleError(
+            f"{len(same)} movies are titled {query!r}: {describe(candidates)}; "
+            "pick one with --year or --movie-id",
+            candidates,
+        )
+    closest = find_titles(movies, query, limit=5, year=year)
+    wanted = f"{query!r}" + (f" from {year}" if year is not None else "")
+    hint = f"; closest titles: {describe(closest)}" if len(closest) else ""
+    raise UnknownMovieError(f"no movie titled {wanted}{hint}")
