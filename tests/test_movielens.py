@@ -1,0 +1,167 @@
+"""MovieLens loading: latest/25M, 1M and 100k formats, malformed lines, lenient mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.core.data import load_dataset, load_movielens
+from movierec.core.data.movielens import detect_format, read_rating_file, split_title_year
+from movierec.core.data.split import iter_folds
+from movierec.core.errors import DataError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
+HEADER = "userId,movieId,rating,timestamp"
+
+
+def write_latest(folder: Path, ratings: list[str], newline: str = "\n", movies: list[str] | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "ratings.csv").write_bytes(newline.join([HEADER, *ratings, ""]).encode())
+    if movies is not None:
+        (folder / "movies.csv").write_bytes(newline.join(["movieId,title,genres", *movies, ""]).encode())
+    return folder
+
+
+def test_ml_latest_small_has_the_published_counts(movielens_small) -> None:
+    stats = movielens_small.stats()
+    assert (stats["ratings"], stats["users"], stats["movies"], stats["titles"]) == (100_836, 610, 9_724, 9_742)
+    assert (stats["rating_min"], stats["rating_max"]) == (0.5, 5.0)
+    assert stats["skipped_lines"] == 0
+    assert any("tags.csv" in note for note in stats["notes"])
+
+
+def test_ml_latest_small_titles_have_years_genres_and_links(movielens_small) -> None:
+    movies = movielens_small.movies.set_index("movie")
+    assert movies.loc[1, "title"] == "Toy Story"
+    assert movies.loc[1, "year"] == 1995
+    assert movies.loc[1, "genres"] == "Adventure|Animation|Children|Comedy|Fantasy"
+    assert (movies.loc[1, "tmdb_id"], movies.loc[1, "imdb_id"]) == (862, "tt0114709")
+    assert movies["year"].notna().sum() >= 9_729  # 12 titles carry no year at all
+    assert movies["genres"].isna().sum() == 34  # '(no genres listed)'
+    ratings = movielens_small.ratings
+    assert [str(t) for t in ratings.dtypes] == ["int32", "int32", "float32", "datetime64[s]"]
+
+
+def test_year_spans_give_the_first_year() -> None:
+    assert split_title_year("Death Note: Desu nôto (2006–2007)") == ("Death Note: Desu nôto", 2006)
+    assert split_title_year("Babylon 5") == ("Babylon 5", None)
+
+
+def test_crlf_and_lf_files_load_alike(tmp_path: Path) -> None:
+    lines = ["1,10,4.5,964982703", "2,20,3.0,964981247"]
+    movies = ['10,"American President, The (1995)",Comedy|Drama|Romance', "20,Heat (1995),Action"]
+    lf = load_movielens(write_latest(tmp_path / "lf", lines, "\n", movies))
+    crlf = load_movielens(write_latest(tmp_path / "crlf", lines, "\r\n", movies))
+    assert lf.ratings.equals(crlf.ratings)
+    assert lf.movies.equals(crlf.movies)
+    assert lf.ratings["rating"].tolist() == [4.5, 3.0]
+
+
+def test_titles_with_commas_are_kept(tmp_path: Path) -> None:
+    folder = write_latest(tmp_path, ["1,10,4,1"], movies=['10,"American President, The (1995)",Comedy'])
+    movie = load_movielens(folder).movies.iloc[0]
+    assert (movie["title"], movie["year"]) == ("American President, The", 1995)
+
+
+def test_100k_genre_flags_become_genre_names() -> None:
+    dataset = load_movielens(FIXTURES / "ml-100k")
+    movies = dataset.movies.set_index("movie")
+    assert movies.loc[1, "genres"] == "Animation|Children's|Comedy"
+    assert pd.isna(movies.loc[5, "genres"])  # only the 'unknown' flag
+
+
+def test_100k_titles_are_latin1_and_years_fall_back_to_release_date() -> None:
+    movies = load_movielens(FIXTURES / "ml-100k").movies.set_index("movie")
+    assert movies.loc[3, "title"] == "Misérables, Les"
+    assert (movies.loc[4, "title"], movies.loc[4, "year"]) == ("Wings of Desire", 1987)
+    assert pd.isna(movies.loc[5, "year"])
+
+
+def test_100k_ratings_and_predefined_splits() -> None:
+    dataset = load_movielens(FIXTURES / "ml-100k")
+    assert detect_format(FIXTURES / "ml-100k") == "100k"
+    assert len(dataset.ratings) == 12
+    assert dataset.ratings["date"].min() == np.datetime64("1997-09-22T22:02:38")
+    assert sorted(dataset.predefined_splits) == ["u1", "ua"]
+    folds = list(iter_folds(dataset, "predefined"))
+    assert [fold.name for fold in folds] == ["u1", "ua"]
+    for fold in folds:
+        assert len(fold.train) + len(fold.test) == len(dataset.ratings)
+        pairs = set(zip(fold.train["user"], fold.train["movie"]))
+        assert not pairs & set(zip(fold.test["user"], fold.test["movie"]))
+
+
+def test_1m_double_colon_files_load() -> None:
+    dataset = load_movielens(FIXTURES / "ml-1m")
+    assert detect_format(FIXTURES / "ml-1m") == "1m"
+    assert len(dataset.ratings) == 7 and dataset.ratings["user"].nunique() == 3
+    movies = dataset.movies.set_index("movie")
+    assert movies.loc[10, "title"] == "City of Lost Children, The (Cité des enfants perdus, La)"
+    assert (movies.loc[10, "year"], movies.loc[10, "genres"]) == (1995, "Adventure|Sci-Fi")
+
+
+def test_movielens_spec_loads_through_load_dataset() -> None:
+    dataset = load_dataset(f"movielens:{FIXTURES / 'ml-1m'}")
+    assert dataset.stats()["ratings"] == 7
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("2\t3\t7\t881250950", "rating '7"),
+        ("2\tx\t4\t881250950", "movie id 'x'"),
+        ("2\t3\t4", "expected 4 fields"),
+        ("2\t3\t4\t881250950\t9", "expected 4 fields"),
+        ("2\t3\t4\t1\t2\t3\t4\t5", "expected 4 fields"),
+        ("2\t3\t4\tyesterday", "timestamp 'yesterday'"),
+        ("-2\t3\t4\t881250950", "user id"),
+    ],
+)
+def test_malformed_rating_line_names_file_and_line(tmp_path: Path, line: str, problem: str) -> None:
+    path = tmp_path / "u.data"
+    path.write_text(f"1\t2\t3\t881250949\n{line}\n5\t6\t3\t881250951\n")
+    with pytest.raises(DataError, match=rf"u\.data:2: {problem}"):
+        read_rating_file(path, "\t")
+
+
+def test_lenient_mode_skips_and_counts_bad_lines(tmp_path: Path) -> None:
+    folder = tmp_path / "ml"
+    folder.mkdir()
+    (folder / "ratings.dat").write_text(
+        "1::2::3::881250949\n2::x::4::881250950\n3::4::9::1\n4::5::1::2::3\n5::6::3::881250951\n"
+    )
+    with pytest.raises(DataError, match=r"ratings\.dat:2"):
+        load_movielens(folder)
+    dataset = load_movielens(folder, lenient=True)
+    assert dataset.skipped_lines == 3
+    assert dataset.ratings["user"].tolist() == [1, 5]
+    assert any("3 malformed" in note for note in dataset.notes)
+
+
+def test_blank_lines_and_a_byte_order_mark_are_tolerated(tmp_path: Path) -> None:
+    path = tmp_path / "u.data"
+    path.write_bytes(b"\xef\xbb\xbf1\t2\t3\t881250949\r\n\r\n2\t3\t4\t881250950\r\n\r\n")
+    ratings, skipped = read_rating_file(path, "\t")
+    assert (ratings["user"].tolist(), skipped) == ([1, 2], 0)
+
+
+def test_wrong_header_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "ratings.csv").write_text("user,item,rating,time\n1,2,3,4\n")
+    with pytest.raises(DataError, match=r"ratings\.csv:1: expected the header"):
+        load_movielens(tmp_path)
+
+
+def test_missing_and_unknown_directories_are_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="not a MovieLens directory"):
+        load_movielens(tmp_path)
+    with pytest.raises(DataError, match="no such MovieLens directory"):
+        load_movielens(tmp_path / "nowhere")
+
+
+def test_rated_movies_without_a_title_are_noted(tmp_path: Path) -> None:
+    folder = write_latest(tmp_path, ["1,10,4,1", "1,99,4,1"], movies=["10,Heat (1995),Action"])
+    assert any("have no title" in note for note in load_movielens(folder).notes)
+
