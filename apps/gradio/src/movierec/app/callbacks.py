@@ -17,6 +17,7 @@ import pandas as pd
 
 from movierec.app.engines import ProgressFn
 from movierec.app.state import AppState
+from movierec.core.data.titles import find_titles
 from movierec.core.errors import MovierecError
 from movierec.core.models.base import render_reason
 from movierec.viz.ranking_charts import top_recommendations, top_similar_movies
@@ -29,6 +30,9 @@ SIMILARITY_COLLABORATIVE = "collaborative"
 SIMILARITY_BLENDED = "blended"
 SIMILARITIES = (SIMILARITY_TEXT, SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED)
 RECOMMENDATION_COLUMNS = ["rank", "title", "year", "score", "reason"]
+#: a typed title needs this fuzzy score (0-100) to count as a match; candidates stay within the margin of the best
+MIN_TITLE_SCORE = 75.0
+TITLE_SCORE_MARGIN = 10.0
 
 
 class InputError(MovierecError):
@@ -227,22 +231,13 @@ def resolve_title(state: AppState, text: Any) -> TitleMatch:
 
 
 def search_titles(state: AppState, query: str, limit: int = 8) -> list[int]:
-    """Movie ids whose titles match `query`, best first (exact titles, then fuzzy)."""
-    try:
-        from movierec.core.data.titles import find_titles
-    except ImportError:
-        find_titles = None
-    if find_titles is not None:
-        return [int(movie) for movie in find_titles(state.dataset.movies, query, limit=limit)["movie"]]
-    from rapidfuzz import fuzz, process, utils
-
-    labels = state.catalogue.labels
-    titles = [label.rsplit(" (", 1)[0] for label in labels]
-    exact = [i for i, title in enumerate(titles) if title.casefold() == query.casefold()]
-    fuzzy = process.extract(query, titles, scorer=fuzz.WRatio, processor=utils.default_process,
-                            limit=limit, score_cutoff=70)
-    order = list(dict.fromkeys(exact + [i for _, _, i in fuzzy]))[:limit]
-    return [state.catalogue.movie_of_label[labels[i]] for i in order]
+    """Movie ids whose titles match `query` well, best first (exact titles and remakes lead)."""
+    found = find_titles(state.dataset.movies, query, limit=limit)
+    if found.empty:
+        return []
+    best = float(found["score"].iloc[0])
+    close = found[found["score"] >= max(MIN_TITLE_SCORE, best - TITLE_SCORE_MARGIN)]
+    return [int(movie) for movie in close["movie"]]
 
 
 def similar_titles(

@@ -1,0 +1,149 @@
+"""The launched app (a real server on 127.0.0.1) through gradio_client: every tab's endpoint."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from conftest import REPO
+from movierec.app.cli import start_in_background
+
+STARS_EMPTY = [None, None] * 10
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    demo, url = start_in_background("sample", cache_dir=tmp_path_factory.mktemp("engines"))
+    try:
+        yield url
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def client(served) -> Client:
+    return Client(served, verbose=False)
+
+
+def _rows(table: dict) -> list[dict]:
+    return [dict(zip(table["headers"], row)) for row in table["data"]]
+
+
+def test_the_api_lists_one_endpoint_per_action(client):
+    names = set(client.view_api(return_format="dict")["named_endpoints"])
+    assert {"/recommend", "/random_user", "/rate", "/similar", "/stored_benchmark", "/quick_benchmark",
+            "/explore"} <= names
+
+
+def test_recommend_endpoint_returns_table_chart_and_top_rated(client):
+    user = client.predict(api_name="/random_user")
+    table, chart, rated, message = client.predict(user, "item_knn", 5, api_name="/recommend")
+    rows = _rows(table)
+    assert [row["rank"] for row in rows] == [1, 2, 3, 4, 5]
+    assert all(row["title"] for row in rows)
+    assert chart["type"] == "plotly" and json.loads(chart["plot"])["layout"]["height"]
+    assert _rows(rated)[0]["rating"] >= _rows(rated)[-1]["rating"]
+    assert f"user {user}" in message
+
+
+@pytest.mark.parametrize("user", ["not-a-user", "123456789", ""])
+def test_recommend_endpoint_explains_a_bad_user(client, user):
+    table, chart, rated, message = client.predict(user, "item_knn", 5, api_name="/recommend")
+    assert message.startswith("**Note:**")
+    assert table["data"] in ([], [[]]) or not any(any(cell for cell in row) for row in table["data"])
+    assert chart is None
+
+
+def test_k_beyond_the_slider_is_refused_and_the_server_keeps_serving(client):
+    user = client.predict(api_name="/random_user")
+    with pytest.raises(AppError, match="greater than maximum value 50"):
+        client.predict(user, "item_knn", 500, api_name="/recommend")
+    _, _, _, message = client.predict(user, "item_knn", 3, api_name="/recommend")
+    assert "3 recommendations" in message
+
+
+def test_rate_endpoint_folds_in_a_visitors_ratings(client, served):
+    titles = client.view_api(return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
+    choices = titles["type"]["enum"]
+    pairs = [choices[0], 5, choices[1], 4, choices[2], 1, choices[3], 5, choices[4], 2] + [None, None] * 5
+    table, chart, message = client.predict("item_knn", 6, *pairs, api_name="/rate")
+    assert len(_rows(table)) == 6
+    assert "from 5 rated movies" in message
+    assert {row["title"] for row in _rows(table)}.isdisjoint({c.rsplit(" (", 1)[0] for c in choices[:5]})
+
+
+def test_rate_endpoint_explains_nothing_rated_and_bad_stars(client):
+    _, _, message = client.predict("item_knn", 5, *STARS_EMPTY, api_name="/rate")
+    assert "rate at least one movie" in message
+    titles = client.view_api(return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]["type"]["enum"]
+    with pytest.raises(AppError):  # the Radio only accepts 1..5; the page cannot send 9
+        client.predict("item_knn", 5, titles[0], 9, *STARS_EMPTY[2:], api_name="/rate")
+
+
+def test_similar_endpoint_by_each_similarity(client):
+    for similarity in ("overview text", "collaborative", "blended"):
+        table, chart, message, candidates = client.predict(
+            "the wild hollow", similarity, "item_knn", 5, api_name="/similar"
+        )
+        assert len(_rows(table)) == 5, message
+        assert "overview" in table["headers"]
+        assert chart["type"] == "plotly"
+    # a remake: both versions are offered to choose from
+    assert sum(choice[0].startswith("The Wild Hollow (") for choice in candidates["choices"]) == 2
+
+
+def test_similar_endpoint_explains_empty_and_unmatched_titles(client):
+    for title in ("", "qqqq zzzz xxxx"):
+        _, chart, message, _ = client.predict(title, "blended", "item_knn", 5, api_name="/similar")
+        assert message.startswith("**Note:**") and chart is None
+
+
+def test_quick_benchmark_endpoint(client):
+    surprise, engines, scatter, summary, message = client.predict(["mean", "baseline"], api_name="/quick_benchmark")
+    assert surprise is None and engines["type"] == "plotly" and scatter["type"] == "plotly"
+    assert {row["engine"] for row in _rows(summary)} == {"mean", "baseline"}
+    _, _, _, _, message = client.predict([], api_name="/quick_benchmark")
+    assert "tick at least one engine" in message
+
+
+def test_stored_benchmark_endpoint_draws_a_stored_result(client):
+    parameters = client.view_api(return_format="dict")["named_endpoints"]["/stored_benchmark"]["parameters"]
+    files = parameters[0]["type"].get("enum", [])
+    if not files:
+        pytest.skip("no stored benchmark results in benchmarks/results")
+    surprise, engines, scatter, summary, message = client.predict(files[0], "rmse", api_name="/stored_benchmark")
+    assert (surprise or engines)["type"] == "plotly" and scatter["type"] == "plotly"
+    assert _rows(summary) and "rmse" in message
+    with pytest.raises(AppError, match="not in the list of choices"):
+        client.predict("no-such-file.json", "rmse", api_name="/stored_benchmark")
+
+
+def test_explore_endpoint_returns_summary_and_five_charts(client):
+    summary, *charts = client.predict(api_name="/explore")
+    assert dict((row["what"], row["value"]) for row in _rows(summary))["dataset"] == "sample"
+    assert len(charts) == 5 and all(chart["type"] == "plotly" for chart in charts)
+
+
+def test_movierec_serve_is_a_registered_subcommand():
+    out = subprocess.run([sys.executable, "-m", "movierec.core.cli", "serve", "--help"],
+                         capture_output=True, text=True, check=True, cwd=REPO)
+    assert "--dataset" in out.stdout and "--port" in out.stdout
+
+
+def test_host_and_port_follow_the_space_environment(monkeypatch):
+    from movierec.app.cli import resolve_host, resolve_port
+
+    for name in ("GRADIO_SERVER_NAME", "SPACE_ID", "PORT", "GRADIO_SERVER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert (resolve_host(None), resolve_port(None)) == ("127.0.0.1", 7860)
+    monkeypatch.setenv("SPACE_ID", "user/movierec")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7861")
+    assert (resolve_host(None), resolve_port(None)) == ("0.0.0.0", 7861)
+    monkeypatch.setenv("PORT", "8080")
+    assert resolve_port(None) == 8080
+    assert (resolve_host("10.0.0.1"), resolve_port(9000)) == ("10.0.0.1", 9000)
