@@ -58,6 +58,12 @@ def count(n: int) -> str:
     return f"{int(n):,}"
 
 
+def counted(n: int, plural: str) -> str:
+    """'1 Engine', '3 Engines': a count with its noun (plural given, singular drops a final s)."""
+    noun = plural[:-1] if int(n) == 1 and plural.endswith("s") else plural
+    return f"{count(n)} {noun}"
+
+
 def nice_ceiling(value: float) -> float:
     """The smallest 1, 2, 2.5 or 5 times a power of ten that is >= value (value > 0)."""
     if value <= 0 or not math.isfinite(value):

@@ -7,7 +7,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from movierec.core.evaluation.results import BenchmarkResult, lower_is_better, summarize
-from movierec.viz._style import RED, bar_chart_height, empty_figure, escape, layout
+from movierec.viz._style import RED, bar_chart_height, counted, empty_figure, escape, layout
 
 # white for the worst engine of a metric, the notebook's red for the best
 GOODNESS_SCALE = [[0.0, "#fff5f5"], [0.5, "#f08080"], [1.0, RED]]
@@ -52,7 +52,8 @@ def benchmark_heatmap(
     engines_count = int(summary["engine"].nunique())
     if title is None:
         prefix = "Crossvalidated Comparison" if folds > 1 else "Comparison"
-        title = f"{prefix} Of {engines_count} {subject}" + (f" ({folds} Folds)" if folds > 1 else "")
+        title = f"{prefix} Of {counted(engines_count, subject)}{_family(list(summary['metric']))}"
+        title += f" ({folds} Folds)" if folds > 1 else ""
     if summary.empty:
         return empty_figure(title, "no benchmark rows")
     columns = [m for m in (metrics or list(dict.fromkeys(summary["metric"]))) if m in set(summary["metric"])]
@@ -61,14 +62,16 @@ def benchmark_heatmap(
     stds = summary.pivot(index="engine", columns="metric", values="std").reindex(columns=columns)
     order = _engine_order(means, sort_by)
     means, stds = means.loc[order], stds.loc[order]
-    times = table.groupby("engine")[["fit_seconds", "predict_seconds"]].mean().reindex(order)
+    # test time differs per metric (predicting ratings vs ranking top-k), so hover reads each cell's own
+    fits = summary.pivot(index="engine", columns="metric", values="fit_seconds").reindex(index=order, columns=columns)
+    tests = summary.pivot(index="engine", columns="metric", values="predict_seconds").reindex(index=order, columns=columns)
 
     goodness = np.column_stack([_goodness(means[m].to_numpy(dtype=float), lower_is_better(m)) for m in columns])
     cell_text, hover = [], []
     for engine in order:
-        fit, test = times.loc[engine, "fit_seconds"], times.loc[engine, "predict_seconds"]
         row_text, row_hover = [], []
         for metric in columns:
+            fit, test = fits.loc[engine, metric], tests.loc[engine, metric]
             value, spread = means.loc[engine, metric], stds.loc[engine, metric]
             shown = "n/a" if pd.isna(value) else f"{value:.4f}"
             row_text.append(shown)
@@ -113,7 +116,7 @@ def quality_vs_fit_time(
     metric = metric or main_metric(list(summary["metric"]))
     chosen = summary[summary["metric"] == metric].dropna(subset=["mean"]) if metric else summary.iloc[0:0]
     label = metric_label(metric) if metric else "Quality"
-    title = f"{label} Versus Fit Time Of {chosen['engine'].nunique()} {subject}"
+    title = f"{label} Versus Fit Time Of {counted(chosen['engine'].nunique(), subject)}"
     if chosen.empty:
         return empty_figure(title, "no benchmark rows")
     seconds = chosen["fit_seconds"].to_numpy(dtype=float)
@@ -131,7 +134,7 @@ def quality_vs_fit_time(
         error_y=dict(type="data", array=chosen["std"].to_numpy(dtype=float), color="#888888"),
         mode="markers+text",
         text=[escape(engine) for engine in chosen["engine"]],
-        textposition="top center",
+        textposition=_label_positions(np.log10(shown_seconds)),
         hovertext=hover,
         hoverinfo="text",
         marker=dict(color=RED, size=11),
@@ -139,8 +142,28 @@ def quality_vs_fit_time(
     )
     direction = "lower is better" if lower_is_better(metric) else "higher is better"
     figure = go.Figure(data=[trace], layout=layout(title, "Mean Fit Time Per Fold (s, log scale)", f"{label} ({direction})"))
-    figure.update_xaxes(type="log")
+    low, high = np.log10(shown_seconds.min()), np.log10(shown_seconds.max())
+    figure.update_xaxes(type="log", range=[low - 0.3, high + 0.3])
     return figure
+
+
+def _label_positions(log_seconds: np.ndarray) -> list[str]:
+    """Labels of the rightmost points go to their left so long engine names stay in the plot."""
+    low, high = float(log_seconds.min()), float(log_seconds.max())
+    if high - low < 1e-9:
+        return ["top center"] * len(log_seconds)
+    share = (log_seconds - low) / (high - low)
+    return ["top left" if s > 0.75 else "top right" if s < 0.1 else "top center" for s in share]
+
+
+def _family(metrics: list[str]) -> str:
+    """': Rating Errors' or ': Top-10 Ranking' when every metric is of one kind, else ''."""
+    if metrics and all(lower_is_better(m) for m in metrics):
+        return ": Rating Errors"
+    ks = {m.partition("@")[2] for m in metrics}
+    if metrics and not any(lower_is_better(m) for m in metrics) and len(ks) == 1 and "" not in ks:
+        return f": Top-{ks.pop()} Ranking"
+    return ""
 
 
 def _rows(table: pd.DataFrame | BenchmarkResult) -> pd.DataFrame:

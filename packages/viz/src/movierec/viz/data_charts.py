@@ -26,6 +26,8 @@ def movies_by_year(movies: pd.DataFrame) -> go.Figure:
         title += f" ({count(unknown)} Without Year)"
     if per_year.empty:
         return empty_figure(title, "no release years")
+    # years without a release are zeros, not a line drawn across the gap
+    per_year = per_year.reindex(range(per_year.index.min(), per_year.index.max() + 1), fill_value=0)
     trace = go.Scatter(
         x=per_year.index.to_numpy(),
         y=per_year.to_numpy(),
@@ -57,7 +59,8 @@ def rating_distribution(ratings: pd.DataFrame, source: str = "") -> go.Figure:
         x=stars,
         y=per_star.to_numpy(),
         text=[f"{share:.1f} %" for share in shares],
-        textposition="auto",
+        textposition="outside",
+        cliponaxis=False,
         textfont=dict(color=TEXT_COLOR),
         marker=dict(color=RED),
         hovertemplate="%{x} stars: %{y:,} ratings (%{text})<extra></extra>",
@@ -145,5 +148,7 @@ def _count_histogram(
         hovertemplate=f"%{{customdata}} ratings: %{{y:,}} {plural}<extra></extra>",
     )
     figure = go.Figure(data=[trace], layout=layout(title, f"Ratings Per {label}", "Count", height=HEIGHT))
-    figure.update_xaxes(range=[0, top])
+    # nothing reaches the clip value on small data: end the axis after the last filled bin
+    filled = np.flatnonzero(heights)
+    figure.update_xaxes(range=[0, min(top, (int(filled[-1]) + 1) * bin_size)])
     return figure

@@ -151,17 +151,23 @@ def _ranking_title(k: int, what: str, rmse: float | None) -> str:
 
 
 def _bars(scores: np.ndarray, text: list[str], hover: list[str], title: str, x_title: str) -> go.Figure:
-    """Rank 1 at the top; the x axis starts below the lowest score so the differences show."""
+    """Rank 1 at the top; bars start below the lowest score so the differences show.
+
+    Each bar spans `base` to its score (`base + x == score`, scores also in customdata): a bar
+    drawn from 0 and cut off by the axis range would hide its label, which sits at the bar's start.
+    """
     low, high = float(scores.min()), float(scores.max())
     spread = high - low if high > low else max(abs(high) * 0.1, 0.1)
-    # the shortest bar keeps room for its label inside, as in the notebook's narrow ranges
+    # the shortest bar keeps room for its label, as in the notebook's narrow ranges
     start = low - 1.5 * spread
     if low >= 0 > start:
         start = 0.0
     trace = go.Bar(
-        x=scores,
+        x=scores - start,
+        base=start,
         y=list(range(1, len(scores) + 1)),
         orientation="h",
+        customdata=scores,
         text=text,
         textposition="inside",
         insidetextanchor="start",

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from movierec.core.errors import DataError
-from movierec.viz._style import RED, empty_figure, escape, layout
+from movierec.viz._style import RED, counted, empty_figure, escape, layout
 
 # the first engine keeps the notebook's red; others get distinct, print-friendly colours
 ENGINE_COLORS = (RED, "#1f4e9c", "#2a9d4b", "#e08e0b", "#7b3fa0", "#555555", "#0aa1b5", "#b5560a")
@@ -37,7 +37,7 @@ def training_curves(history: pd.DataFrame | Mapping[str, Any], loss_name: str = 
     """Loss (solid) and validation loss (dashed) per epoch, one colour per engine."""
     curves = history_table(history)
     engines = list(dict.fromkeys(curves["engine"]))
-    title = f"Training Curves Of {len(engines)} Engine{'s' if len(engines) != 1 else ''}"
+    title = f"Training Curves Of {counted(len(engines), 'Engines')}"
     validation = curves.dropna(subset=["val_loss"])
     if len(validation):
         best = validation.loc[validation["val_loss"].idxmin()]

@@ -1,0 +1,116 @@
+"""Export to standalone HTML and PNG (Kaleido with the system chromium), and `movierec report`."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from movierec.core.errors import MovierecError
+from movierec.viz import rating_distribution, top_recommendations, write_html
+from movierec.viz.export import ExportError, find_browser, to_png, write_pngs
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """The chromium Kaleido drives; skip without one, except where CI requires every test to run."""
+    path = find_browser()
+    if path is None:
+        if os.environ.get("MOVIEREC_REQUIRE_SHARED_DATA") == "1" or os.environ.get("CI"):
+            pytest.fail("no chromium for PNG export (install chromium or set BROWSER_PATH)")
+        pytest.skip("no chromium on PATH and BROWSER_PATH unset: PNG export cannot run here")
+    return path
+
+
+def pixels(png: bytes) -> np.ndarray:
+    """Decode PNG bytes to an RGB array."""
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def test_html_export_is_standalone_and_escapes_titles(tmp_path, sample):
+    figure = rating_distribution(sample.ratings, "Netflix")
+    path = write_html(figure, tmp_path / "charts" / "rating.html")
+    page = path.read_text(encoding="utf-8")
+    assert " src=" not in page, "no script or asset is fetched"
+    assert "* plotly.js v" in page and len(page) > 1_000_000, "plotly.js is embedded"
+    assert "Distribution Of 56,597 Netflix-Ratings" in page
+
+
+def test_png_export_draws_the_red_bars_and_titles(tmp_path, sample, chromium):
+    figure = rating_distribution(sample.ratings, "Netflix")
+    png = to_png(figure, width=800)
+    assert png.startswith(PNG_SIGNATURE)
+    image = pixels(png)
+    assert image.shape == (figure.layout.height, 800, 3)
+    red = np.all(np.abs(image.astype(int) - [0xDB, 0x00, 0x00]) <= 8, axis=2)
+    dark = image.max(axis=2) < 100
+    assert red.mean() > 0.05, "bars in #db0000 cover the plot"
+    assert dark.sum() > 500, "titles, ticks and labels are drawn"
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 20, "not a blank canvas"
+
+
+def test_many_pngs_render_in_one_browser_session(tmp_path, chromium):
+    import pandas as pd
+
+    recs = pd.DataFrame({"movie": [1, 2], "score": [4.5, 4.1], "title": ["Tom & Jerry <uncut>", "B"]})
+    paths = write_pngs([(top_recommendations(recs), tmp_path / "a.png"), (top_recommendations(recs.head(1)), tmp_path / "b.png")])
+    assert [p.read_bytes()[:8] for p in paths] == [PNG_SIGNATURE, PNG_SIGNATURE]
+    assert pixels(paths[0].read_bytes()).std() > 10
+
+
+def test_png_export_without_a_browser_says_how_to_get_one(monkeypatch, tmp_path, sample):
+    monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-chromium"))
+    assert find_browser() is None
+    with pytest.raises(ExportError, match="BROWSER_PATH") as caught:
+        write_pngs([(rating_distribution(sample.ratings), tmp_path / "x.png")])
+    assert isinstance(caught.value, MovierecError)
+
+
+def test_report_command_writes_every_chart_and_an_index(tmp_path, chromium):
+    import pandas as pd
+
+    from movierec.core.evaluation.results import BenchmarkResult
+
+    rows = [
+        dict(engine=engine, fold=f"fold{fold}", metric=metric, value=value * (1 + 0.01 * fold),
+             fit_seconds=fit, predict_seconds=0.2)
+        for engine, fit, values in (("mean", 0.01, (1.02, 0.03)), ("svd", 4.0, (0.87, 0.12)),
+                                    ("knn", 2.5, (0.93, 0.09)), ("a <b> & c", 40.0, (0.9, 0.1)))
+        for fold in (1, 2, 3)
+        for metric, value in zip(("rmse", "ndcg@10"), values)
+    ]
+    bench = BenchmarkResult(pd.DataFrame(rows), dataset="sample", split="kfold:3").save(tmp_path / "bench.json")
+    out = tmp_path / "report"
+    done = subprocess.run(
+        [sys.executable, "-m", "movierec.core.cli", "report", "sample", "--out", str(out), "--benchmark", str(bench)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(out / "index.html")
+    index = (out / "index.html").read_text()
+    for name in ("release", "rating", "time", "rating_per_movie", "rating_per_user", "mean_rating",
+                 "weighted_mean_rating", "bench_errors", "bench_ranking", "bench_fit_time"):
+        assert f'href="{name}.html"' in index and f'src="{name}.png"' in index
+        assert (out / f"{name}.png").read_bytes().startswith(PNG_SIGNATURE)
+        assert "plotly.min.js" in (out / f"{name}.html").read_text()
+    assert (out / "plotly.min.js").exists()
+    assert "Crossvalidated Comparison Of 4 Engines" in index
+
+
+def test_report_names_a_missing_benchmark_file(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "movierec.core.cli", "report", "sample", "--out", str(tmp_path), "--no-png",
+         "--benchmark", str(tmp_path / "missing.json")],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert done.returncode == 2
+    assert "missing.json: benchmark file not found" in done.stderr
