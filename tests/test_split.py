@@ -1,0 +1,117 @@
+"""Splits: seeded holdout, k-fold, per-user stratified, per-user temporal, predefined."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.core.data import load_movielens, make_ratings
+from movierec.core.data.split import (
+    holdout_split,
+    iter_folds,
+    kfold_split,
+    parse_split,
+    temporal_split,
+    user_split,
+)
+from movierec.core.errors import DataError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
+
+
+@pytest.fixture(scope="module")
+def ratings() -> pd.DataFrame:
+    """3,000 ratings of 200 users (1 to 40 ratings each) with dates and same-day ties."""
+    rng = np.random.default_rng(7)
+    counts = np.r_[1, 2, 3, rng.integers(1, 40, 197)]
+    users = np.repeat(np.arange(1, 201), counts)
+    days = rng.integers(0, 400, len(users))
+    dates = np.datetime64("2004-01-01") + days.astype("timedelta64[D]")
+    return make_ratings(users, rng.integers(1, 300, len(users)), rng.integers(1, 6, len(users)), dates)
+
+
+def keys(frame: pd.DataFrame) -> set[tuple]:
+    return set(frame.itertuples(index=False, name=None))
+
+
+def test_every_split_is_reproducible_with_a_seed(ratings: pd.DataFrame) -> None:
+    for split in ("holdout:300", "kfold:4", "user:0.25", "temporal:0.2"):
+        first = [(f.train, f.test) for f in iter_folds(ratings, split, seed=3)]
+        again = [(f.train, f.test) for f in iter_folds(ratings, split, seed=3)]
+        assert all(a[0].equals(b[0]) and a[1].equals(b[1]) for a, b in zip(first, again)), split
+    other = next(iter_folds(ratings, "user:0.25", seed=4))
+    assert not other.test.equals(next(iter_folds(ratings, "user:0.25", seed=3)).test)
+
+
+def test_holdout_takes_exactly_n_or_a_fraction(ratings: pd.DataFrame) -> None:
+    train, test = holdout_split(ratings, 300, seed=1)
+    assert (len(train), len(test)) == (len(ratings) - 300, 300)
+    assert keys(train) | keys(test) == keys(ratings)
+    assert len(holdout_split(ratings, 0.1, seed=1)[1]) == round(len(ratings) * 0.1)
+    with pytest.raises(DataError, match="test size"):
+        holdout_split(ratings, len(ratings))
+
+
+def test_kfold_test_folds_partition_the_ratings(ratings: pd.DataFrame) -> None:
+    folds = list(kfold_split(ratings, 5, seed=2))
+    sizes = [len(f.test) for f in folds]
+    assert sum(sizes) == len(ratings) and max(sizes) - min(sizes) <= 1
+    positions = pd.concat([f.test for f in folds]).sort_values(list(ratings.columns)).reset_index(drop=True)
+    assert positions.equals(ratings.sort_values(list(ratings.columns)).reset_index(drop=True))
+    for fold in folds:
+        assert len(fold.train) + len(fold.test) == len(ratings)
+
+
+def test_user_split_keeps_every_user_in_train_and_test(ratings: pd.DataFrame) -> None:
+    train, test = user_split(ratings, 0.25, seed=5)
+    per_user = ratings["user"].value_counts()
+    in_test = test["user"].value_counts()
+    in_train = train["user"].value_counts()
+    several = per_user.index[per_user >= 2]
+    assert set(several) <= set(in_test.index) and set(per_user.index) == set(in_train.index)
+    assert set(per_user.index[per_user == 1]).isdisjoint(in_test.index)
+    assert len(test) / len(ratings) == pytest.approx(0.25, abs=0.03)
+    assert len(train) + len(test) == len(ratings)
+
+
+def test_temporal_split_puts_each_users_latest_ratings_in_test(ratings: pd.DataFrame) -> None:
+    train, test = temporal_split(ratings, 0.2)
+    last_train = train.groupby("user")["date"].max()
+    first_test = test.groupby("user")["date"].min()
+    assert (first_test >= last_train.loc[first_test.index]).all()
+    assert set(test["user"]) == set(ratings["user"].value_counts().loc[lambda c: c >= 2].index)
+
+
+def test_temporal_ties_keep_file_order() -> None:
+    day = np.datetime64("2005-06-01")
+    table = make_ratings([1, 1, 1, 1], [10, 20, 30, 40], [1, 2, 3, 4], [day, day, day, day])
+    train, test = temporal_split(table, 0.5)
+    assert (train["movie"].tolist(), test["movie"].tolist()) == ([10, 20], [30, 40])
+
+
+def test_temporal_split_needs_dates() -> None:
+    with pytest.raises(DataError, match="no dates"):
+        temporal_split(make_ratings([1, 1], [1, 2], [3, 4]), 0.5)
+
+
+def test_predefined_splits_come_from_the_dataset(ratings: pd.DataFrame) -> None:
+    dataset = load_movielens(FIXTURES / "ml-100k")
+    assert [f.name for f in iter_folds(dataset, "predefined:ua")] == ["ua"]
+    with pytest.raises(DataError, match="unknown; this dataset has u1, ua"):
+        list(iter_folds(dataset, "predefined:u9"))
+    with pytest.raises(DataError, match="no predefined splits"):
+        list(iter_folds(ratings, "predefined"))
+
+
+@pytest.mark.parametrize("text", ["kfold:1", "kfold:2.5", "user:1.5", "temporal:0", "holdout:-3", "random:3", "user:x"])
+def test_bad_split_strings_are_clear_errors(text: str) -> None:
+    with pytest.raises(DataError, match="split"):
+        parse_split(text)
+
+
+def test_split_strings_round_trip() -> None:
+    for text in ("kfold:5", "holdout:100000", "user:0.25", "temporal:0.2", "predefined:u1,u2"):
+        assert str(parse_split(text)) == text
