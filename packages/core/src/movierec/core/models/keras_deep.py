@@ -34,7 +34,7 @@ class KerasDeep(KerasRecommender):
         use_biases: bool = True,
         epochs: int = 30,
         batch_size: int = 512,
-        learning_rate: float = 0.001,
+        learning_rate: float = 0.003,
         l2: float = 0.02,
         validation_fraction: float = 0.05,
         patience: int = 3,

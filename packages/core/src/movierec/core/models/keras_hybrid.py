@@ -41,7 +41,7 @@ class KerasHybrid(KerasDeep):
         min_df: int = 2,
         epochs: int = 30,
         batch_size: int = 512,
-        learning_rate: float = 0.001,
+        learning_rate: float = 0.003,
         l2: float = 0.02,
         validation_fraction: float = 0.05,
         patience: int = 3,

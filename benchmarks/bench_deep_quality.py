@@ -1,0 +1,121 @@
+"""Quality of the Keras engines on ml-latest-small, next to baseline and Surprise SVD / SVD++.
+
+Every engine is fitted on the same seeded folds (`kfold:5`, seed 42 by default) and scored on
+RMSE and MAE; the table prints mean and std over folds and each engine's RMSE as a ratio of
+Surprise SVD's. Overviews come from `movies_with_overview.csv`, joined on movieId where its
+tmdb_id agrees with links.csv (the README warns of about 200 bad title matches).
+
+    hatch run python benchmarks/bench_deep_quality.py                    # the full 5-fold run
+    hatch run python benchmarks/bench_deep_quality.py --max-folds 1 \\
+        --engines keras_mf --params '{"keras_mf": {"factors": 32}}'       # tuning on one fold
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from movierec.core.data import load_dataset  # noqa: E402
+from movierec.core.data.split import iter_folds  # noqa: E402
+from movierec.core.data.tables import Dataset  # noqa: E402
+from movierec.core.evaluation.metrics import mae, rmse  # noqa: E402
+from movierec.core.evaluation.results import COLUMNS, BenchmarkResult, summarize  # noqa: E402
+from movierec.core.models.registry import create_engine  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared" / "data")) / "ml-latest-small"
+ENGINES = ("baseline", "surprise_svd", "surprise_svdpp", "keras_mf", "keras_deep", "keras_hybrid")
+
+
+def with_overviews(dataset: Dataset, folder: Path) -> tuple[Dataset, str]:
+    """Attach overviews from movies_with_overview.csv (tmdb ids checked against links.csv)."""
+    if "overview" in dataset.movies.columns and dataset.movies["overview"].notna().sum() > 0:
+        return dataset, f"{int(dataset.movies['overview'].notna().sum())} overviews from the loader"
+    texts = pd.read_csv(folder / "movies_with_overview.csv", dtype={"movieId": np.int64, "overview": str})
+    links = pd.read_csv(folder / "links.csv", dtype={"movieId": np.int64})
+    joined = texts.merge(links[["movieId", "tmdbId"]], on="movieId", how="left")
+    agrees = joined["tmdb_id"].astype("Int64").eq(joined["tmdbId"].astype("Int64")).fillna(False)
+    kept = joined[agrees & joined["overview"].notna()]
+    lookup = kept.set_index("movieId")["overview"]
+    movies = dataset.movies.copy()
+    movies["overview"] = movies["movie"].map(lookup).astype("string")
+    dataset.movies = movies
+    note = (
+        f"{len(kept)} overviews joined on movieId; {int((~agrees).sum())} rows dropped "
+        f"(tmdb_id missing from or disagreeing with links.csv), {int(movies['overview'].isna().sum())} movies without overview"
+    )
+    return dataset, note
+
+
+def run(dataset: Dataset, engines: list[str], params: dict[str, dict], split: str, seed: int, max_folds: int | None) -> BenchmarkResult:
+    """Fit and score every engine on the same folds; the tidy benchmark table."""
+    rows = []
+    for fold in itertools.islice(iter_folds(dataset, split, seed), max_folds):
+        for name in engines:
+            engine = create_engine(name, **params.get(name, {}))
+            start = time.perf_counter()
+            engine.fit(fold.train, dataset.movies)
+            fit_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            predicted = engine.predict(fold.test["user"].to_numpy(), fold.test["movie"].to_numpy())
+            predict_seconds = time.perf_counter() - start
+            actual = fold.test["rating"].to_numpy()
+            epochs = getattr(engine, "epochs_run_", None)
+            for metric, value in (("rmse", rmse(actual, predicted)), ("mae", mae(actual, predicted))):
+                rows.append({"engine": name, "fold": fold.name, "metric": metric, "value": value,
+                             "fit_seconds": fit_seconds, "predict_seconds": predict_seconds})
+            print(f"  {fold.name} {name:15s} rmse {rows[-2]['value']:.4f} mae {rows[-1]['value']:.4f} "
+                  f"fit {fit_seconds:6.1f}s" + (f" ({epochs} epochs)" if epochs else ""), flush=True)
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    return BenchmarkResult(table=table, dataset=dataset.spec, split=split, k=10, protocol="rating prediction",
+                           seed=seed, extra={"engines": params})
+
+
+def report(result: BenchmarkResult) -> pd.DataFrame:
+    """Mean/std per engine and metric, with RMSE relative to Surprise SVD and baseline."""
+    summary = summarize(result.table)
+    wide = summary.pivot(index="engine", columns="metric", values="mean")
+    wide["rmse_std"] = summary[summary.metric == "rmse"].set_index("engine")["std"]
+    wide["fit_s"] = summary[summary.metric == "rmse"].set_index("engine")["fit_seconds"]
+    for ref in ("surprise_svd", "baseline"):
+        if ref in wide.index:
+            wide[f"rmse/{ref}"] = wide["rmse"] / wide.loc[ref, "rmse"]
+    return wide.sort_values("rmse")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the comparison and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ml-latest-small folder")
+    parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--params", default="{}", help='JSON: {"keras_mf": {"factors": 32}, ...}')
+    parser.add_argument("--split", default="kfold:5")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--max-folds", type=int, default=None, help="only the first N folds (for tuning)")
+    parser.add_argument("--json", type=Path, default=None, help="write the benchmark table here")
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        print(f"{args.data} not found: this benchmark needs ml-latest-small", file=sys.stderr)
+        return 2
+    dataset, note = with_overviews(load_dataset(f"movielens:{args.data}"), args.data)
+    print(f"{dataset.spec}: {len(dataset.ratings)} ratings; {note}; split {args.split}, seed {args.seed}")
+    result = run(dataset, args.engines.split(","), json.loads(args.params), args.split, args.seed, args.max_folds)
+    with pd.option_context("display.width", 160, "display.float_format", "{:.4f}".format):
+        print(report(result))
+    if args.json:
+        result.save(args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
