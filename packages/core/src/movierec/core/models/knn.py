@@ -205,6 +205,8 @@ class _NeighbourKNN(Recommender):
         return centre
 
     def _combine(self, centre: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+        numerator = np.asarray(numerator, dtype=np.float64)  # bincount of nothing is int64
+        denominator = np.asarray(denominator, dtype=np.float64)
         adjust = np.divide(numerator, denominator + self.shrinkage, out=np.zeros_like(numerator),
                            where=denominator > 0)
         return np.clip(centre + adjust, *self.rating_range_)

@@ -1,0 +1,70 @@
+"""The benchmark runner: same folds for every engine, one tidy table, a JSON that round-trips."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from movierec.core.data import Dataset
+from movierec.core.evaluation import load_benchmark, run_benchmark
+from movierec.core.evaluation.results import COLUMNS
+
+RANKING = ["precision@5", "recall@5", "ndcg@5", "map@5", "hit_rate@5", "coverage@5"]
+
+
+@pytest.fixture(scope="module")
+def kfold_result(sample):
+    return run_benchmark(sample, "kfold:3", ["mean", "baseline", "content_tfidf"], k=5, sample=20_000)
+
+
+def test_table_has_one_row_per_engine_fold_and_metric(kfold_result):
+    table = kfold_result.table
+    assert list(table.columns) == list(COLUMNS)
+    assert set(table["fold"]) == {"fold1", "fold2", "fold3"}
+    rating_rows = table[table["engine"].isin(["mean", "baseline"])]
+    assert set(rating_rows["metric"]) == {"rmse", "mae"}  # kfold: rating engines get rating metrics
+    assert len(rating_rows) == 2 * 3 * 2
+    content = table[table["engine"] == "content_tfidf"]
+    assert sorted(content["metric"].unique()) == sorted(RANKING)  # ranking-only engine
+    assert (table["fit_seconds"] >= 0).all() and (table["predict_seconds"] >= 0).all()
+
+
+def test_every_engine_sees_the_same_folds_and_sample(kfold_result):
+    per_engine = kfold_result.table.groupby("engine")["fold"].apply(lambda f: tuple(sorted(set(f))))
+    assert per_engine.nunique() == 1
+    assert kfold_result.extra["sample"] == 20_000 and kfold_result.extra["ratings"] == 20_000
+
+
+def test_baseline_beats_mean_in_the_summary(kfold_result):
+    summary = kfold_result.summary().set_index(["engine", "metric"])
+    assert summary.loc[("baseline", "rmse"), "mean"] < summary.loc[("mean", "rmse"), "mean"]
+    assert summary.loc[("baseline", "rmse"), "folds"] == 3
+
+
+def test_json_round_trip_keeps_table_and_protocol(kfold_result, tmp_path):
+    path = kfold_result.save(tmp_path / "bench.json")
+    again = load_benchmark(path)
+    pd.testing.assert_frame_equal(again.table, kfold_result.table)
+    assert (again.split, again.k, again.seed) == ("kfold:3", 5, 42)
+    assert "training movies excluded" in again.protocol
+
+
+def test_user_split_gives_rating_engines_ranking_metrics_too(sample):
+    progress = []
+    result = run_benchmark(sample, "user:0.25", ["mean", ("user_knn", {"n_neighbors": 20})], k=5,
+                           progress=lambda fraction, message: progress.append((fraction, message)))
+    metrics = result.table.groupby("engine")["metric"].apply(set)
+    assert metrics["mean"] == {"rmse", "mae", *RANKING}
+    assert "user_knn(n_neighbors=20)" in metrics.index
+    fractions = [f for f, _ in progress]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    summary = result.summary().set_index(["engine", "metric"])["mean"]
+    assert summary[("user_knn(n_neighbors=20)", "ndcg@5")] > summary[("mean", "ndcg@5")]
+
+
+def test_an_engine_that_cannot_run_is_reported_not_hidden(sample):
+    no_text = Dataset("sample-without-overviews", sample.ratings,
+                      sample.movies.assign(overview=pd.array([None] * len(sample.movies), dtype="string")))
+    result = run_benchmark(no_text, "holdout:2000", ["mean", "content_tfidf"], k=5)
+    assert "overviews" in result.extra["failures"]["content_tfidf"]
+    assert set(result.table["engine"]) == {"mean"}

@@ -1,0 +1,157 @@
+"""The classic engines: real quality relations on the sample (and ml-latest-small where cheap)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from movierec.core.data.split import holdout_split
+from movierec.core.errors import DataError
+from movierec.core.evaluation import rmse
+from movierec.core.models import create_engine
+from movierec.core.models.knn import top_neighbours
+
+
+@pytest.fixture(scope="module")
+def fold(sample) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return holdout_split(sample.ratings, 0.2, seed=7)
+
+
+def _rmse(name: str, train: pd.DataFrame, test: pd.DataFrame, **params) -> float:
+    engine = create_engine(name, **params).fit(train)
+    return rmse(test["rating"], engine.predict(test["user"], test["movie"]))
+
+
+@pytest.mark.parametrize("name", ["baseline", "user_knn", "item_knn"])
+def test_personalized_engines_beat_the_mean_on_rmse(fold, name):
+    train, test = fold
+    assert _rmse(name, train, test) < _rmse("mean", train, test) - 0.03
+
+
+@pytest.mark.parametrize("name", ["user_knn", "item_knn"])
+def test_knn_beats_the_baseline_it_falls_back_to(fold, name):
+    train, test = fold
+    assert _rmse(name, train, test) < _rmse("baseline", train, test)
+
+
+@pytest.mark.parametrize("center", ["baseline", "mean"])
+def test_knn_with_either_centring_beats_the_mean(fold, center):
+    train, test = fold
+    assert _rmse("user_knn", train, test, center=center) < _rmse("mean", train, test)
+
+
+@pytest.mark.shared_data
+def test_knn_and_baseline_beat_the_mean_on_movielens_small(movielens_small):
+    train, test = holdout_split(movielens_small.ratings, 0.2, seed=3)
+    mean = _rmse("mean", train, test)
+    for name in ("baseline", "user_knn", "item_knn"):
+        assert _rmse(name, train, test) < mean - 0.05, name
+
+
+def test_blocked_neighbours_equal_one_big_block_and_brute_force():
+    rng = np.random.default_rng(0)
+    dense = np.where(rng.random((60, 25)) < 0.3, rng.normal(size=(60, 25)), 0.0).astype(np.float32)
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    dense = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    vectors = sp.csr_matrix(dense)
+    small_blocks = top_neighbours(vectors, 5, block_budget=10)
+    one_block = top_neighbours(vectors, 5, block_budget=10**9)
+    np.testing.assert_array_equal(small_blocks[0], one_block[0])
+    np.testing.assert_allclose(small_blocks[1], one_block[1])
+    similarity = dense @ dense.T
+    np.fill_diagonal(similarity, -np.inf)
+    for row in range(60):
+        expected = np.sort(similarity[row][similarity[row] > 1e-6])[::-1][:5]
+        got = small_blocks[1][row][small_blocks[0][row] >= 0]
+        np.testing.assert_allclose(got, expected, rtol=1e-5)
+        assert row not in small_blocks[0][row]
+
+
+def test_knn_keeps_only_k_neighbours_per_row(sample):
+    engine = create_engine("user_knn", n_neighbors=7).fit(sample.ratings)
+    assert engine.neighbors_.shape == (len(engine.users_), 7)
+    assert engine.neighbors_.dtype == np.int32 and engine.weights_.dtype == np.float32
+
+
+def test_knn_falls_back_to_the_baseline_when_no_neighbour_rated_the_movie():
+    ratings = pd.DataFrame({"user": [1, 1, 2, 2, 3], "movie": [10, 11, 10, 11, 12], "rating": [5.0, 1.0, 4.0, 2.0, 3.0]})
+    knn = create_engine("user_knn").fit(ratings)
+    baseline = create_engine("baseline").fit(ratings)
+    # user 3 shares no movie with anyone: no neighbours, so the baseline answers
+    np.testing.assert_allclose(knn.predict([3, 3], [10, 11]), baseline.predict([3, 3], [10, 11]), rtol=1e-6)
+
+
+def test_weighted_rating_is_the_imdb_formula(sample):
+    engine = create_engine("weighted", m=50.0).fit(sample.ratings)
+    counts = sample.ratings.groupby("movie")["rating"].agg(["mean", "size"])
+    c = sample.ratings["rating"].astype(float).mean()
+    expected = counts["size"] / (counts["size"] + 50) * counts["mean"] + 50 / (counts["size"] + 50) * c
+    got = engine.predict(np.full(len(counts), sample.ratings["user"].iloc[0]), counts.index.to_numpy())
+    np.testing.assert_allclose(got, expected.to_numpy(), rtol=1e-5)
+
+
+def test_weighted_rating_shrinks_rarely_rated_movies_towards_the_global_mean(sample):
+    mean = create_engine("mean").fit(sample.ratings)
+    weighted = create_engine("weighted").fit(sample.ratings)
+    c = weighted.global_mean_
+    assert np.all(np.abs(weighted.movie_score_ - c) <= np.abs(mean.movie_score_ - c) + 1e-9)
+
+
+def test_content_similar_movies_share_the_genre(sample):
+    engine = create_engine("content_tfidf").fit(sample.ratings, sample.movies)
+    genres = sample.movies.set_index("movie")["genres"].str.split("|").str[0]
+    with_text = sample.movies.loc[sample.movies["overview"].notna(), "movie"].to_numpy()[:30]
+    agreement = [
+        np.mean(genres.loc[engine.similar_movies(movie, k=5)["movie"]].to_numpy() == genres.loc[movie])
+        for movie in with_text
+    ]
+    assert np.mean(agreement) > 0.6  # chance is about 1/8 genres
+
+
+def test_movies_without_overview_have_no_content_neighbours_and_break_nothing(sample):
+    engine = create_engine("content_tfidf").fit(sample.ratings, sample.movies)
+    missing = sample.movies.loc[sample.movies["overview"].isna(), "movie"].tolist()
+    assert missing
+    assert engine.similar_movies(missing[0], k=5).empty
+    assert missing[0] not in engine.similar_movies(1, k=300)["movie"].tolist()
+    top = engine.recommend_for_ratings({missing[0]: 5.0, 1: 5.0}, k=5)
+    assert len(top) == 5
+
+
+def test_content_engine_needs_overviews(sample):
+    no_text = sample.movies.assign(overview=pd.array([None] * len(sample.movies), dtype="string"))
+    with pytest.raises(DataError, match="overviews"):
+        create_engine("content_tfidf").fit(sample.ratings, no_text)
+    with pytest.raises(DataError, match="overview"):
+        create_engine("content_tfidf").fit(sample.ratings)
+
+
+def test_item_knn_similar_movies_are_the_exact_cosine_row(sample):
+    engine = create_engine("item_knn").fit(sample.ratings)
+    similar = engine.similar_movies(5, k=10)
+    assert 5 not in similar["movie"].tolist()
+    assert np.all(np.diff(similar["score"].to_numpy()) <= 0) and (similar["score"] > 0).all()
+    stored = engine.weights_[engine.movies_.position(5)]
+    np.testing.assert_allclose(similar["score"].to_numpy()[:5], np.sort(stored)[::-1][:5], rtol=1e-5)
+
+
+def test_item_knn_reasons_point_at_movies_the_user_liked(sample):
+    engine = create_engine("item_knn").fit(sample.ratings)
+    user = int(sample.ratings["user"].value_counts().index[0])
+    mine = sample.ratings[sample.ratings["user"] == user].set_index("movie")["rating"]
+    top = engine.recommend(user, k=10)["movie"]
+    reasons = [r for r in engine.reasons(user, top) if r is not None]
+    assert reasons
+    for reason in reasons:
+        assert mine.loc[reason["movie"]] == reason["rating"] >= mine.mean()
+
+
+def test_fold_in_follows_the_taste_it_is_given(sample):
+    genres = sample.movies.set_index("movie")["genres"].str.split("|").str[0]
+    horror = [m for m in genres.index[genres == "Horror"] if m in set(sample.ratings["movie"])][:5]
+    for name in ("item_knn", "content_tfidf", "user_knn"):
+        engine = create_engine(name).fit(sample.ratings, sample.movies)
+        top = engine.recommend_for_ratings({m: 5.0 for m in horror} | {1000000: 3.0}, k=10)
+        assert np.mean(genres.loc[top["movie"]].to_numpy() == "Horror") >= 0.5, name
