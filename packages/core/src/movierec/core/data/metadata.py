@@ -8,6 +8,7 @@ the notebook's join on lower-cased title alone pairs remakes with the wrong film
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -44,13 +45,19 @@ def split_title_year(title: str) -> tuple[str, int | None]:
     return title[: match.start()].strip(), int(match.group(1))
 
 
+NETFLIX_LINKS = "netflix_imdb_tmdb.csv"
+MIN_LINK_CONFIDENCE = 0.8  # the id-map file's own floor; its 0.8-0.9 pairs differ by a year or an article
+METADATA_COLUMNS = ("movie", "tmdb_id", "imdb_id", "title", "year", "overview")
+
+
 @dataclass
 class MetadataReport:
-    """How a metadata join went: rows read, rows skipped as malformed, titles matched."""
+    """How a metadata join went: rows read and dropped, titles matched by id and by title."""
 
     source: str
     rows: int
     skipped_rows: int
+    disagreeing_rows: int
     matched_by_id: int
     matched_by_title: int
     titles: int
@@ -60,114 +67,256 @@ class MetadataReport:
         return self.matched_by_id + self.matched_by_title
 
     def sentence(self) -> str:
+        dropped = [f"{self.skipped_rows} malformed skipped"] if self.skipped_rows else []
+        if self.disagreeing_rows:
+            dropped.append(f"{self.disagreeing_rows} dropped: tmdb_id disagrees with links.csv")
         return (
-            f"{self.source}: {self.rows} metadata rows ({self.skipped_rows} malformed skipped); "
-            f"overviews matched for {self.matched} of {self.titles} titles "
-            f"({self.matched_by_id} by id, {self.matched_by_title} by title and year)"
+            f"{self.source}: {self.rows} metadata rows"
+            + (f" ({', '.join(dropped)})" if dropped else "")
+            + f"; overviews matched for {self.matched} of {self.titles} titles "
+            f"({self.matched_by_id} by TMDB/IMDb id, {self.matched_by_title} by title and year)"
         )
 
 
-def read_movies_metadata(path: str | Path) -> tuple[pd.DataFrame, int]:
-    """Read The Movies Dataset metadata; return (table, malformed rows skipped).
+@dataclass
+class Metadata:
+    """Overview rows in one shape, whatever the source file: see METADATA_COLUMNS."""
 
-    Columns returned: tmdb_id (Int64), imdb_id (str), title, year (Int16), overview, vote_count.
+    table: pd.DataFrame
+    source: str
+    rows: int  # data rows in the file, malformed ones included
+    skipped_rows: int = 0
+    disagreeing_rows: int = 0
+
+
+def read_metadata(path: str | Path) -> Metadata:
+    """Read The Movies Dataset `movies_metadata.csv` or an overview file keyed by ids.
+
+    An overview file with a movieId column that sits next to a MovieLens links.csv is checked
+    against it: rows whose tmdb_id disagrees with links.csv are dropped and counted.
     """
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise DataError(f"{path}: metadata file not found")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], on_bad_lines="skip")
-    title_column = "original_title" if "original_title" in raw.columns else "title"
-    needed = {title_column, "overview"}
-    if not needed <= set(raw.columns):
+    header = pd.read_csv(path, nrows=0, encoding="utf-8", encoding_errors="replace").columns
+    if "overview" not in header:
         raise DataError(
-            f"{path}: expected columns original_title and overview (The Movies Dataset "
-            f"movies_metadata.csv), found {', '.join(raw.columns[:8])}"
+            f"{path}: expected an 'overview' column (The Movies Dataset movies_metadata.csv, or "
+            f"an overview file keyed by movieId/tmdb_id/imdb_id), found {', '.join(header[:8])}"
         )
-    tmdb = pd.to_numeric(raw.get("id"), errors="coerce") if "id" in raw.columns else None
-    # Malformed rows in the real file have a date or junk where the TMDB id should be.
-    bad = tmdb.isna() if tmdb is not None else pd.Series(False, index=raw.index)
-    year = pd.to_datetime(raw.get("release_date"), errors="coerce", format="%Y-%m-%d")
-    table = pd.DataFrame(
-        {
-            "tmdb_id": (tmdb if tmdb is not None else pd.Series(np.nan, index=raw.index)).astype(
-                "Int64"
-            ),
-            "imdb_id": raw["imdb_id"].astype("string") if "imdb_id" in raw.columns else pd.NA,
-            "title": raw[title_column].astype("string"),
-            "english_title": raw["title"].astype("string") if "title" in raw.columns else pd.NA,
-            "year": (year.dt.year if year is not None else pd.Series(pd.NA, index=raw.index)).astype(
-                "Int16"
-            ),
-            "overview": raw["overview"].astype("string"),
-            "vote_count": pd.to_numeric(raw.get("vote_count"), errors="coerce"),
-        }
+    if "original_title" in header and "id" in header:
+        return read_movies_metadata(path)
+    return read_overview_file(path)
+
+
+def read_movies_metadata(path: str | Path) -> Metadata:
+    """Read The Movies Dataset metadata; rows with a wrong field count or a non-integer id are
+    skipped and counted (the full file has three, with a date where the TMDB id belongs)."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise DataError(f"{path}: empty metadata file")
+    header = rows[0]
+    required = ("id", "original_title", "overview")
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise DataError(f"{path}:1: missing column(s) {', '.join(missing)}")
+    id_at = header.index("id")
+    good = [r for r in rows[1:] if len(r) == len(header) and r[id_at].strip().isdigit()]
+    raw = pd.DataFrame(good, columns=header)
+    released = pd.to_datetime(raw.get("release_date"), errors="coerce", format="%Y-%m-%d")
+    table = _metadata_frame(
+        movie=None,
+        tmdb_id=raw["id"],
+        imdb_id=raw.get("imdb_id"),
+        title=raw["original_title"],
+        year=released.dt.year if "release_date" in raw.columns else None,
+        overview=raw["overview"],
     )
-    table = table[~bad].reset_index(drop=True)
-    return table, int(bad.sum())
+    # An English title helps the title fallback where the original title is in another language.
+    if "title" in raw.columns:
+        english = table.assign(title=raw["title"].astype("string"))
+        table = pd.concat([table, english[english["title"] != table["title"]]], ignore_index=True)
+    return Metadata(table, path.name, rows=len(rows) - 1, skipped_rows=len(rows) - 1 - len(good))
 
 
-def read_overview_file(path: str | Path) -> pd.DataFrame:
+def read_overview_file(path: str | Path) -> Metadata:
     """Read an overview file keyed by ids, such as `movieId,title,genres,tmdb_id,overview`."""
     path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: overview file not found")
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    if "overview" not in raw.columns:
-        raise DataError(f"{path}: expected an 'overview' column, found {', '.join(raw.columns)}")
-    return raw
+    if not {"movieId", "tmdb_id", "tmdbId", "imdb_id", "imdbId", "title"} & set(raw.columns):
+        raise DataError(f"{path}: expected a movieId, tmdb_id, imdb_id or title column to join on")
+    titles = raw["title"] if "title" in raw.columns else pd.Series("", index=raw.index)
+    split = [split_title_year(t) if isinstance(t, str) else ("", None) for t in titles]
+    table = _metadata_frame(
+        movie=raw.get("movieId"),
+        tmdb_id=raw.get("tmdb_id", raw.get("tmdbId")),
+        imdb_id=raw.get("imdb_id", raw.get("imdbId")),
+        title=[t for t, _ in split],
+        year=[y for _, y in split],
+        overview=raw["overview"],
+    )
+    disagreeing = 0
+    links = path.parent / "links.csv"
+    if "movieId" in raw.columns and links.exists():
+        linked = read_movielens_links(links)
+        expected = table["movie"].map(linked.set_index("movie")["tmdb_id"])
+        wrong = (expected.notna() & table["tmdb_id"].notna() & (expected != table["tmdb_id"])).fillna(
+            False
+        )
+        disagreeing = int(wrong.sum())
+        table = table[~wrong.to_numpy()].reset_index(drop=True)
+    return Metadata(table, path.name, rows=len(raw), disagreeing_rows=disagreeing)
 
 
-def attach_overviews(
-    movies: pd.DataFrame,
-    metadata: pd.DataFrame,
-    source: str,
-    skipped_rows: int = 0,
-    id_column: str | None = None,
-) -> tuple[pd.DataFrame, MetadataReport]:
-    """Fill `movies.overview` from metadata, by id column where both sides have it, else title+year.
+def read_movielens_links(path: str | Path) -> pd.DataFrame:
+    """MovieLens `links.csv` as columns movie, tmdb_id (Int64), imdb_id ('tt0114709')."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    return pd.DataFrame(
+        {
+            "movie": pd.to_numeric(raw["movieId"]).astype("Int64"),
+            "tmdb_id": _tmdb(raw["tmdbId"]),
+            "imdb_id": _imdb(raw["imdbId"]),
+        }
+    )
 
-    `id_column` is a column present in both tables (e.g. 'tmdb_id' or 'imdb_id'); titles without
-    an id match fall back to (normalized title, year) equality, and only unambiguous pairs match.
+
+def read_netflix_links(path: str | Path, min_confidence: float = MIN_LINK_CONFIDENCE) -> pd.DataFrame:
+    """The Netflix-Prize-IMDB-TMDB id map as columns movie, tmdb_id, imdb_id.
+
+    Pairs below `min_confidence` (its confidence_score) are left out.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: Netflix id-map file not found")
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    needed = ["netflix_id", "imdb_id", "tmdb_id", "confidence_score"]
+    missing = [c for c in needed if c not in raw.columns]
+    if missing:
+        raise DataError(
+            f"{path}:1: missing column(s) {', '.join(missing)}; expected the "
+            "Netflix-Prize-IMDB-TMDB map (netflix_id,imdb_id,tmdb_id,...,confidence_score)"
+        )
+    trusted = pd.to_numeric(raw["confidence_score"], errors="coerce") >= min_confidence
+    raw = raw[trusted]
+    return pd.DataFrame(
+        {
+            "movie": pd.to_numeric(raw["netflix_id"]).astype("Int64"),
+            "tmdb_id": _tmdb(raw["tmdb_id"]),
+            "imdb_id": _imdb(raw["imdb_id"]),
+        }
+    ).reset_index(drop=True)
+
+
+def attach_netflix_links(movies: pd.DataFrame, path: str | Path) -> tuple[pd.DataFrame, int]:
+    """Add tmdb_id / imdb_id columns to Netflix titles; return (movies, titles with an id)."""
+    links = read_netflix_links(path).drop_duplicates("movie").set_index("movie")
+    movies = movies.copy()
+    movies["tmdb_id"] = movies["movie"].map(links["tmdb_id"]).astype("Int64")
+    movies["imdb_id"] = movies["movie"].map(links["imdb_id"]).astype("string")
+    linked = int((movies["tmdb_id"].notna() | movies["imdb_id"].notna()).sum())
+    return movies, linked
+
+
+def attach_overviews(movies: pd.DataFrame, metadata: Metadata) -> tuple[pd.DataFrame, MetadataReport]:
+    """Fill `movies.overview`: by TMDB id, then IMDb id, where both sides have one, then by
+    (normalized title, year) for titles that no id matched.
+
+    The title fallback never pairs two films whose TMDB ids are both known and differ, and a
+    (title, year) key that names two films on either side matches neither.
     """
     movies = movies.copy()
-    overview = movies["overview"].copy() if "overview" in movies.columns else pd.Series(
-        pd.NA, index=movies.index, dtype="string"
+    overview = (
+        movies["overview"].astype("string").copy()
+        if "overview" in movies.columns
+        else pd.Series(pd.NA, index=movies.index, dtype="string")
     )
-    usable = metadata[metadata["overview"].notna() & (metadata["overview"].str.strip() != "")]
+    rows = metadata.table
+    rows = rows[rows["overview"].notna() & (rows["overview"].str.strip() != "")]
     by_id = 0
-    if id_column and id_column in movies.columns and id_column in usable.columns:
-        lookup = usable.dropna(subset=[id_column]).drop_duplicates(id_column).set_index(id_column)[
-            "overview"
-        ]
-        found = movies[id_column].map(lookup)
-        take = overview.isna() & found.notna()
+    for column in ("tmdb_id", "imdb_id"):
+        if column not in movies.columns:
+            continue
+        keys = movies[column] if column == "tmdb_id" else _imdb(movies[column])
+        lookup = rows.dropna(subset=[column]).drop_duplicates(column).set_index(column)["overview"]
+        found = keys.map(lookup)
+        take = (overview.isna() & found.notna()).to_numpy()
         overview[take] = found[take]
-        by_id = int(take.sum())
+        by_id += int(take.sum())
 
-    keys = usable.assign(key=usable["title"].map(normalize_title))
-    keys = keys[keys["key"] != ""]
-    # A (title, year) key that names two different films is ambiguous: match neither.
-    counts = keys.groupby(["key", "year"], dropna=False)["overview"].transform("size")
-    keys = keys[counts == 1]
-    lookup = {(k, None if pd.isna(y) else int(y)): o for k, y, o in zip(keys["key"], keys["year"], keys["overview"])}
+    # Title fallback: rows no id matched, keyed by (normalized title, year), unambiguous only.
+    rows = rows.assign(key=rows["title"].map(normalize_title))
+    rows = rows[rows["key"] != ""]
+    rows = rows.drop_duplicates(["key", "year", "tmdb_id", "overview"])
+    films = rows.groupby(["key", "year"], dropna=False)["overview"].transform("size")
+    rows = rows[films == 1]
+    lookup = {
+        (k, _year(y)): (o, None if pd.isna(t) else int(t))
+        for k, y, o, t in zip(rows["key"], rows["year"], rows["overview"], rows["tmdb_id"])
+    }
+    movie_keys = [
+        (normalize_title(t), _year(y)) for t, y in zip(movies["title"], movies["year"])
+    ]
+    key_counts = pd.Series(movie_keys, dtype=object).value_counts()
+    movie_tmdb = (
+        movies["tmdb_id"].tolist() if "tmdb_id" in movies.columns else [None] * len(movies)
+    )
     by_title = 0
-    missing = overview.isna()
-    for index in movies.index[missing]:
-        key = (normalize_title(movies.at[index, "title"]), _year(movies.at[index, "year"]))
-        text = lookup.get(key)
-        if text is not None:
-            overview[index] = text
-            by_title += 1
+    missing = overview.isna().to_numpy()
+    for position in np.flatnonzero(missing):
+        key = movie_keys[position]
+        hit = lookup.get(key)
+        if hit is None or key_counts[key] > 1:
+            continue
+        text, tmdb = hit
+        own = movie_tmdb[position]
+        if tmdb is not None and own is not None and not pd.isna(own) and int(own) != tmdb:
+            continue  # a different film under the same title and year
+        overview.iloc[position] = text
+        by_title += 1
     movies["overview"] = overview.astype("string")
     report = MetadataReport(
-        source=source,
-        rows=int(len(metadata)) + skipped_rows,
-        skipped_rows=skipped_rows,
+        source=metadata.source,
+        rows=metadata.rows,
+        skipped_rows=metadata.skipped_rows,
+        disagreeing_rows=metadata.disagreeing_rows,
         matched_by_id=by_id,
         matched_by_title=by_title,
         titles=int(len(movies)),
     )
     return movies, report
+
+
+def _metadata_frame(movie, tmdb_id, imdb_id, title, year, overview) -> pd.DataFrame:  # noqa: ANN001
+    n = len(overview)
+    absent = pd.Series([None] * n, dtype=object)
+    return pd.DataFrame(
+        {
+            "movie": pd.array(
+                pd.to_numeric(pd.Series(movie).reset_index(drop=True), errors="coerce")
+                if movie is not None
+                else absent,
+                dtype="Int64",
+            ),
+            "tmdb_id": _tmdb(pd.Series(tmdb_id).reset_index(drop=True)) if tmdb_id is not None else pd.array(absent, dtype="Int64"),
+            "imdb_id": _imdb(pd.Series(imdb_id).reset_index(drop=True)) if imdb_id is not None else pd.array(absent, dtype="Int64"),
+            "title": pd.array(list(title), dtype="string"),
+            "year": pd.array([_year(y) for y in (year if year is not None else absent)], dtype="Int16"),
+            "overview": pd.array(list(overview), dtype="string"),
+        }
+    )
+
+
+def _tmdb(values: pd.Series) -> pd.Series:
+    """TMDB ids as Int64 ('862.0' and '862' agree; junk becomes NA)."""
+    return pd.to_numeric(values, errors="coerce").round().astype("Int64")
+
+
+def _imdb(values: pd.Series) -> pd.Series:
+    """IMDb ids as Int64 numbers, so 'tt0114709', '0114709' and '114709' agree."""
+    digits = values.astype("string").str.strip().str.removeprefix("tt")
+    return pd.to_numeric(digits, errors="coerce").astype("Int64")
 
 
 def _year(value: object) -> int | None:

@@ -1,6 +1,9 @@
 """Netflix Prize files: `movie_titles.csv` and the `MovieID:` / `CustomerID,Rating,Date` ratings.
 
-Both layouts are read: Kaggle's `combined_data_1..4.txt` and the original `training_set/mv_*.txt`.
+The ratings parser works on raw bytes with numpy, a bounded chunk at a time (chunks end at a line
+boundary and the current movie carries over), and writes straight into preallocated columns, so a
+combined_data file costs about its final table in memory. Lines that fail the vectorized checks
+are diagnosed one by one in Python, only to name the problem.
 """
 
 from __future__ import annotations
@@ -11,10 +14,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.tables import empty_ratings, make_movies, make_ratings
+from movierec.core.data.metadata import NETFLIX_LINKS, attach_netflix_links
+from movierec.core.data.tables import Dataset, make_movies
 from movierec.core.errors import DataError
 
 TITLE_ENCODING = "ISO-8859-1"
+CHUNK_BYTES = 1 << 21  # 2 MiB of text per vectorized step: temporaries stay small and cached
+
+_BOM = b"\xef\xbb\xbf"
+_NEWLINE, _CR, _COLON, _ZERO = (ord(c) for c in "\n\r:0")
+_MAX_ID_DIGITS = 9  # movie ids stay below 10**9, inside int32
+_MAX_USER_DIGITS = 8  # one 8-byte word; Netflix customer ids stop at 2,649,429
+_TAIL = 13  # ",R,YYYY-MM-DD": every rating line ends with these 13 bytes
+_MIN_RATING_LINE = 14  # "1,1,2005-01-01": the shortest valid rating line
+_FIRST_YEAR = 1990  # Netflix opened in 1997; an earlier date is a corrupt field
+# Days since 1970-01-01 of the first of each month, and month lengths, from 1990-01 to 9999-12.
+_MONTHS = np.arange("1990-01", "10000-01", dtype="datetime64[M]")
+_MONTH_START = _MONTHS.astype("datetime64[D]").astype(np.int64).astype(np.int32)
+_MONTH_DAYS = np.diff(
+    np.append(_MONTHS, np.datetime64("10000-01", "M")).astype("datetime64[D]").astype(np.int64)
+).astype(np.int8)
+_SECONDS_PER_DAY = 86_400
 
 
 def read_movie_titles(path: str | Path) -> pd.DataFrame:
@@ -68,73 +88,367 @@ class ParsedRatings:
     movies: np.ndarray  # the movie ids whose header appeared in the file
 
 
-_MIN_DATE = np.datetime64("1990-01-01")
+class RatingColumns:
+    """Preallocated canonical rating columns that several files are parsed into.
+
+    The capacity is an upper bound (one rating per 14 bytes of text); pages never written are
+    never touched, so they cost address space only, and `to_frame` trims the arrays in place.
+    """
+
+    def __init__(self, n_bytes: int) -> None:
+        capacity = n_bytes // _MIN_RATING_LINE + 1
+        self.user = np.empty(capacity, dtype=np.int32)
+        self.movie = np.empty(capacity, dtype=np.int32)
+        self.rating = np.empty(capacity, dtype=np.float32)
+        self.date = np.empty(capacity, dtype="datetime64[s]")
+        self.size = 0
+
+    def append(self, user: np.ndarray, movie: np.ndarray, rating: np.ndarray, day: np.ndarray) -> None:
+        """Copy one parsed chunk in (day: days since 1970-01-01)."""
+        stop = self.size + len(user)
+        self.user[self.size : stop] = user
+        self.movie[self.size : stop] = movie
+        self.rating[self.size : stop] = rating
+        seconds = self.date[self.size : stop].view(np.int64)
+        np.multiply(day, _SECONDS_PER_DAY, out=seconds, casting="unsafe")
+        self.size = stop
+
+    def to_frame(self) -> pd.DataFrame:
+        """The ratings table, sharing (not copying) the trimmed columns; use once."""
+        columns = {}
+        for name in ("user", "movie", "rating", "date"):
+            array = getattr(self, name)
+            array.resize(self.size, refcheck=False)  # shrinks in place: no second copy
+            columns[name] = array
+        return pd.DataFrame(columns, copy=False)
 
 
 def read_netflix_ratings(path: str | Path, lenient: bool = False) -> ParsedRatings:
     """Parse one ratings file (combined_data_N.txt or mv_NNNNNNN.txt) into a ratings table.
 
     A malformed line raises DataError naming file and line; with lenient=True it is skipped
-    and counted instead. Blank lines carry no rating and are ignored.
+    and counted instead. Blank lines carry no rating and are ignored; a byte-order mark at the
+    start of the file and CRLF line endings are accepted.
     """
     path = Path(path)
-    users: list[int] = []
-    movies: list[int] = []
-    ratings: list[int] = []
-    dates: list[str] = []
-    headers: list[int] = []
+    columns = RatingColumns(_file_size(path))
+    skipped, headers = parse_ratings_into(path, columns, lenient=lenient)
+    return ParsedRatings(columns.to_frame(), skipped, headers)
+
+
+def parse_ratings_into(
+    path: Path, columns: RatingColumns, lenient: bool = False, chunk_bytes: int = CHUNK_BYTES
+) -> tuple[int, np.ndarray]:
+    """Append a ratings file's ratings to `columns`; return (lines skipped, movie ids of headers)."""
     skipped = 0
-    movie: int | None = None
+    headers: list[np.ndarray] = []
+    movie = -1  # no header yet
+    lines_before = 0
     with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip(b"\r\n")
-            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line.strip():
-                continue
-            problem = None
-            if line.endswith(b":"):
-                try:
-                    movie = int(line[:-1])
-                    headers.append(movie)
+        pending = handle.read(chunk_bytes)
+        if pending.startswith(_BOM):
+            pending = pending[len(_BOM) :]
+        while pending:
+            more = handle.read(chunk_bytes)
+            if more:
+                cut = pending.rfind(b"\n") + 1
+                if cut == 0:  # one line longer than a chunk: keep reading until it ends
+                    pending += more
                     continue
-                except ValueError:
-                    problem = f"movie header {line.decode('latin-1')!r} is not 'MovieID:'"
+                text, pending = pending[:cut], pending[cut:] + more
             else:
-                fields = line.split(b",")
-                if movie is None:
-                    problem = "rating line before any 'MovieID:' header"
-                elif len(fields) != 3:
-                    problem = f"expected 'CustomerID,Rating,Date' (3 fields), got {len(fields)}"
-                else:
-                    user_text, rating_text, date_text = fields
-                    if not user_text.isdigit():
-                        problem = f"customer id {user_text.decode('latin-1')!r} is not an integer"
-                    elif rating_text not in (b"1", b"2", b"3", b"4", b"5"):
-                        problem = f"rating {rating_text.decode('latin-1')!r} is not 1-5"
-                    else:
-                        problem = _check_date(date_text)
-                    if problem is None:
-                        users.append(int(user_text))
-                        movies.append(movie)
-                        ratings.append(int(rating_text))
-                        dates.append(date_text.decode("ascii"))
-                        continue
-            if not lenient:
-                raise DataError(f"{path}:{number}: {problem}")
-            skipped += 1
-    if not users:
-        table = empty_ratings()
-    else:
-        table = make_ratings(users, movies, ratings, np.array(dates, dtype="datetime64[D]"))
-    return ParsedRatings(table, skipped, np.array(headers, dtype=np.int32))
+                text = pending if pending.endswith(b"\n") else pending + b"\n"
+                pending = b""
+            chunk = _parse_chunk(text, movie)
+            if len(chunk.bad_lines):
+                if not lenient:
+                    line = int(chunk.bad_lines[0])
+                    raise DataError(f"{path}:{lines_before + line + 1}: {chunk.problem(line)}")
+                skipped += len(chunk.bad_lines)
+            columns.append(chunk.user, chunk.movie, chunk.rating, chunk.day)
+            headers.append(chunk.headers)
+            movie = chunk.last_movie
+            lines_before += chunk.n_lines
+    return skipped, np.concatenate(headers) if headers else np.empty(0, dtype=np.int32)
 
 
-def _check_date(text: bytes) -> str | None:
+def _file_size(path: Path) -> int:
     try:
-        value = np.datetime64(text.decode("ascii"), "D")
+        return path.stat().st_size
+    except FileNotFoundError:
+        raise DataError(f"{path}: ratings file not found") from None
+
+
+@dataclass
+class _Chunk:
+    """What one block of whole lines holds: valid ratings, header ids and bad line numbers."""
+
+    buf: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    line_movie: np.ndarray  # the movie in force at each line (-1: none)
+    user: np.ndarray
+    movie: np.ndarray
+    rating: np.ndarray
+    day: np.ndarray
+    headers: np.ndarray
+    bad_lines: np.ndarray
+    last_movie: int
+    n_lines: int
+
+    def problem(self, line: int) -> str:
+        """Why line `line` (0-based in this chunk) was rejected."""
+        raw = self.buf[self.starts[line] : self.ends[line]].tobytes()
+        return describe_bad_line(raw, int(self.line_movie[line]))
+
+
+_PAD = _MAX_USER_DIGITS + _TAIL  # newlines before the text, so every line has full windows
+
+
+def _bytes_mask(*positions: int, value: int = 0xFF) -> np.uint64:
+    """A little-endian word with `value` in the given byte positions."""
+    return np.uint64(sum(value << (8 * p) for p in positions))
+
+
+def _pattern(text: bytes) -> np.uint64:
+    return np.uint64(int.from_bytes(text, "little"))
+
+
+_LOW_NIBBLES = _bytes_mask(*range(8), value=0x0F)
+_HIGH_NIBBLES = _bytes_mask(*range(8), value=0xF0)
+_DIGIT_HIGH = _bytes_mask(*range(8), value=0x30)
+_SIX = _bytes_mask(*range(8), value=0x06)
+_CARRY = _bytes_mask(*range(8), value=0x10)
+# Customer-id bytes kept for a field of length n: the last n bytes of the word before the tail.
+_USER_KEEP = np.array([_bytes_mask(*range(8 - n, 8)) for n in range(9)], dtype=np.uint64)
+# ",R,YYYY-": commas at 0 and 2, year digits at 3-6, dash at 7 (the rating is checked apart).
+_HEAD_DIGITS = _bytes_mask(3, 4, 5, 6)
+_HEAD_PUNCT = _bytes_mask(0, 2, 7)
+_HEAD_PATTERN = _pattern(b",0,0000-") & _HEAD_PUNCT
+# "YY-MM-DD": the last 8 bytes of every rating line.
+_DATE_DIGITS_MASK = _bytes_mask(0, 1, 3, 4, 6, 7)
+_DATE_PUNCT = _bytes_mask(2, 5)
+_DATE_PATTERN = _pattern(b"00-00-00") & _DATE_PUNCT
+_YEAR_NIBBLES = _bytes_mask(4, 5, 6, 7, value=0x0F)
+_U = np.uint64
+
+
+def _non_digits(words: np.ndarray) -> np.ndarray:
+    """Per byte: zero where the byte is an ASCII digit, non-zero elsewhere."""
+    high = (words & _HIGH_NIBBLES) ^ _DIGIT_HIGH
+    return high | (((words & _LOW_NIBBLES) + _SIX) & _CARRY)  # low nibble above 9 carries
+
+
+def _digits_value(words: np.ndarray) -> np.ndarray:
+    """The decimal number in a word of digit values 0-9, first byte most significant."""
+    words = (words * _U(10) + (words >> _U(8))) & _bytes_mask(0, 2, 4, 6)
+    words = (words * _U(100) + (words >> _U(16))) & _U(0x0000FFFF0000FFFF)
+    return (words * _U(10000) + (words >> _U(32))) & _U(0xFFFFFFFF)
+
+
+def _parse_chunk(text: bytes, movie: int) -> _Chunk:
+    """Vectorized parse of whole lines; `movie` is the header in force before the first line.
+
+    Every line is read through three unaligned 8-byte words ending at its last byte: the
+    customer id (right-aligned, at most 8 digits), ",R,YYYY-" and "YY-MM-DD", and checked with
+    byte-parallel masks. Header and blank lines go through the same steps and are masked out
+    afterwards, which is cheaper than selecting the rating lines first.
+    """
+    buf = np.frombuffer(b"\n" * _PAD + text, dtype=np.uint8)
+    ends = np.flatnonzero(buf[_PAD:] == _NEWLINE) + _PAD
+    starts = np.empty_like(ends)
+    starts[0] = _PAD
+    starts[1:] = ends[:-1] + 1
+    last = buf[ends - 1]
+    crlf = (last == _CR) & (ends > starts)
+    if crlf.any():  # CRLF: the CR is no part of the line
+        ends -= crlf
+        last = buf[ends - 1]
+    lengths = ends - starts
+    nonblank = lengths > 0
+    is_header = nonblank & (last == _COLON)
+
+    header_lines = np.flatnonzero(is_header)
+    header_ids, header_ok = _parse_digits(buf, starts[header_lines], ends[header_lines] - 1)
+    header_movies = np.where(header_ok, header_ids, -1).astype(np.int32)
+    # Each line's movie is the last header at or before it (or the one carried in).
+    segment = np.diff(np.concatenate(([0], header_lines, [len(ends)])))
+    line_movie = np.repeat(np.concatenate(([movie], header_movies)).astype(np.int32), segment)
+
+    words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+    user_word = words[ends - _PAD]
+    head_word = words[ends - _TAIL]
+    date_word = words[ends - 8]
+    user_length = lengths - _TAIL
+    keep = _USER_KEEP[np.clip(user_length, 0, _MAX_USER_DIGITS)]
+    problems = _non_digits(user_word) & keep
+    problems |= _non_digits(head_word) & _HEAD_DIGITS
+    problems |= (head_word & _HEAD_PUNCT) ^ _HEAD_PATTERN
+    problems |= _non_digits(date_word) & _DATE_DIGITS_MASK
+    problems |= (date_word & _DATE_PUNCT) ^ _DATE_PATTERN
+    stars = ((head_word >> _U(8)) & _U(0xFF)).astype(np.uint8) - np.uint8(ord("1"))
+    ok = (problems == 0) & (stars <= 4) & (user_length >= 1) & (user_length <= _MAX_USER_DIGITS)
+    ok &= (line_movie >= 0) & ~is_header
+
+    # Year digits moved to the last four bytes, so leading zero bytes leave the value alone.
+    year = _digits_value((head_word << _U(8)) & _YEAR_NIBBLES).astype(np.int32)
+    month = ((date_word >> _U(24)) & _U(0x0F)) * _U(10) + ((date_word >> _U(32)) & _U(0x0F))
+    day_of_month = ((date_word >> _U(48)) & _U(0x0F)) * _U(10) + (date_word >> _U(56) & _U(0x0F))
+    month = month.astype(np.int32)
+    day_of_month = day_of_month.astype(np.int32)
+    ok &= (year >= _FIRST_YEAR) & (month >= 1) & (month <= 12)
+    month_index = ((year - _FIRST_YEAR) * 12 + month - 1) * ok
+    ok &= (day_of_month >= 1) & (day_of_month <= _MONTH_DAYS[month_index])
+
+    bad = np.concatenate((header_lines[~header_ok], np.flatnonzero(nonblank & ~is_header & ~ok)))
+    bad.sort()
+    user = _digits_value(user_word[ok] & _LOW_NIBBLES & keep[ok]).astype(np.int32)
+    return _Chunk(
+        buf=buf,
+        starts=starts,
+        ends=ends,
+        line_movie=line_movie,
+        user=user,
+        movie=line_movie[ok],
+        rating=stars[ok] + np.float32(1),
+        day=_MONTH_START[month_index[ok]] + day_of_month[ok] - 1,
+        headers=header_movies[header_ok],
+        bad_lines=bad,
+        last_movie=int(line_movie[-1]),
+        n_lines=len(ends),
+    )
+
+
+def _parse_digits(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parse buf[start:stop] as unsigned decimal ints; return (values int32, which were valid)."""
+    lengths = stops - starts
+    ok = (lengths >= 1) & (lengths <= _MAX_ID_DIGITS)
+    values = np.zeros(len(starts), dtype=np.int32)
+    width = int(min(lengths.max(initial=0), _MAX_ID_DIGITS))
+    for k in range(width):  # right-aligned: digit k is worth 10**k
+        present = lengths > k
+        digit = buf[np.maximum(stops - 1 - k, 0)] - np.uint8(_ZERO)
+        ok &= ~present | (digit <= 9)
+        values += np.where(present, digit, 0).astype(np.int32) * np.int32(10**k)
+    return values, ok
+
+
+def describe_bad_line(raw: bytes, movie: int) -> str:
+    """Name what is wrong with one ratings-file line, its CRLF ending removed.
+
+    `movie` is the header in force at that line, -1 if none.
+    """
+    line = raw
+    shown = line.decode("latin-1")
+    if _BOM in line:
+        return f"stray byte-order mark in {shown!r}"
+    if b"\r" in line:
+        return f"stray carriage return in {shown!r}"
+    if line.endswith(b":"):
+        return f"movie header {shown!r} is not 'MovieID:' with an id of 1-{_MAX_ID_DIGITS} digits"
+    if movie < 0:
+        return f"rating line {shown!r} before any valid 'MovieID:' header"
+    fields = line.split(b",")
+    if len(fields) != 3:
+        return f"expected 'CustomerID,Rating,Date' (3 fields), got {len(fields)} in {shown!r}"
+    user, rating, date = (f.decode("latin-1") for f in fields)
+    if not (user.isascii() and user.isdigit() and 1 <= len(user) <= _MAX_USER_DIGITS):
+        return f"customer id {user!r} is not an integer of 1-{_MAX_USER_DIGITS} digits"
+    if rating not in ("1", "2", "3", "4", "5"):
+        return f"rating {rating!r} is not 1-5"
+    try:
+        valid = len(date) == 10 and np.datetime64(date, "D") >= np.datetime64(f"{_FIRST_YEAR}-01-01")
     except ValueError:
-        return f"date {text.decode('latin-1')!r} is not YYYY-MM-DD"
-    if len(text) != 10 or value < _MIN_DATE:
-        return f"date {text.decode('latin-1')!r} is not YYYY-MM-DD"
-    return None
+        valid = False
+    if not valid:
+        return f"date {date!r} is not a YYYY-MM-DD day from {_FIRST_YEAR} on"
+    return f"malformed line {shown!r}"
+
+
+
+def load_netflix(
+    directory: str | Path, spec: str, lenient: bool = False, links: str | Path | None = None
+) -> Dataset:
+    """Load a Netflix Prize directory in the Kaggle or the original layout, or both.
+
+    Kaggle's combined_data_*.txt files are read first; a training_set/mv_NNNNNNN.txt file is
+    read only when no combined file holds its movie, so each rating counts once. Titles come
+    from movie_titles.csv (or .txt). TMDB/IMDb ids come from `links`, by default the
+    netflix_imdb_tmdb.csv inside the directory when present.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: Netflix directory not found")
+    combined = sorted(directory.glob("combined_data_*.txt"), key=_natural_key)
+    per_movie = _per_movie_files(directory / "training_set")
+    titles_path = next(
+        (p for p in (directory / "movie_titles.csv", directory / "movie_titles.txt") if p.exists()),
+        None,
+    )
+    if not combined and not per_movie and titles_path is None:
+        raise DataError(
+            f"{directory}: no Netflix Prize files (expected combined_data_*.txt or "
+            "training_set/mv_*.txt, and movie_titles.csv or movie_titles.txt)"
+        )
+    notes: list[str] = []
+    columns = RatingColumns(sum(p.stat().st_size for p in [*combined, *per_movie.values()]))
+    skipped = 0
+    source_of: dict[int, Path] = {}
+    for path in combined:
+        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
+        skipped += lines
+        for movie in headers.tolist():
+            if source_of.setdefault(movie, path) != path:
+                raise DataError(
+                    f"movie {movie} appears in both {source_of[movie]} and {path}; "
+                    "remove the file that repeats it so no rating counts twice"
+                )
+    covered = [m for m in per_movie if m in source_of]
+    for movie, path in per_movie.items():
+        if movie in source_of:
+            continue
+        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
+        skipped += lines
+        strangers = sorted(set(headers.tolist()) - {movie})
+        if strangers:
+            raise DataError(f"{path}: holds movie {strangers[0]}, expected only movie {movie}")
+    if combined and per_movie:
+        notes.append(
+            f"both layouts present: read {len(combined)} combined_data file(s) and "
+            f"{len(per_movie) - len(covered)} training_set file(s); skipped {len(covered)} "
+            "training_set/mv_*.txt file(s) whose movies the combined files hold, "
+            "so no rating counts twice"
+        )
+    ratings = columns.to_frame()
+    if titles_path is not None:
+        movies = read_movie_titles(titles_path)
+    else:
+        ids = np.unique(ratings["movie"].to_numpy())
+        movies = make_movies(ids, [f"movie {i}" for i in ids])
+        notes.append("no movie_titles file: titles are 'movie <id>'")
+    untitled = np.setdiff1d(np.unique(ratings["movie"].to_numpy()), movies["movie"].to_numpy())
+    if len(untitled):
+        notes.append(f"{len(untitled)} rated movie(s) have no title, e.g. movie {untitled[0]}")
+    links_path = Path(links) if links is not None else directory / NETFLIX_LINKS
+    if links is not None or links_path.exists():
+        movies, linked = attach_netflix_links(movies, links_path)
+        notes.append(f"{links_path.name}: TMDB/IMDb ids for {linked} of {len(movies)} titles")
+    if skipped:
+        notes.append(f"{skipped} malformed rating line(s) skipped (lenient mode)")
+    return Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
+
+
+def _per_movie_files(folder: Path) -> dict[int, Path]:
+    files: dict[int, Path] = {}
+    for path in sorted(folder.glob("mv_*.txt")):
+        number = path.stem[3:]
+        if not number.isdigit():
+            raise DataError(f"{path}: expected a per-movie file name like mv_0000001.txt")
+        files[int(number)] = path
+    return files
+
+
+def _natural_key(path: Path) -> tuple[int, str]:
+    """combined_data_2 before combined_data_10; names without a number last."""
+    digits = "".join(ch for ch in path.stem if ch.isdigit())
+    return (int(digits) if digits else 1 << 30, path.name)

@@ -1,4 +1,10 @@
-"""Dataset specs: one string names a dataset everywhere (`sample`, `netflix:DIR`, `movielens:DIR`)."""
+"""Dataset specs: one string names a dataset everywhere (`sample`, `netflix:DIR`, `movielens:DIR`).
+
+Netflix TMDB/IMDb ids: a `netflix_imdb_tmdb.csv` (the Netflix-Prize-IMDB-TMDB map) inside the
+Netflix directory is used automatically; `links=PATH` names one elsewhere. MovieLens ids come from
+the directory's `links.csv`. Metadata (`metadata=PATH`) is joined through these ids, else through
+normalized title and year; Dataset.notes says how many titles matched.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.metadata import attach_overviews, read_movies_metadata
-from movierec.core.data.netflix import read_movie_titles, read_netflix_ratings
-from movierec.core.data.tables import Dataset, empty_ratings, make_movies
+from movierec.core.data.metadata import attach_overviews, read_metadata
+from movierec.core.data.netflix import load_netflix
+from movierec.core.data.tables import Dataset
 from movierec.core.errors import DataError
 
 SPEC_HELP = "'sample', 'netflix:DIR' or 'movielens:DIR'"
@@ -31,13 +37,22 @@ def sample_dir() -> Path:
     )
 
 
-def load_dataset(spec: str, lenient: bool = False, metadata: str | Path | None = None) -> Dataset:
-    """Load the dataset a spec names; `lenient` skips and counts malformed rating lines."""
+def load_dataset(
+    spec: str,
+    lenient: bool = False,
+    metadata: str | Path | None = None,
+    links: str | Path | None = None,
+) -> Dataset:
+    """Load the dataset a spec names; `lenient` skips and counts malformed rating lines.
+
+    `metadata`: a movies_metadata.csv or an overview file whose overviews are joined to the
+    titles. `links`: a Netflix id-map file (default: netflix_imdb_tmdb.csv in the directory).
+    """
     kind, _, location = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "sample" and not location:
         directory = sample_dir()
-        dataset = load_netflix(directory, spec="sample", lenient=lenient)
+        dataset = load_netflix(directory, spec="sample", lenient=lenient, links=links)
         metadata = metadata or directory / "movies_metadata.csv"
         genres = directory / "movie_genres.csv"
         if genres.exists():
@@ -46,7 +61,7 @@ def load_dataset(spec: str, lenient: bool = False, metadata: str | Path | None =
                 table.set_index("movie")["genres"]
             ).astype("string")
     elif kind == "netflix" and location:
-        dataset = load_netflix(Path(location).expanduser(), spec=spec, lenient=lenient)
+        dataset = load_netflix(Path(location).expanduser(), spec=spec, lenient=lenient, links=links)
     elif kind == "movielens" and location:
         from movierec.core.data.movielens import load_movielens
 
@@ -54,52 +69,6 @@ def load_dataset(spec: str, lenient: bool = False, metadata: str | Path | None =
     else:
         raise DataError(f"unknown dataset spec {spec!r}: expected {SPEC_HELP}")
     if metadata is not None:
-        table, skipped = read_movies_metadata(metadata)
-        id_column = "tmdb_id" if "tmdb_id" in dataset.movies.columns else None
-        dataset.movies, report = attach_overviews(
-            dataset.movies, table, source=Path(metadata).name, skipped_rows=skipped, id_column=id_column
-        )
+        dataset.movies, report = attach_overviews(dataset.movies, read_metadata(metadata))
         dataset.notes.append(report.sentence())
     return dataset
-
-
-def load_netflix(directory: Path, spec: str, lenient: bool = False) -> Dataset:
-    """Load a Netflix Prize directory in the Kaggle or the original layout (or both)."""
-    if not directory.is_dir():
-        raise DataError(f"{directory}: Netflix directory not found")
-    notes: list[str] = []
-    combined = sorted(directory.glob("combined_data_*.txt"))
-    per_movie = sorted((directory / "training_set").glob("mv_*.txt"))
-    if combined and per_movie:
-        notes.append(
-            f"both layouts present: read {len(combined)} combined_data file(s), "
-            f"ignored {len(per_movie)} training_set/mv_*.txt files so no rating counts twice"
-        )
-        files = combined
-    else:
-        files = combined or per_movie
-    titles_path = next(
-        (p for p in (directory / "movie_titles.csv", directory / "movie_titles.txt") if p.exists()),
-        None,
-    )
-    if not files and titles_path is None:
-        raise DataError(
-            f"{directory}: no Netflix Prize files (expected combined_data_*.txt or "
-            "training_set/mv_*.txt, and movie_titles.csv or movie_titles.txt)"
-        )
-    parts = []
-    skipped = 0
-    for path in files:
-        parsed = read_netflix_ratings(path, lenient=lenient)
-        parts.append(parsed.ratings)
-        skipped += parsed.skipped_lines
-    ratings = pd.concat(parts, ignore_index=True) if parts else empty_ratings()
-    if titles_path is not None:
-        movies = read_movie_titles(titles_path)
-    else:
-        ids = np.unique(ratings["movie"].to_numpy())
-        movies = make_movies(ids, [f"movie {i}" for i in ids])
-        notes.append("no movie_titles file: titles are 'movie <id>'")
-    if skipped:
-        notes.append(f"{skipped} malformed rating line(s) skipped (lenient mode)")
-    return Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)

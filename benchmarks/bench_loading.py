@@ -1,0 +1,160 @@
+"""Netflix ratings loading: movierec's parser against the notebook's method, on a generated file.
+
+Generates (and caches) a combined_data_1.txt-like file: 24,053,764 ratings over 4,499 movies
+and about 470k customers, dates 1999-11-11..2005-12-31. Each method runs in its own subprocess,
+so peak RSS (VmHWM) is measured per method. The notebook's method is pandas read_csv, then one
+`.loc` slice per movie between header rows, then concat; its counts are shown against the truth.
+
+    hatch run python benchmarks/bench_loading.py                 # the full 24M-rating file
+    hatch run python benchmarks/bench_loading.py --ratings 2000000
+    hatch run python benchmarks/bench_loading.py --files 4 --ratings 25120127   # full-Prize scale
+
+Files go to benchmarks/out/ (or --cache DIR); delete them to regenerate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+COMBINED_DATA_1 = 24_053_764  # ratings in the real combined_data_1.txt
+MOVIES_PER_FILE = 4_499
+FULL_PRIZE = 100_480_507
+
+MOVIEREC_METHOD = """
+import json, sys, time
+from pathlib import Path
+paths = [Path(p) for p in sys.argv[1:]]
+start = time.perf_counter()
+if len(paths) == 1:
+    from movierec.core.data.netflix import read_netflix_ratings
+    ratings = read_netflix_ratings(paths[0]).ratings
+else:
+    from movierec.core.data.netflix import load_netflix
+    ratings = load_netflix(paths[0].parent, spec="bench").ratings
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "ratings": len(ratings),
+                  "movies": int(ratings["movie"].nunique()),
+                  "table_bytes": int(ratings.memory_usage(deep=True).sum()),
+                  "peak_rss": _peak()}))
+"""
+
+NOTEBOOK_METHOD = """
+import json, sys, time
+from collections import deque
+import pandas as pd
+start = time.perf_counter()
+df_raw = pd.read_csv(sys.argv[1], header=None, names=["User", "Rating", "Date"], usecols=[0, 1, 2])
+tmp_movies = df_raw[df_raw["Rating"].isna()]["User"].reset_index()
+movie_indices = [[index, int(movie[:-1])] for index, movie in tmp_movies.values]
+shifted_movie_indices = deque(movie_indices)
+shifted_movie_indices.rotate(-1)
+user_data = []
+for [df_id_1, movie_id], [df_id_2, next_movie_id] in zip(movie_indices, shifted_movie_indices):
+    if df_id_1 == df_id_2:
+        tmp_df = df_raw.loc[df_id_1 + 1 : df_id_2 - 1].copy()
+    else:
+        tmp_df = df_raw.loc[df_id_1 + 1 : df_id_2].copy()
+    tmp_df["Movie"] = movie_id
+    user_data.append(tmp_df)
+df = pd.concat(user_data)
+del user_data, df_raw
+seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "ratings": len(df), "movies": int(df["Movie"].nunique()),
+                  "header_rows_leaked": int(df["Rating"].isna().sum()),
+                  "table_bytes": int(df.memory_usage(deep=True).sum()),
+                  "peak_rss": _peak()}))
+"""
+
+PEAK = """
+def _peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+"""
+
+
+def generate(cache: Path, n_ratings: int, n_files: int) -> tuple[list[Path], int]:
+    """Write (or reuse) n_files combined_data files; return them and the true rating count."""
+    from movierec.core.data.synthetic import write_netflix_ratings
+
+    folder = cache / f"netflix_{n_files}x{n_ratings}"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths, total = [], 0
+    for index in range(n_files):
+        path = folder / f"combined_data_{index + 1}.txt"
+        count_file = path.with_suffix(".count")
+        if not (path.exists() and count_file.exists()):
+            started = time.perf_counter()
+            count = write_netflix_ratings(
+                path, n_ratings, n_movies=MOVIES_PER_FILE, first_movie=1 + index * MOVIES_PER_FILE,
+                seed=index,
+            )
+            count_file.write_text(str(count))
+            print(f"generated {path} ({count:,} ratings) in {time.perf_counter() - started:.0f} s")
+        paths.append(path)
+        total += int(count_file.read_text())
+    return paths, total
+
+
+def run_method(code: str, paths: list[Path]) -> dict:
+    """Run one method in a fresh interpreter; return its JSON report."""
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK + code, *map(str, paths)],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"method failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: generate, parse both ways, print the comparison."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ratings", type=int, default=COMBINED_DATA_1, help="ratings per file")
+    parser.add_argument("--files", type=int, default=1, help="combined_data files (movierec only if > 1)")
+    parser.add_argument("--cache", type=Path, default=Path(__file__).parent / "out")
+    parser.add_argument("--skip-notebook", action="store_true", help="time movierec alone")
+    args = parser.parse_args(argv)
+
+    paths, truth = generate(args.cache, args.ratings, args.files)
+    size = sum(p.stat().st_size for p in paths)
+    print(f"{len(paths)} file(s), {size / 2**20:,.0f} MiB, {truth:,} ratings")
+    ours = run_method(MOVIEREC_METHOD, paths)
+    gib = 2**30
+    print(
+        f"movierec : {ours['seconds']:6.2f} s  peak RSS {ours['peak_rss'] / gib:5.2f} GiB  "
+        f"{ours['ratings']:,} ratings, {ours['movies']:,} movies  "
+        f"({ours['table_bytes'] / ours['ratings']:.1f} bytes/rating in the table)"
+    )
+    if ours["ratings"] != truth:
+        raise SystemExit(f"movierec counted {ours['ratings']:,} ratings, expected {truth:,}")
+    if len(paths) > 1 or args.skip_notebook:
+        per_rating = ours["peak_rss"] / ours["ratings"]
+        print(f"peak RSS per rating: {per_rating:.1f} bytes; "
+              f"full Netflix Prize estimate: {per_rating * FULL_PRIZE / gib:.2f} GiB")
+        return
+    notebook = run_method(NOTEBOOK_METHOD, paths[:1])
+    print(
+        f"notebook : {notebook['seconds']:6.2f} s  peak RSS {notebook['peak_rss'] / gib:5.2f} GiB  "
+        f"{notebook['ratings']:,} rows, {notebook['movies']:,} movies "
+        f"({notebook['header_rows_leaked']:,} header rows leaked, "
+        f"{truth - (notebook['ratings'] - notebook['header_rows_leaked']):,} ratings dropped)"
+    )
+    print(
+        f"speed-up {notebook['seconds'] / ours['seconds']:.1f}x, "
+        f"peak memory {ours['peak_rss'] / notebook['peak_rss']:.2f} of the notebook's"
+    )
+    per_rating = ours["peak_rss"] / ours["ratings"]
+    print(f"peak RSS per rating: {per_rating:.1f} bytes; "
+          f"full Netflix Prize estimate: {per_rating * FULL_PRIZE / gib:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()

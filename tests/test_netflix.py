@@ -1,0 +1,273 @@
+"""Netflix Prize files: the fast ratings parser, title file, directory layouts, real data."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.core.data.netflix import (
+    RatingColumns,
+    load_netflix,
+    parse_ratings_into,
+    read_movie_titles,
+    read_netflix_ratings,
+)
+from movierec.core.errors import DataError
+
+
+def reference_parse(data: bytes) -> tuple[list[tuple[int, int, int, str]], list[int]]:
+    """A plain line-by-line reading of the format: (valid ratings, 1-based bad line numbers)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    rows, bad = [], []
+    movie = None
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for number, raw in enumerate(lines, start=1):
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        if line == b"":
+            continue
+        if line.endswith(b":"):
+            text = line[:-1]
+            good = text.isdigit() and 1 <= len(text) <= 9
+            movie = int(text) if good else None
+            if not good:
+                bad.append(number)
+            continue
+        fields = line.split(b",")
+        if movie is None or len(fields) != 3:
+            bad.append(number)
+            continue
+        user, rating, date = fields
+        if not (user.isdigit() and 1 <= len(user) <= 8) or rating not in b"12345" or len(rating) != 1:
+            bad.append(number)
+            continue
+        try:
+            day = np.datetime64(date.decode("ascii"), "D")
+        except (ValueError, UnicodeDecodeError):
+            bad.append(number)
+            continue
+        if len(date) != 10 or date[4:5] != b"-" or day < np.datetime64("1990-01-01"):
+            bad.append(number)
+            continue
+        rows.append((movie, int(user), int(rating), date.decode()))
+    return rows, bad
+
+
+def as_rows(table: pd.DataFrame) -> list[tuple[int, int, int, str]]:
+    dates = table["date"].dt.strftime("%Y-%m-%d")
+    return list(zip(table["movie"].tolist(), table["user"].tolist(),
+                    table["rating"].astype(int).tolist(), dates.tolist()))
+
+
+def parse_bytes(tmp_path: Path, data: bytes, lenient: bool, chunk_bytes: int = 1 << 21):
+    path = tmp_path / "combined_data_1.txt"
+    path.write_bytes(data)
+    columns = RatingColumns(len(data))
+    skipped, headers = parse_ratings_into(path, columns, lenient=lenient, chunk_bytes=chunk_bytes)
+    return columns.to_frame(), skipped, headers
+
+
+CORRUPTIONS = [
+    b"12,6,2005-01-01", b"12,0,2005-01-01", b"12,3,2005-13-01", b"12,3,2005-02-30",
+    b"12,3,1989-12-31", b"12,3,2005/01/01", b"12,3", b"12,3,2005-01-01,9", b"x12,3,2005-01-01",
+    b"123456789,3,2005-01-01", b"\xef\xbb\xbf12,3,2005-01-01", b"12,3,2005-01-01\r", b"ab:",
+    b":", b"12,3,05-01-01", b"12,,2005-01-01", b",3,2005-01-01", b"12,3.0,2005-01-01",
+]
+
+
+def random_file(rng: random.Random) -> bytes:
+    lines = []
+    if rng.random() < 0.2:
+        lines.append(b"5,3,2005-01-01")  # a rating before any header
+    for _ in range(rng.randint(1, 6)):
+        lines.append(f"{rng.randint(1, 20000)}:".encode())
+        for _ in range(rng.randint(0, 12)):
+            date = np.datetime64("1999-11-11") + rng.randint(0, 2240)
+            lines.append(f"{rng.randint(1, 2649429)},{rng.randint(1, 5)},{date}".encode())
+            if rng.random() < 0.08:
+                lines.append(rng.choice(CORRUPTIONS))
+            if rng.random() < 0.03:
+                lines.append(b"")
+    ending = b"\r\n" if rng.random() < 0.2 else b"\n"
+    data = ending.join(lines) + (ending if rng.random() < 0.7 else b"")
+    return (b"\xef\xbb\xbf" + data) if rng.random() < 0.1 else data
+
+
+def test_random_files_parse_like_the_line_by_line_reading(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    for case in range(150):
+        data = random_file(rng)
+        rows, bad = reference_parse(data)
+        chunk = rng.choice([32, 64, 1 << 21])  # tiny chunks split lines and movies across reads
+        table, skipped, _ = parse_bytes(tmp_path, data, lenient=True, chunk_bytes=chunk)
+        assert as_rows(table) == rows, (case, data)
+        assert skipped == len(bad), (case, data)
+        if bad:
+            with pytest.raises(DataError, match=rf":{bad[0]}: "):
+                parse_bytes(tmp_path, data, lenient=False, chunk_bytes=chunk)
+
+
+def test_last_movie_of_a_file_is_not_dropped(tmp_path: Path) -> None:
+    table, skipped, headers = parse_bytes(
+        tmp_path, b"1:\n10,3,2005-01-01\n2:\n11,4,2005-01-02\n12,5,2005-01-03", lenient=False
+    )
+    assert table["movie"].tolist() == [1, 2, 2]
+    assert headers.tolist() == [1, 2] and skipped == 0
+
+
+def test_no_header_rows_leak_into_ratings(tmp_path: Path) -> None:
+    table, _, _ = parse_bytes(tmp_path, b"1:\n10,3,2005-01-01\n2:\n3:\n11,4,2005-01-02\n", False)
+    assert len(table) == 2
+    assert table["rating"].notna().all() and set(table["movie"]) == {1, 3}
+
+
+def test_canonical_dtypes(tmp_path: Path) -> None:
+    table, _, _ = parse_bytes(tmp_path, b"7:\n2649429,5,2005-12-31\n", False)
+    assert [str(t) for t in table.dtypes] == ["int32", "int32", "float32", "datetime64[s]"]
+    assert as_rows(table) == [(7, 2649429, 5, "2005-12-31")]
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        (b"12,6,2005-01-01", "rating '6' is not 1-5"),
+        (b"12,3,2005-02-30", "date '2005-02-30'"),
+        (b"12,3", "3 fields"),
+        (b"12,3,20050101", "date .20050101. is not"),
+        (b"12,3,2005-01-01,1", "3 fields"),
+        (b"1x2,3,2005-01-01", "customer id '1x2' is not an integer"),
+        (b"\xef\xbb\xbf12,3,2005-01-01", "byte-order mark"),
+        (b"12,3,2005-01-01\r\r", "carriage return"),
+        (b"M12:", "movie header 'M12:'"),
+    ],
+)
+def test_malformed_line_is_an_error_or_skipped_when_lenient(
+    tmp_path: Path, line: bytes, problem: str
+) -> None:
+    data = b"1:\n10,3,2005-01-01\n" + line + b"\n2:\n11,4,2005-01-02\n"
+    with pytest.raises(DataError, match=r"combined_data_1\.txt:3: .*" + problem.replace("(", r"\(")):
+        parse_bytes(tmp_path, data, lenient=False)
+    table, skipped, _ = parse_bytes(tmp_path, data, lenient=True)
+    assert skipped == 1
+    assert as_rows(table) == [(1, 10, 3, "2005-01-01"), (2, 11, 4, "2005-01-02")]
+
+
+def test_rating_before_any_header_is_named(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r":1: rating line '10,3,2005-01-01' before any valid"):
+        parse_bytes(tmp_path, b"10,3,2005-01-01\n1:\n", lenient=False)
+
+
+def test_ratings_under_a_bad_header_are_skipped_not_given_to_the_previous_movie(
+    tmp_path: Path,
+) -> None:
+    data = b"1:\n10,3,2005-01-01\nX:\n11,4,2005-01-02\n2:\n12,5,2005-01-03\n"
+    table, skipped, _ = parse_bytes(tmp_path, data, lenient=True)
+    assert as_rows(table) == [(1, 10, 3, "2005-01-01"), (2, 12, 5, "2005-01-03")]
+    assert skipped == 2
+
+
+def test_byte_order_mark_and_crlf_are_accepted(tmp_path: Path) -> None:
+    data = b"\xef\xbb\xbf1:\r\n10,3,2005-01-01\r\n\r\n2:\r\n11,4,2005-01-02\r\n"
+    table, skipped, _ = parse_bytes(tmp_path, data, lenient=False)
+    assert as_rows(table) == [(1, 10, 3, "2005-01-01"), (2, 11, 4, "2005-01-02")]
+    assert skipped == 0
+
+
+def test_missing_ratings_file_is_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="ratings file not found"):
+        read_netflix_ratings(tmp_path / "combined_data_9.txt")
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_several_files_are_concatenated(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n2:\n11,4,2005-01-02\n")
+    write(tmp_path / "combined_data_2.txt", "3:\n12,5,2005-01-03\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert dataset.ratings["movie"].tolist() == [1, 2, 3]
+    assert "no movie_titles file" in " ".join(dataset.notes)
+
+
+def test_both_layouts_count_each_rating_once(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n2:\n11,4,2005-01-02\n")
+    write(tmp_path / "training_set" / "mv_0000001.txt", "1:\n10,3,2005-01-01\n")
+    write(tmp_path / "training_set" / "mv_0000002.txt", "2:\n11,4,2005-01-02\n")
+    write(tmp_path / "training_set" / "mv_0000003.txt", "3:\n12,5,2005-01-03\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert sorted(dataset.ratings["movie"].tolist()) == [1, 2, 3]
+    note = next(n for n in dataset.notes if "both layouts" in n)
+    assert "1 training_set file(s); skipped 2" in note
+
+
+def test_original_layout_alone(tmp_path: Path) -> None:
+    write(tmp_path / "training_set" / "mv_0000002.txt", "2:\n11,4,2005-01-02\n")
+    write(tmp_path / "training_set" / "mv_0000001.txt", "1:\n10,3,2005-01-01\n")
+    write(tmp_path / "movie_titles.txt", "1,2001,One\n2,NULL,Two, Too\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert dataset.ratings["movie"].tolist() == [1, 2]
+    assert dataset.movies["title"].tolist() == ["One", "Two, Too"]
+
+
+def test_a_movie_in_two_combined_files_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n")
+    write(tmp_path / "combined_data_2.txt", "1:\n10,3,2005-01-01\n")
+    with pytest.raises(DataError, match="movie 1 appears in both"):
+        load_netflix(tmp_path, spec="netflix:x")
+
+
+def test_per_movie_file_holding_another_movie_is_refused(tmp_path: Path) -> None:
+    write(tmp_path / "training_set" / "mv_0000001.txt", "2:\n10,3,2005-01-01\n")
+    with pytest.raises(DataError, match="holds movie 2, expected only movie 1"):
+        load_netflix(tmp_path, spec="netflix:x")
+
+
+def test_missing_and_empty_directories_are_one_sentence(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="Netflix directory not found"):
+        load_netflix(tmp_path / "nowhere", spec="netflix:x")
+    with pytest.raises(DataError, match="no Netflix Prize files"):
+        load_netflix(tmp_path, spec="netflix:x")
+
+
+def test_title_file_errors_name_the_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "movie_titles.csv", "1,2001,One\n2,19x5,Two\n")
+    with pytest.raises(DataError, match=r"movie_titles\.csv:2: year '19x5'"):
+        read_movie_titles(path)
+
+
+def test_real_titles_keep_commas_null_years_and_latin1(netflix_dir: Path) -> None:
+    movies = read_movie_titles(netflix_dir / "movie_titles.csv")
+    assert len(movies) == 17_770
+    assert int(movies["title"].str.contains(",").sum()) == 336
+    assert int(movies["year"].isna().sum()) == 7
+    assert movies["title"].str.contains("é").any()
+
+
+def test_real_sample_matches_the_per_movie_files(netflix_dir: Path, tmp_path: Path) -> None:
+    combined = read_netflix_ratings(netflix_dir / "combined_data_sample.txt")
+    assert len(combined.ratings) == 1_613
+    assert sorted(combined.movies.tolist()) == [11, 12, 13, 82, 90]
+    per_movie = pd.concat(
+        [read_netflix_ratings(p).ratings for p in sorted((netflix_dir / "training_set").glob("mv_*.txt"))],
+        ignore_index=True,
+    )
+    key = ["movie", "user"]
+    pd.testing.assert_frame_equal(
+        combined.ratings.sort_values(key, ignore_index=True), per_movie.sort_values(key, ignore_index=True)
+    )
+    # The original layout alone loads the same ratings.
+    shutil.copytree(netflix_dir / "training_set", tmp_path / "training_set")
+    alone = load_netflix(tmp_path, spec="netflix:x").ratings
+    pd.testing.assert_frame_equal(
+        alone.sort_values(key, ignore_index=True), per_movie.sort_values(key, ignore_index=True)
+    )
