@@ -165,3 +165,20 @@ def test_rated_movies_without_a_title_are_noted(tmp_path: Path) -> None:
     folder = write_latest(tmp_path, ["1,10,4,1", "1,99,4,1"], movies=["10,Heat (1995),Action"])
     assert any("have no title" in note for note in load_movielens(folder).notes)
 
+
+
+def test_line_numbers_stay_right_across_chunks_blank_lines_and_a_header(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from movierec.core.data import movielens
+
+    monkeypatch.setattr(movielens, "_CHUNK_ROWS", 2)
+    lines = ["1,2,3,1", "", "1,3,3,1", "", "1,4,3,1", "1,5,6,1", "1,6,3,1,9,9,9"]
+    write_latest(tmp_path, lines)
+    with pytest.raises(DataError, match=r"ratings\.csv:7: rating '6"):
+        read_rating_file(tmp_path / "ratings.csv", ",", HEADER)
+    write_latest(tmp_path, [*lines[:5], "1,6,3,1,9,9,9", "1,5,6,1"])
+    with pytest.raises(DataError, match=r"ratings\.csv:7: expected 4 fields"):
+        read_rating_file(tmp_path / "ratings.csv", ",", HEADER)
+    ratings, skipped = read_rating_file(tmp_path / "ratings.csv", ",", HEADER, lenient=True)
+    assert (ratings["movie"].tolist(), skipped) == ([2, 3, 4], 2)

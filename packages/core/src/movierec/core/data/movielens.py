@@ -133,7 +133,7 @@ def read_rating_file(
         skipped += len(bad_rows)
         columns = tuple(c[~bad] for c in columns)
     user, movie, rating, stamp = columns
-    return make_ratings(user, movie, rating, stamp.astype(np.int64).astype("datetime64[s]")), skipped
+    return make_ratings(user, movie, rating, stamp.astype(np.int64, copy=False).view("datetime64[s]")), skipped
 
 
 def _read_fast(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[np.ndarray, ...]:
@@ -159,7 +159,11 @@ class _Checked:
 
 
 def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[tuple[np.ndarray, ...], _Checked]:
-    """The slow path: fields as text in chunks, converted with errors coerced to NaN."""
+    """The slow path: chunks with inferred dtypes; only a column holding text is coerced to NaN.
+
+    Inference keeps clean chunks numeric (fast); a line with no values at all (blank, or only
+    separators) carries no rating and is dropped uncounted, as the Netflix reader does.
+    """
     names = [*_FIELDS, "extra"]
     parts: list[list[np.ndarray]] = [[], [], [], []]
     wrong: list[np.ndarray] = []
@@ -168,22 +172,21 @@ def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[t
     offset = 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
         reader = pd.read_csv(
-            source, sep=sep, header=None, names=names, skiprows=skiprows, dtype=str,
-            index_col=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
-            encoding="utf-8-sig", keep_default_na=False, na_filter=False, on_bad_lines="warn",
-            chunksize=_CHUNK_ROWS,
+            source, sep=sep, header=None, names=names, skiprows=skiprows, index_col=False,
+            quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c", encoding="utf-8-sig",
+            keep_default_na=False, na_values=[""], on_bad_lines="warn", chunksize=_CHUNK_ROWS,
         )  # fmt: skip
         for chunk in reader:
-            fields = [chunk[name].to_numpy(dtype=object) for name in names]
-            empty = [f == "" for f in fields]
-            is_blank = np.logical_and.reduce(empty)
-            is_wrong = ~is_blank & (~empty[4] | np.logical_or.reduce(empty[:4]))
-            numbers = [pd.to_numeric(f, errors="coerce").astype(np.float64) for f in fields[:4]]
+            missing = [chunk[name].isna().to_numpy() for name in names]
+            numbers = [_as_numbers(chunk[name]) for name in names[:4]]
+            is_blank = np.logical_and.reduce(missing)
+            is_wrong = ~is_blank & (~missing[4] | np.logical_or.reduce(missing[:4]))
             for i, values in enumerate(numbers):
                 parts[i].append(values)
             for row in np.flatnonzero(~is_blank & (is_wrong | _bad_values(*numbers)))[:1]:
-                texts[offset + int(row)] = tuple(str(f[row]) for f in fields)
+                texts[offset + int(row)] = tuple("" if m[row] else str(chunk[n].iloc[row]) for n, m in zip(names, missing))
             blank.append(is_blank)
             wrong.append(is_wrong)
             offset += len(chunk)
@@ -200,13 +203,23 @@ def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[t
     skipped_base -= np.arange(len(skipped_base))
     rows = np.arange(offset, dtype=np.int64) + skiprows + 1
     lines = rows + np.searchsorted(skipped_base, rows, side="right")
-    # blank lines carry no rating: dropped uncounted, as the Netflix reader does
-    kept = np.flatnonzero(~np.concatenate(blank))
+    columns = tuple(np.concatenate(p) for p in parts)
+    is_blank = np.concatenate(blank)
+    is_wrong = np.concatenate(wrong)
+    if not is_blank.any():
+        return columns, _Checked(lines, is_wrong, skipped, texts)
+    kept = np.flatnonzero(~is_blank)
     position = np.full(offset, -1, dtype=np.int64)
     position[kept] = np.arange(len(kept))
     kept_texts = {int(position[row]): text for row, text in texts.items() if position[row] >= 0}
-    columns = tuple(np.concatenate(p)[kept] for p in parts)
-    return columns, _Checked(lines[kept], np.concatenate(wrong)[kept], skipped, kept_texts)
+    return tuple(c[kept] for c in columns), _Checked(lines[kept], is_wrong[kept], skipped, kept_texts)
+
+
+def _as_numbers(column: pd.Series) -> np.ndarray:
+    """A column as float64; text that is no number becomes NaN (only text columns pay for this)."""
+    if column.dtype.kind in "iuf":
+        return column.to_numpy(dtype=np.float64)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
 
 
 _PROBLEMS = (
@@ -221,11 +234,19 @@ def _field_problems(user: np.ndarray, movie: np.ndarray, rating: np.ndarray, sta
     """Per field, the rows whose value breaks its rule (NaN, from unparsable text, breaks all)."""
     with np.errstate(invalid="ignore"):
         return [
-            ~((user > 0) & (user <= _INT32_MAX) & (user == np.floor(user))),
-            ~((movie > 0) & (movie <= _INT32_MAX) & (movie == np.floor(movie))),
-            ~((rating >= 0.5) & (rating <= 5) & (rating * 2 == np.floor(rating * 2))),
-            ~((stamp >= 0) & (stamp == np.floor(stamp))),
+            ~((user > 0) & _whole(user, _INT32_MAX)),
+            ~((movie > 0) & _whole(movie, _INT32_MAX)),
+            ~((rating >= 0.5) & (rating <= 5) & _whole(rating * 2)),
+            ~((stamp >= 0) & _whole(stamp)),
         ]
+
+
+def _whole(values: np.ndarray, limit: float | None = None) -> np.ndarray | bool:
+    """Whole numbers (up to `limit`); integer columns from the fast read need no check."""
+    if values.dtype.kind in "iu":
+        return True
+    whole = values == np.floor(values)
+    return whole if limit is None else whole & (values <= limit)
 
 
 def _bad_values(user: np.ndarray, movie: np.ndarray, rating: np.ndarray, stamp: np.ndarray) -> np.ndarray:
@@ -237,7 +258,7 @@ def _describe(columns: tuple[np.ndarray, ...], row: int, checked: _Checked | Non
     """Say what is wrong with one rating row, quoting its text when the slow read kept it."""
     raw = checked.texts.get(row) if checked is not None else None
     if checked is not None and checked.wrong_count[row]:
-        got = f", got {sum(1 for f in raw if f != '')}" if raw else ""
+        got = f", got {sum(1 for f in raw if f != '')} non-empty" if raw else ""
         return f"expected 4 fields ({', '.join(_FIELDS)}){got}"
     values = list(raw[:4]) if raw else [str(c[row]) for c in columns]
     problems = _field_problems(*(c[row : row + 1] for c in columns))
