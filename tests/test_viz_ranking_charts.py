@@ -65,7 +65,7 @@ def test_recommendations_show_titles_and_scores_best_first():
     figure = top_recommendations(recs, n=2, user=42, engine="svd", rmse=0.8712)
     trace = figure.data[0]
     assert figure.layout.title.text == "Ranking Of Top 2 Recommended Movies For User 42 By svd: 0.8712 RMSE"
-    assert list(trace.text) == ["A", "B"]
+    assert list(trace.text) == ["A: 4.600", "B: 4.200"]
     np.testing.assert_allclose(scores_of(figure), [4.6, 4.2])
     assert "4.6000" in trace.hovertext[0]
 
@@ -73,13 +73,13 @@ def test_recommendations_show_titles_and_scores_best_first():
 def test_titles_come_from_the_movies_table_or_fall_back_to_the_id(sample):
     recs = pd.DataFrame({"movie": [1, 99999], "score": [0.9, 0.8]})
     figure = top_recommendations(recs, sample.movies)
-    assert list(figure.data[0].text) == [sample.title_of(1), "movie 99999"]
+    assert list(figure.data[0].text) == [f"{sample.title_of(1)}: 0.900", "movie 99999: 0.800"]
 
 
 def test_nan_scores_are_left_out_and_counted():
     recs = pd.DataFrame({"movie": [1, 2, 3, 4], "score": [0.5, np.nan, 0.7, np.inf], "title": list("abcd")})
     figure = top_recommendations(recs)
-    assert list(figure.data[0].text) == ["c", "a"]
+    assert list(figure.data[0].text) == ["c: 0.700", "a: 0.500"]
     assert figure.layout.title.text.endswith("(2 Without Score)")
 
 
@@ -99,7 +99,7 @@ def test_html_in_titles_is_escaped_in_text_hover_and_title():
     similar = pd.DataFrame({"movie": [1], "score": [0.4], "title": ["<b>Tom & Jerry</b>"]})
     figure = top_similar_movies(similar, "Fish <&> Chips")
     trace = figure.data[0]
-    assert trace.text[0] == "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;"
+    assert trace.text[0] == "&lt;b&gt;Tom &amp; Jerry&lt;/b&gt;: 0.400"
     assert "&lt;b&gt;Tom &amp; Jerry" in trace.hovertext[0]
     assert "Fish &lt;&amp;&gt; Chips" in figure.layout.title.text
 

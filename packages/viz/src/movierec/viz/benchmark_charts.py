@@ -134,7 +134,7 @@ def quality_vs_fit_time(
         error_y=dict(type="data", array=chosen["std"].to_numpy(dtype=float), color="#888888"),
         mode="markers+text",
         text=[escape(engine) for engine in chosen["engine"]],
-        textposition=_label_positions(np.log10(shown_seconds)),
+        textposition=_label_positions(np.log10(shown_seconds), chosen["mean"].to_numpy(dtype=float)),
         hovertext=hover,
         hoverinfo="text",
         marker=dict(color=RED, size=11),
@@ -143,17 +143,25 @@ def quality_vs_fit_time(
     direction = "lower is better" if lower_is_better(metric) else "higher is better"
     figure = go.Figure(data=[trace], layout=layout(title, "Mean Fit Time Per Fold (s, log scale)", f"{label} ({direction})"))
     low, high = np.log10(shown_seconds.min()), np.log10(shown_seconds.max())
-    figure.update_xaxes(type="log", range=[low - 0.3, high + 0.3])
+    figure.update_xaxes(type="log", range=[low - 0.3, high + 0.5])
     return figure
 
 
-def _label_positions(log_seconds: np.ndarray) -> list[str]:
-    """Labels of the rightmost points go to their left so long engine names stay in the plot."""
-    low, high = float(log_seconds.min()), float(log_seconds.max())
-    if high - low < 1e-9:
-        return ["top center"] * len(log_seconds)
-    share = (log_seconds - low) / (high - low)
-    return ["top left" if s > 0.75 else "top right" if s < 0.1 else "top center" for s in share]
+def _label_positions(log_seconds: np.ndarray, values: np.ndarray) -> list[str]:
+    """Label above each point, left of the rightmost ones, and below a point crowding its neighbour."""
+    x_span = max(float(np.ptp(log_seconds)), 1e-9)
+    y_span = max(float(np.ptp(values)), 1e-9)
+    share = (log_seconds - log_seconds.min()) / x_span
+    sides = ["left" if s > 0.75 else "right" if s < 0.1 else "center" for s in share]
+    above = [True] * len(values)
+    order = np.argsort(log_seconds, kind="stable")
+    for previous, current in zip(order[:-1], order[1:]):
+        near = log_seconds[current] - log_seconds[previous] < 0.4 and abs(values[current] - values[previous]) < 0.12 * y_span
+        if near and above[previous] and above[current]:
+            # the left one of a close pair drops below its point, centred, clear of the right one's label
+            above[previous] = False
+            sides[previous] = "center"
+    return [f"{'top' if up else 'bottom'} {side}" for up, side in zip(above, sides)]
 
 
 def _family(metrics: list[str]) -> str:

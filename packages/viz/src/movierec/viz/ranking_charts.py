@@ -86,7 +86,8 @@ def top_similar_movies(
     measure: str = "Cosine Similarity",
 ) -> go.Figure:
     """Top-N movies most similar to one title (columns movie, score and optionally title)."""
-    return _scored_ranking(similar, movies, n, f'Most Similar Movies To "{movie_title}"', measure, None)
+    # similarities are read against 0 (the notebook's 0 .. 0.4 axis), not against each other
+    return _scored_ranking(similar, movies, n, f'Most Similar Movies To "{movie_title}"', measure, None, from_zero=True)
 
 
 def _titles(frame: pd.DataFrame, movies: pd.DataFrame | None) -> list[str]:
@@ -127,7 +128,8 @@ def _rated_ranking(
 
 
 def _scored_ranking(
-    frame: pd.DataFrame, movies: pd.DataFrame | None, n: int, what: str, x_title: str, rmse: float | None
+    frame: pd.DataFrame, movies: pd.DataFrame | None, n: int, what: str, x_title: str, rmse: float | None,
+    from_zero: bool = False,
 ) -> go.Figure:
     if "score" not in frame.columns:
         frame = frame.assign(score=pd.Series(dtype=float))
@@ -140,7 +142,8 @@ def _scored_ranking(
     names = _titles(top, movies)
     scores = top["score"].to_numpy(dtype=float)
     hover = [f"{escape(name)}<br>{x_title} {score:.4f}" for name, score in zip(names, scores)]
-    return _bars(scores, [escape(name) for name in names], hover, title, x_title)
+    text = [f"{escape(name)}: {score:.3f}" for name, score in zip(names, scores)]
+    return _bars(scores, text, hover, title, x_title, from_zero)
 
 
 def _ranking_title(k: int, what: str, rmse: float | None) -> str:
@@ -150,7 +153,9 @@ def _ranking_title(k: int, what: str, rmse: float | None) -> str:
     return title
 
 
-def _bars(scores: np.ndarray, text: list[str], hover: list[str], title: str, x_title: str) -> go.Figure:
+def _bars(
+    scores: np.ndarray, text: list[str], hover: list[str], title: str, x_title: str, from_zero: bool = False
+) -> go.Figure:
     """Rank 1 at the top; bars start below the lowest score so the differences show.
 
     Each bar spans `base` to its score (`base + x == score`, scores also in customdata): a bar
@@ -160,7 +165,7 @@ def _bars(scores: np.ndarray, text: list[str], hover: list[str], title: str, x_t
     spread = high - low if high > low else max(abs(high) * 0.1, 0.1)
     # the shortest bar keeps room for its label, as in the notebook's narrow ranges
     start = low - 1.5 * spread
-    if low >= 0 > start:
+    if (low >= 0 > start) or (from_zero and low >= 0):
         start = 0.0
     trace = go.Bar(
         x=scores - start,
