@@ -134,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.accelerator:
         os.environ["MOVIEREC_ACCELERATOR"] = args.accelerator
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("movierec").setLevel(logging.INFO)
     from movierec.core.errors import MovierecError
 
     try:

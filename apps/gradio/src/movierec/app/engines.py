@@ -156,7 +156,6 @@ class EngineCache:
         _report(progress, 0.9, f"saving {name} to the cache")
         self._save(engine, folder)
         _report(progress, 1.0, f"{name} ready")
-        log.info("%s trained in %.1f s", name, self.timings[name][1])
         return engine
 
     def _save(self, engine: Any, folder: Path) -> None:
