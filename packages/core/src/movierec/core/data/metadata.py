@@ -214,7 +214,10 @@ def attach_netflix_links(movies: pd.DataFrame, path: str | Path) -> tuple[pd.Dat
     links = read_netflix_links(path).drop_duplicates("movie").set_index("movie")
     movies = movies.copy()
     movies["tmdb_id"] = movies["movie"].map(links["tmdb_id"]).astype("Int64")
-    movies["imdb_id"] = movies["movie"].map(links["imdb_id"]).astype("string")
+    imdb = movies["movie"].map(links["imdb_id"]).astype("Int64")
+    movies["imdb_id"] = pd.array(
+        [None if pd.isna(n) else f"tt{n:07d}" for n in imdb], dtype="string"
+    )  # the 'tt0114709' form MovieLens links get too
     linked = int((movies["tmdb_id"].notna() | movies["imdb_id"].notna()).sum())
     return movies, linked
 
