@@ -53,6 +53,7 @@ def test_heatmap_colours_best_of_each_metric_alike_whether_lower_or_higher_is_be
     assert z[rows.index("mean"), 0] == 0.0
     assert z[rows.index("warp"), 2] == 1.0 and z[rows.index("mean"), 2] == 0.0
     assert np.isnan(z[rows.index("warp"), 0])
+    assert z[rows.index("knn"), 0] == 0.5, "colour follows rank, so an outlier does not flatten the rest"
 
 
 def test_ranking_heatmap_sorts_highest_first_and_hover_has_fit_and_test_times():
@@ -134,3 +135,11 @@ def test_training_curves_take_a_single_keras_history_or_a_tidy_table():
     assert not training_curves(pd.DataFrame({"loss": []})).data
     with pytest.raises(DataError, match="'loss'"):
         training_curves({"mf": {"accuracy": [0.5]}})
+
+
+def test_training_curves_can_follow_rmse_from_a_keras_history():
+    keras_history = {"loss": [1.2, 0.8], "rmse": [1.1, 0.9], "val_loss": [0.9, 0.85], "val_rmse": [0.95, 0.92]}
+    figure = training_curves({"keras_mf": keras_history}, metric="rmse")
+    assert list(figure.data[1].y) == [0.95, 0.92]
+    assert figure.layout.yaxis.title.text == "RMSE"
+    assert "Best Validation RMSE 0.9200" in figure.layout.title.text

@@ -41,8 +41,8 @@ def benchmark_heatmap(
 ) -> go.Figure:
     """Engines x metrics, mean over folds in each cell, best engine of `sort_by` on top.
 
-    Colour is per metric, from worst (white) to best (red), so error metrics (lower is better)
-    and ranking metrics (higher is better) read the same way side by side.
+    Colour is the engine's rank per metric, from worst (white) to best (red), so error metrics
+    (lower is better) and ranking metrics (higher is better) read the same way side by side.
     """
     table = _rows(table)
     summary = summarize(table)
@@ -97,7 +97,7 @@ def benchmark_heatmap(
         colorscale=GOODNESS_SCALE,
         xgap=2,
         ygap=2,
-        colorbar=dict(title=dict(text="Per Metric"), tickvals=[0, 1], ticktext=["worst", "best"]),
+        colorbar=dict(title=dict(text="Rank Per Metric"), tickvals=[0, 1], ticktext=["worst", "best"]),
     )
     x_title = "Metric (sorted by " + metric_label(sort_by) + (", lower is better)" if lower_is_better(sort_by) else ", higher is better)")
     figure = go.Figure(data=[trace], layout=layout(title, x_title, subject[:-1] if subject.endswith("s") else subject,
@@ -190,15 +190,17 @@ def _engine_order(means: pd.DataFrame, sort_by: str | None) -> list[str]:
 
 
 def _goodness(values: np.ndarray, lower_better: bool) -> np.ndarray:
-    """Scale one metric's values to 0 (worst) .. 1 (best); NaN stays NaN, a tie counts as best."""
-    finite = values[np.isfinite(values)]
-    if finite.size == 0:
-        return np.full(values.shape, np.nan)
-    low, high = finite.min(), finite.max()
-    if high == low:
+    """Rank of each value within one metric scaled to 0 (worst) .. 1 (best); NaN stays NaN.
+
+    Ranks rather than min-max scaling: one outlier (a random predictor) would otherwise paint
+    every other engine the same colour. The cell text keeps the actual values.
+    """
+    series = pd.Series(-values if lower_better else values)
+    ranks = series.rank(method="average").to_numpy()  # 1 = worst; NaN stays NaN
+    finite = int(np.isfinite(ranks).sum())
+    if finite <= 1:
         return np.where(np.isfinite(values), 1.0, np.nan)
-    scaled = (values - low) / (high - low)
-    return 1.0 - scaled if lower_better else scaled
+    return (ranks - 1) / (finite - 1)
 
 
 def _seconds(value: float) -> str:

@@ -16,26 +16,30 @@ from movierec.viz._style import RED, counted, empty_figure, escape, layout
 ENGINE_COLORS = (RED, "#1f4e9c", "#2a9d4b", "#e08e0b", "#7b3fa0", "#555555", "#0aa1b5", "#b5560a")
 
 
-def history_table(history: pd.DataFrame | Mapping[str, Any]) -> pd.DataFrame:
+def history_table(history: pd.DataFrame | Mapping[str, Any], metric: str = "loss") -> pd.DataFrame:
     """Tidy columns engine, epoch, loss, val_loss from a table or from Keras-style history dicts.
 
     Accepts a DataFrame (engine optional, epoch optional), one history dict such as
     `keras.callbacks.History.history` ({'loss': [...], 'val_loss': [...]}), or a mapping
-    engine name -> either of those.
+    engine name -> either of those. `metric` picks another pair, e.g. 'rmse' and 'val_rmse'.
     """
     if isinstance(history, pd.DataFrame):
-        return _one_table(history, None)
-    if "loss" in history:
-        return _one_table(pd.DataFrame(dict(history)), None)
-    parts = [_one_table(h if isinstance(h, pd.DataFrame) else pd.DataFrame(dict(h)), str(name)) for name, h in history.items()]
+        return _one_table(history, None, metric)
+    if metric in history or f"val_{metric}" in history:
+        return _one_table(pd.DataFrame(dict(history)), None, metric)
+    parts = [
+        _one_table(h if isinstance(h, pd.DataFrame) else pd.DataFrame(dict(h)), str(name), metric)
+        for name, h in history.items()
+    ]
     if not parts:
         return pd.DataFrame(columns=["engine", "epoch", "loss", "val_loss"])
     return pd.concat(parts, ignore_index=True)
 
 
-def training_curves(history: pd.DataFrame | Mapping[str, Any], loss_name: str = "Loss") -> go.Figure:
-    """Loss (solid) and validation loss (dashed) per epoch, one colour per engine."""
-    curves = history_table(history)
+def training_curves(history: pd.DataFrame | Mapping[str, Any], metric: str = "loss") -> go.Figure:
+    """Loss (solid) and validation loss (dashed) per epoch, one colour per engine (or another metric pair)."""
+    curves = history_table(history, metric)
+    loss_name = metric.upper() if metric in ("rmse", "mae", "mse") else metric.replace("_", " ").title()
     engines = list(dict.fromkeys(curves["engine"]))
     title = f"Training Curves Of {counted(len(engines), 'Engines')}"
     validation = curves.dropna(subset=["val_loss"])
@@ -69,12 +73,15 @@ def training_curves(history: pd.DataFrame | Mapping[str, Any], loss_name: str = 
     return figure
 
 
-def _one_table(frame: pd.DataFrame, engine: str | None) -> pd.DataFrame:
-    if "loss" not in frame.columns and "val_loss" not in frame.columns:
-        raise DataError(f"training history{' of ' + engine if engine else ''}: expected a 'loss' and/or 'val_loss' column, got {list(frame.columns)}")
+def _one_table(frame: pd.DataFrame, engine: str | None, metric: str) -> pd.DataFrame:
+    if metric not in frame.columns and f"val_{metric}" not in frame.columns:
+        raise DataError(
+            f"training history{' of ' + engine if engine else ''}: expected a {metric!r} and/or "
+            f"'val_{metric}' column, got {list(frame.columns)}"
+        )
     out = pd.DataFrame(index=frame.index)
     out["engine"] = frame["engine"].astype(str) if "engine" in frame.columns else (engine or "")
     out["epoch"] = frame["epoch"].to_numpy() if "epoch" in frame.columns else np.arange(1, len(frame) + 1)
-    for column in ("loss", "val_loss"):
-        out[column] = pd.to_numeric(frame[column], errors="coerce").astype(float) if column in frame.columns else np.nan
+    for column, source in (("loss", metric), ("val_loss", f"val_{metric}")):
+        out[column] = pd.to_numeric(frame[source], errors="coerce").astype(float) if source in frame.columns else np.nan
     return out.reset_index(drop=True)
