@@ -7,7 +7,7 @@ tmdb_id agrees with links.csv (the README warns of about 200 bad title matches).
 
     hatch run python benchmarks/bench_deep_quality.py                    # the full 5-fold run
     hatch run python benchmarks/bench_deep_quality.py --max-folds 1 \\
-        --engines keras_mf --params '{"keras_mf": {"factors": 32}}'       # tuning on one fold
+        --engines keras_mf --param keras_mf.factors=32                    # tuning on one fold
 """
 
 from __future__ import annotations
@@ -93,12 +93,29 @@ def report(result: BenchmarkResult) -> pd.DataFrame:
     return wide.sort_values("rmse")
 
 
+def parse_params(items: list[str]) -> dict[str, dict]:
+    """{'keras_mf': {'factors': 32}} from ['keras_mf.factors=32']; values are JSON, else strings."""
+    params: dict[str, dict] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        engine, dot, name = key.partition(".")
+        if not sep or not dot:
+            raise SystemExit(f"--param {item!r}: expected ENGINE.NAME=VALUE")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        params.setdefault(engine, {})[name] = tuple(value) if isinstance(value, list) else value
+    return params
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: run the comparison and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ml-latest-small folder")
     parser.add_argument("--engines", default=",".join(ENGINES))
-    parser.add_argument("--params", default="{}", help='JSON: {"keras_mf": {"factors": 32}, ...}')
+    parser.add_argument("--param", action="append", default=[], metavar="ENGINE.NAME=VALUE",
+                        help="an engine parameter, e.g. keras_mf.factors=32 (repeatable; VALUE is JSON)")
     parser.add_argument("--split", default="kfold:5")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-folds", type=int, default=None, help="only the first N folds (for tuning)")
@@ -109,9 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dataset, note = with_overviews(load_dataset(f"movielens:{args.data}"), args.data)
     print(f"{dataset.spec}: {len(dataset.ratings)} ratings; {note}; split {args.split}, seed {args.seed}")
-    result = run(dataset, args.engines.split(","), json.loads(args.params), args.split, args.seed, args.max_folds)
-    with pd.option_context("display.width", 160, "display.float_format", "{:.4f}".format):
-        print(report(result))
+    result = run(dataset, args.engines.split(","), parse_params(args.param), args.split, args.seed, args.max_folds)
+    print(report(result).to_string(float_format="{:.4f}".format))
     if args.json:
         result.save(args.json)
     return 0

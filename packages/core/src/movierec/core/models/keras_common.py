@@ -10,7 +10,6 @@ the same answers as the model that wrote it. Row `n` of every user and movie tab
 
 from __future__ import annotations
 
-import logging
 import os
 from abc import abstractmethod
 from collections.abc import Callable
@@ -24,8 +23,6 @@ import pandas as pd
 from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
-
-log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float, str], None]
 MODEL_FILE = "model.keras"
@@ -384,6 +381,12 @@ class KerasRecommender(Recommender):
         _, keras = import_keras()
         self.model_ = keras.saving.load_model(path, compile=False)
         self._read_weights(self.model_)
+
+
+def embedding_table(keras: Any, rows: int, width: int, name: str, l2: float, init: str = "random_normal") -> Any:
+    """An Embedding with one extra row for unknown ids, L2 on the looked-up vectors (per rating)."""
+    reg = keras.regularizers.L2(l2) if l2 else None
+    return keras.layers.Embedding(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
 
 
 def _embedding(model: Any, name: str) -> np.ndarray:

@@ -18,6 +18,7 @@ from movierec.core.models.keras_common import (
     ProgressCallback,
     check_activation,
     dense_weights,
+    embedding_table,
 )
 
 
@@ -70,14 +71,8 @@ class KerasDeep(KerasRecommender):
             "user": keras.Input(shape=(), dtype="int32", name="user"),
             "movie": keras.Input(shape=(), dtype="int32", name="movie"),
         }
-        reg = keras.regularizers.L2(self.l2) if self.l2 else None
-
-        def table(rows: int, width: int, name: str, init: str = "random_normal") -> Any:
-            # +1 row: the unknown id, filled with the mean row after training
-            return layers.Embedding(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
-
-        user_vector = table(n_users, self.user_dim, "user_embedding")(inputs["user"])
-        movie_parts = [table(n_movies, self.movie_dim, "movie_embedding")(inputs["movie"])]
+        user_vector = embedding_table(keras, n_users, self.user_dim, "user_embedding", self.l2)(inputs["user"])
+        movie_parts = [embedding_table(keras, n_movies, self.movie_dim, "movie_embedding", self.l2)(inputs["movie"])]
         movie_parts += self._movie_features(keras, inputs)
         hidden = layers.Concatenate(name="concat")([user_vector, *movie_parts])
         for index, units in enumerate(self.hidden_units):
@@ -86,8 +81,8 @@ class KerasDeep(KerasRecommender):
                 hidden = layers.Dropout(self.dropout, name=f"dropout_{index}")(hidden)
         rating = layers.Dense(1, name="output")(hidden)
         if self.use_biases:
-            user_bias = table(n_users, 1, "user_bias", "zeros")(inputs["user"])
-            movie_bias = table(n_movies, 1, "movie_bias", "zeros")(inputs["movie"])
+            user_bias = embedding_table(keras, n_users, 1, "user_bias", self.l2, "zeros")(inputs["user"])
+            movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.l2, "zeros")(inputs["movie"])
             rating = layers.Add(name="rating")([rating, user_bias, movie_bias])
         return keras.Model(inputs=inputs, outputs=rating, name=self.name or "keras_deep")
 

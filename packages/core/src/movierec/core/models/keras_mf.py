@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from movierec.core.models.keras_common import KerasRecommender, ProgressCallback
+from movierec.core.models.keras_common import KerasRecommender, ProgressCallback, embedding_table
 
 
 class KerasMF(KerasRecommender):
@@ -52,16 +52,10 @@ class KerasMF(KerasRecommender):
         layers = keras.layers
         user = keras.Input(shape=(), dtype="int32", name="user")
         movie = keras.Input(shape=(), dtype="int32", name="movie")
-        reg = keras.regularizers.L2(self.l2) if self.l2 else None
-
-        def table(rows: int, width: int, name: str, init: str) -> Any:
-            # +1 row: the unknown id, filled with the mean row after training
-            return layers.Embedding(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
-
-        user_vector = table(n_users, self.factors, "user_embedding", self.initializer)(user)
-        movie_vector = table(n_movies, self.factors, "movie_embedding", self.initializer)(movie)
-        user_bias = table(n_users, 1, "user_bias", "zeros")(user)
-        movie_bias = table(n_movies, 1, "movie_bias", "zeros")(movie)
+        user_vector = embedding_table(keras, n_users, self.factors, "user_embedding", self.l2, self.initializer)(user)
+        movie_vector = embedding_table(keras, n_movies, self.factors, "movie_embedding", self.l2, self.initializer)(movie)
+        user_bias = embedding_table(keras, n_users, 1, "user_bias", self.l2, "zeros")(user)
+        movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.l2, "zeros")(movie)
         dot = layers.Dot(axes=1, name="dot")([user_vector, movie_vector])
         rating = layers.Add(name="rating")([dot, user_bias, movie_bias])
         return keras.Model(inputs={"user": user, "movie": movie}, outputs=rating, name="keras_mf")
