@@ -106,3 +106,16 @@ def test_report_without_png_needs_no_browser(tmp_path, monkeypatch, capsys):
     assert main(["report", "sample", "--out", str(tmp_path / "r"), "--no-png"]) == 0
     index = (tmp_path / "r" / "index.html").read_text()
     assert 'href="rating_per_user.html"' in index and ".png" not in index
+
+
+def test_viz_and_the_report_command_load_no_engine_library():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, movierec.viz, movierec.viz.report;"
+        "from movierec.core.cli import build_parser; build_parser();"
+        "print(','.join(m for m in ('tensorflow', 'keras', 'surprise', 'lightfm', 'gradio') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
