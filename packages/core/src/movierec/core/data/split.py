@@ -120,7 +120,7 @@ def kfold_split(ratings: pd.DataFrame, k: int, seed: int = 42) -> Iterator[Fold]
     fold_of = np.random.default_rng(seed).permutation(len(ratings)) % k
     for i in range(k):
         test = fold_of == i
-        yield Fold(f"fold{i + 1}", _take(ratings, np.flatnonzero(~test)), _take(ratings, np.flatnonzero(test)))
+        yield Fold(f"fold{i + 1}", _select(ratings, ~test), _select(ratings, test))
 
 
 def user_split(ratings: pd.DataFrame, test_fraction: float = 0.25, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -130,7 +130,8 @@ def user_split(ratings: pd.DataFrame, test_fraction: float = 0.25, seed: int = 4
     with a single rating stays in train.
     """
     random_key = np.random.default_rng(seed).integers(0, 1 << 32, len(ratings), dtype=np.uint64)
-    return _per_user_split(ratings, random_key, test_fraction)
+    # ties between two random keys of one user are rare and harmless: no stable sort needed
+    return _per_user_split(ratings, random_key, test_fraction, stable=False)
 
 
 def temporal_split(ratings: pd.DataFrame, test_fraction: float = 0.2) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -144,10 +145,12 @@ def temporal_split(ratings: pd.DataFrame, test_fraction: float = 0.2) -> tuple[p
     seconds = ratings["date"].to_numpy().astype("datetime64[s]").astype(np.int64)
     # seconds since 1970 fit 32 bits until 2106; NaT (int64 min) becomes 0, the earliest
     key = np.clip(seconds, 0, (1 << 32) - 1).astype(np.uint64)
-    return _per_user_split(ratings, key, test_fraction)
+    return _per_user_split(ratings, key, test_fraction, stable=True)
 
 
-def _per_user_split(ratings: pd.DataFrame, key: np.ndarray, test_fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _per_user_split(
+    ratings: pd.DataFrame, key: np.ndarray, test_fraction: float, stable: bool
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per user, the rows with the largest `key` (a 32-bit value; ties by position) are the test set."""
     users = ratings["user"].to_numpy()
     n = len(users)
@@ -157,7 +160,7 @@ def _per_user_split(ratings: pd.DataFrame, key: np.ndarray, test_fraction: float
         raise DataError(f"per-user split: the test fraction must be between 0 and 1, got {test_fraction}")
     user_code = users.astype(np.int64) - int(users.min())  # int32 ids span < 2**32
     # one stable sort of (user, key) packed in 64 bits: 2-3x faster than lexsort at 10M rows
-    order = np.argsort((user_code.astype(np.uint64) << np.uint64(32)) | key, kind="stable")
+    order = np.argsort((user_code.astype(np.uint64) << np.uint64(32)) | key, kind="stable" if stable else None)
     sorted_users = users[order]
     starts = np.flatnonzero(np.r_[True, sorted_users[1:] != sorted_users[:-1]])
     counts = np.diff(np.r_[starts, n])
@@ -166,9 +169,14 @@ def _per_user_split(ratings: pd.DataFrame, key: np.ndarray, test_fraction: float
     n_test = np.where(counts >= 2, np.clip(n_test, 1, counts - 1), 0)
     is_test = np.empty(n, dtype=bool)
     is_test[order] = rank >= np.repeat(counts - n_test, counts)
-    return _take(ratings, np.flatnonzero(~is_test)), _take(ratings, np.flatnonzero(is_test))
+    return _select(ratings, ~is_test), _select(ratings, is_test)
 
 
 def _take(ratings: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
     """Rows at positions, in their original order, with a fresh index."""
     return ratings.iloc[np.sort(positions)].reset_index(drop=True)
+
+
+def _select(ratings: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """Rows where `mask` holds, in their original order, with a fresh index."""
+    return ratings.iloc[np.flatnonzero(mask)].reset_index(drop=True)
