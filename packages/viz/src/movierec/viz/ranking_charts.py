@@ -29,10 +29,12 @@ def weighted_ratings(ratings: pd.DataFrame, min_votes: int | None = None) -> pd.
     """Per movie: v/(v+m)*R + m/(v+m)*C, the mean shrunk towards the global mean C (columns movie, score, mean, ratings)."""
     stats = movie_rating_stats(ratings)
     m = default_min_ratings(stats["ratings"]) if min_votes is None else int(min_votes)
-    c = float(ratings["rating"].mean()) if len(ratings) else 0.0
+    return _shrunk(stats, float(ratings["rating"].mean()) if len(ratings) else 0.0, m)
+
+
+def _shrunk(stats: pd.DataFrame, global_mean: float, m: int) -> pd.DataFrame:
     v = stats["ratings"].to_numpy(dtype=float)
-    stats["score"] = v / (v + m) * stats["mean"].to_numpy() + m / (v + m) * c
-    return stats
+    return stats.assign(score=v / (v + m) * stats["mean"].to_numpy() + m / (v + m) * global_mean)
 
 
 def top_mean_rating(
@@ -60,8 +62,8 @@ def top_weighted_rating(
     """Top-N movies by weighted rating (mean shrunk to the global mean with weight `min_votes`)."""
     stats = movie_rating_stats(ratings)
     m = default_min_ratings(stats["ratings"]) if min_votes is None else int(min_votes)
-    return _rated_ranking(weighted_ratings(ratings, m), movies, n, "Weighted-Movie-Ratings", "Weighted Rating",
-                          rmse, note=f"m = {count(m)}")
+    weighted = _shrunk(stats, float(ratings["rating"].mean()) if len(ratings) else 0.0, m)
+    return _rated_ranking(weighted, movies, n, "Weighted-Movie-Ratings", "Weighted Rating", rmse, note=f"m = {count(m)}")
 
 
 def top_recommendations(
