@@ -119,3 +119,15 @@ def test_viz_and_the_report_command_load_no_engine_library():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_report_index_escapes_titles_once():
+    import pandas as pd
+
+    from movierec.viz import top_similar_movies
+    from movierec.viz.report import Chart, _index_page
+
+    similar = pd.DataFrame({"movie": [1], "score": [0.3]})
+    page = _index_page([Chart("similar", "Tom & Jerry", top_similar_movies(similar, "Tom & Jerry <b>"))], png=True)
+    assert "<h2>Tom &amp; Jerry</h2>" in page
+    assert 'To "Tom &amp; Jerry &lt;b&gt;"' in page and "&amp;amp;" not in page

@@ -94,7 +94,8 @@ def _index_page(charts: list[Chart], png: bool) -> str:
         if chart.section != section:
             section = chart.section
             parts.append(f"<h2>{html.escape(section)}</h2>")
-        title = html.escape(str(chart.figure.layout.title.text or chart.name), quote=False)
+        # figure titles are stored escaped for plotly; unescape first so '&' is not shown as '&amp;'
+        title = html.escape(html.unescape(str(chart.figure.layout.title.text or chart.name)), quote=False)
         link = html.escape(f"{chart.name}.html")
         image = f'<img src="{html.escape(chart.name)}.png" alt="{html.escape(chart.name)}">' if png else ""
         parts.append(f'<figure><a href="{link}">{image}</a><figcaption><a href="{link}">{title}</a></figcaption></figure>')
