@@ -182,3 +182,22 @@ def test_line_numbers_stay_right_across_chunks_blank_lines_and_a_header(
         read_rating_file(tmp_path / "ratings.csv", ",", HEADER)
     ratings, skipped = read_rating_file(tmp_path / "ratings.csv", ",", HEADER, lenient=True)
     assert (ratings["movie"].tolist(), skipped) == ([2, 3, 4], 2)
+
+
+def test_a_ratings_file_without_ratings_gives_an_empty_table(tmp_path: Path) -> None:
+    (tmp_path / "u.data").write_text("")
+    write_latest(tmp_path / "latest", [])
+    for path, sep, header in ((tmp_path / "u.data", "\t", None), (tmp_path / "latest" / "ratings.csv", ",", HEADER)):
+        ratings, skipped = read_rating_file(path, sep, header)
+        assert (len(ratings), skipped) == (0, 0)
+        assert str(ratings["user"].dtype) == "int32"
+
+
+def test_out_of_range_ids_and_times_are_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "u.data"
+    path.write_text("1\t2\t3\t1\n3000000000\t2\t3\t1\n")
+    with pytest.raises(DataError, match=r"u\.data:2: user id '3000000000'"):
+        read_rating_file(path, "\t")
+    path.write_text("1\t2\t3\t1\n1\t2\t3\t99999999999999\n")
+    with pytest.raises(DataError, match=r"u\.data:2: timestamp '99999999999999'"):
+        read_rating_file(path, "\t")

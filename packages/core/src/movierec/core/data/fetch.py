@@ -44,6 +44,7 @@ ARCHIVES: dict[str, MovieLensArchive] = {
             "0e33842e24a9c977be4e0107933c0723",
         ),
         MovieLensArchive("ml-1m", ("ratings.dat", "movies.dat", "users.dat"), "c4d9eecfca2ab87c1945afe126590906"),
+        MovieLensArchive("ml-20m", _LATEST_FILES, "cd245b17a1ae2cc31bb14903e1204af3"),
         MovieLensArchive("ml-25m", _LATEST_FILES, "6b51fb2759a8657d3bfcbfc42b592ada"),
         MovieLensArchive("ml-latest", _LATEST_FILES),
     )
@@ -95,6 +96,8 @@ def fetch_movielens(
                 "the download is corrupt or not the official archive (nothing was cached)"
             )
         _extract(zip_path, archive, Path(scratch) / "unzipped", url)
+        if _complete(target, archive):  # another process finished first
+            return target
         if target.exists():  # an incomplete earlier extraction
             shutil.rmtree(target)
         os.replace(Path(scratch) / "unzipped" / name, target)

@@ -33,6 +33,7 @@ NO_GENRES = "(no genres listed)"
 _FIELDS = ("user", "movie", "rating", "timestamp")
 _DTYPES = {"user": np.int32, "movie": np.int32, "rating": np.float32, "timestamp": np.int64}
 _INT32_MAX = np.iinfo(np.int32).max
+_MAX_STAMP = 253_402_300_799  # 9999-12-31T23:59:59
 # 'Heat (1995)' and series spans such as 'Death Note (2006–2007)' (the first year counts)
 _TITLE_YEAR = re.compile(r"\s*\((\d{4})(?:\s*[-\u2013]\s*\d{4})?\)\s*$")
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+)")
@@ -110,12 +111,12 @@ def read_rating_file(
     try:
         columns = _read_fast(source, sep, first_line - 1)
         checked = None
+    except pd.errors.EmptyDataError:  # a ValueError too: catch it first
+        return empty_ratings(), 0
     except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.ParserWarning):
         if isinstance(source, io.BytesIO):
             source.seek(0)
         columns, checked = _read_checked(source, sep, first_line - 1)
-    except pd.errors.EmptyDataError:
-        return empty_ratings(), 0
     bad = _bad_values(*columns)
     if checked is not None:
         bad |= checked.wrong_count
@@ -123,7 +124,7 @@ def read_rating_file(
     if bad.any() or skipped:
         bad_rows = np.flatnonzero(bad)
         if not lenient:
-            problems = [(line, message) for line, message in (checked.skipped.items() if checked else ())]
+            problems = list(checked.skipped.items()) if checked is not None else []
             if len(bad_rows):
                 row = int(bad_rows[0])
                 line = row + first_line if checked is None else int(checked.lines[row])
@@ -226,7 +227,7 @@ _PROBLEMS = (
     "user id {!r} is not a positive integer",
     "movie id {!r} is not a positive integer",
     "rating {!r} is not 0.5-5 in half stars",
-    "timestamp {!r} is not a non-negative integer (seconds since 1970)",
+    "timestamp {!r} is not whole seconds since 1970 (up to the year 9999)",
 )
 
 
@@ -237,7 +238,7 @@ def _field_problems(user: np.ndarray, movie: np.ndarray, rating: np.ndarray, sta
             ~((user > 0) & _whole(user, _INT32_MAX)),
             ~((movie > 0) & _whole(movie, _INT32_MAX)),
             ~((rating >= 0.5) & (rating <= 5) & _whole(rating * 2)),
-            ~((stamp >= 0) & _whole(stamp)),
+            ~((stamp >= 0) & (stamp <= _MAX_STAMP) & _whole(stamp)),
         ]
 
 
