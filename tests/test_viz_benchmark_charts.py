@@ -110,6 +110,11 @@ def test_benchmark_charts_cope_with_empty_one_row_and_html_names():
     assert heatmap.data[0].z[0][0] == 1.0
     scatter = quality_vs_fit_time(one)
     assert scatter.data[0].text[0] == "&lt;script&gt;&amp;"
+    # a value stored as null in the JSON (an engine that cannot predict ratings) reads n/a
+    with_nan = benchmark_table({"svd": {"rmse": 0.87}, "warp": {"rmse": np.nan}}, folds=2)
+    heatmap = benchmark_heatmap(with_nan)
+    assert list(heatmap.data[0].y) == ["svd", "warp"] and heatmap.data[0].text[1][0] == "n/a"
+    assert list(quality_vs_fit_time(with_nan).data[0].text) == ["svd"]
 
 
 def test_training_curves_draw_loss_and_validation_loss_per_engine():

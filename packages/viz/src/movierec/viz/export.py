@@ -44,7 +44,11 @@ def to_png(figure: go.Figure, width: int = PNG_WIDTH, scale: float = 1.0) -> byt
     """The figure rendered as PNG bytes, at its own height and `width` layout pixels."""
     import kaleido
 
-    return kaleido.calc_fig_sync(figure.to_dict(), opts=_options(figure, width, scale), kopts=_kaleido_options())
+    options = _kaleido_options()
+    try:
+        return kaleido.calc_fig_sync(figure.to_dict(), opts=_options(figure, width, scale), kopts=options)
+    except Exception as error:  # kaleido raises its own, choreographer's and asyncio errors
+        raise ExportError(f"PNG rendering failed: {type(error).__name__}: {error}") from error
 
 
 def write_png(figure: go.Figure, path: str | Path, width: int = PNG_WIDTH, scale: float = 1.0) -> Path:
@@ -64,10 +68,9 @@ def write_pngs(figures: Sequence[tuple[go.Figure, str | Path]], width: int = PNG
         for (figure, _), path in zip(figures, paths)
     ]
     if specs:
+        options = _kaleido_options()
         try:
-            kaleido.write_fig_from_object_sync(specs, kopts=_kaleido_options())
-        except ExportError:
-            raise
+            kaleido.write_fig_from_object_sync(specs, kopts=options)
         except Exception as error:  # kaleido raises its own, choreographer's and asyncio errors
             raise ExportError(f"PNG export to {paths[0].parent} failed: {type(error).__name__}: {error}") from error
     missing = [str(path) for path in paths if not path.exists()]
