@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movierec.core.data.matrix import IdIndex
 from movierec.core.data.tables import Dataset, empty_ratings, make_movies, make_ratings
 from movierec.core.errors import DataError
 
@@ -313,15 +314,15 @@ def _dataset(
     spec: str, ratings: pd.DataFrame, movies: pd.DataFrame | None, skipped: int, notes: list[str], titles: str
 ) -> Dataset:
     if movies is None:
-        ids = np.unique(ratings["movie"].to_numpy())
+        ids = IdIndex.from_values(ratings["movie"].to_numpy()).ids
         movies = make_movies(ids, [f"movie {i}" for i in ids])
         notes.append(f"no {titles}: titles are 'movie <id>'")
     return Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
 
 
 def _note_untitled(dataset: Dataset) -> None:
-    rated = np.unique(dataset.ratings["movie"].to_numpy())
-    untitled = np.setdiff1d(rated, dataset.movies["movie"].to_numpy())
+    rated = IdIndex.from_values(dataset.ratings["movie"].to_numpy()).ids  # counting, not sorting
+    untitled = rated[~np.isin(rated, dataset.movies["movie"].to_numpy())]
     if len(untitled):
         dataset.notes.append(f"{len(untitled)} rated movie(s) have no title (e.g. movie {untitled[0]})")
 
