@@ -11,7 +11,7 @@ import pytest
 from movierec.core.cli import main
 from movierec.core.errors import MovierecError
 from movierec.viz import rating_distribution, write_html
-from movierec.viz.export import ExportError, find_browser, to_png, write_pngs
+from movierec.viz.export import ExportError, find_browser, missing_browser_reason, to_png, write_pngs
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -21,9 +21,10 @@ def chromium() -> str:
     """The chromium Kaleido drives; skip without one, except where CI requires every test to run."""
     path = find_browser()
     if path is None:
+        reason = f"PNG export cannot run here: {missing_browser_reason()}"
         if os.environ.get("MOVIEREC_REQUIRE_SHARED_DATA") == "1" or os.environ.get("CI"):
-            pytest.fail("no chromium for PNG export (install chromium or set BROWSER_PATH)")
-        pytest.skip("no chromium on PATH and BROWSER_PATH unset: PNG export cannot run here")
+            pytest.fail(reason)
+        pytest.skip(reason)
     return path
 
 
@@ -59,7 +60,7 @@ def test_png_export_draws_the_red_bars_and_titles(tmp_path, sample, chromium):
 def test_png_export_without_a_browser_says_how_to_get_one(monkeypatch, tmp_path, sample):
     monkeypatch.setenv("BROWSER_PATH", str(tmp_path / "no-such-chromium"))
     assert find_browser() is None
-    with pytest.raises(ExportError, match="BROWSER_PATH") as caught:
+    with pytest.raises(ExportError, match="BROWSER_PATH='.*no-such-chromium' does not exist") as caught:
         write_pngs([(rating_distribution(sample.ratings), tmp_path / "x.png")])
     assert isinstance(caught.value, MovierecError)
 

@@ -84,12 +84,22 @@ def _options(figure: go.Figure, width: int, scale: float) -> dict[str, Any]:
     return dict(format="png", width=int(figure.layout.width or width), height=int(height), scale=scale)
 
 
+def missing_browser_reason() -> str | None:
+    """Why PNG export cannot run here, or None when a browser was found."""
+    if find_browser() is not None:
+        return None
+    configured = os.environ.get("BROWSER_PATH")
+    if configured:
+        return f"BROWSER_PATH={configured!r} does not exist"
+    return "no chromium or chrome on PATH and BROWSER_PATH is unset"
+
+
 def _kaleido_options() -> dict[str, Any]:
     browser = find_browser()
     if browser is None:
         raise ExportError(
-            "PNG export needs chromium or chrome: none on PATH and BROWSER_PATH is unset "
-            "(install chromium, or set BROWSER_PATH to the browser executable)"
+            f"PNG export needs chromium or chrome: {missing_browser_reason()} "
+            "(install chromium, or set BROWSER_PATH to the browser executable; `--no-png` skips PNGs)"
         )
     # MathJax would be fetched from a CDN; no chart uses LaTeX, and exports must work offline
     return {"path": browser, "mathjax": False}
