@@ -155,6 +155,13 @@ def test_a_remake_offers_both_versions(state):
     assert match.label in remakes
 
 
+def test_picking_one_version_of_a_remake_still_offers_the_other(state):
+    label = next(l for l in state.catalogue.labels if l.startswith("The Wild Hollow ("))
+    _, match = callbacks.similar_titles(state, label, callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+    assert match.label == label
+    assert len(match.candidates) == 2 and label in match.candidates
+
+
 def test_a_misspelt_title_finds_the_movie(state):
     title = str(state.dataset.title_of(state.catalogue.movie_of_label[state.catalogue.labels[0]]))
     typo = title[:-1] if len(title) > 4 else title

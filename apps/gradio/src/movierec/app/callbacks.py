@@ -88,16 +88,19 @@ def movie_details(state: AppState, movies: Sequence[int]) -> pd.DataFrame:
 
 
 def _ranked(state: AppState, ranked: pd.DataFrame, reasons: Sequence[str | None] | None = None) -> pd.DataFrame:
+    """rank, title, year, score (and reason, when the engine explains) of a ranked list."""
     details = movie_details(state, ranked["movie"].tolist())
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "rank": np.arange(1, len(ranked) + 1),
             "title": details["title"],
             "year": details["year"],
             "score": np.round(ranked["score"].to_numpy(dtype=float), 3),
-            "reason": [render_reason(r, state.dataset.title_of) or "" for r in (reasons or [None] * len(ranked))],
         }
     )
+    if reasons is not None:
+        table["reason"] = [render_reason(r, state.dataset.title_of) or "" for r in reasons]
+    return table
 
 
 # ----------------------------------------------------------------- tab 1: one user
@@ -200,7 +203,7 @@ def recommend_for_new_user(
     fitted = state.engines.get(name, progress)
     ranked = fitted.recommend_for_ratings(rated, k=k)
     table = _ranked(state, ranked)
-    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy()), n=k, user="You", engine=name)
+    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy()), n=k, engine=name)
     return Recommendations(table, figure, f"{len(table)} recommendations from {len(rated)} rated movies with {name}")
 
 
@@ -219,25 +222,26 @@ def resolve_title(state: AppState, text: Any) -> TitleMatch:
     query = "" if text is None else str(text).strip()
     if not query:
         raise InputError("type or pick a title")
-    catalogue = state.catalogue
-    if query in catalogue.movie_of_label:
-        movie = catalogue.movie_of_label[query]
-        return TitleMatch(movie, query, [])
+    labels = state.catalogue.label_of_movie
+    picked = state.catalogue.movie_of_label.get(query)
+    if picked is not None:  # a label from the list; other versions of the same title stay offered
+        versions = search_titles(state, state.dataset.title_of(picked), exact_only=True)
+        candidates = [labels[m] for m in versions] if len(versions) > 1 else []
+        return TitleMatch(picked, query, candidates)
     matches = search_titles(state, query)
     if not matches:
         raise InputError(f"no title matches {query!r}; pick one from the list")
-    best = matches[0]
-    return TitleMatch(best, catalogue.label_of_movie[best], [catalogue.label_of_movie[m] for m in matches])
+    return TitleMatch(matches[0], labels[matches[0]], [labels[m] for m in matches])
 
 
-def search_titles(state: AppState, query: str, limit: int = 8) -> list[int]:
+def search_titles(state: AppState, query: str, limit: int = 8, exact_only: bool = False) -> list[int]:
     """Movie ids whose titles match `query` well, best first (exact titles and remakes lead)."""
     found = find_titles(state.dataset.movies, query, limit=limit)
     if found.empty:
         return []
     best = float(found["score"].iloc[0])
-    close = found[found["score"] >= max(MIN_TITLE_SCORE, best - TITLE_SCORE_MARGIN)]
-    return [int(movie) for movie in close["movie"]]
+    floor = 100.0 if exact_only else max(MIN_TITLE_SCORE, best - TITLE_SCORE_MARGIN)
+    return [int(movie) for movie in found.loc[found["score"] >= floor, "movie"]]
 
 
 def similar_titles(
@@ -269,20 +273,13 @@ def similar_titles(
     if not scores:
         raise InputError(f"{match.label}: no engine has a representation of this movie")
     ranked = _blend(scores).head(k)
-    details = movie_details(state, ranked["movie"].tolist())
-    table = pd.DataFrame(
-        {
-            "rank": np.arange(1, len(ranked) + 1),
-            "title": details["title"],
-            "year": details["year"],
-            "score": np.round(ranked["score"].to_numpy(dtype=float), 3),
-            "overview": details["overview"],
-        }
-    )
+    table = _ranked(state, ranked)
+    table["overview"] = movie_details(state, ranked["movie"].tolist())["overview"].to_numpy()
     measure = {SIMILARITY_TEXT: "Overview Cosine Similarity", SIMILARITY_COLLABORATIVE: f"Similarity ({sources[-1]})",
                SIMILARITY_BLENDED: "Blended Similarity (scaled)"}[similarity]
     figure = top_similar_movies(ranked.assign(title=table["title"].to_numpy()), match.label, n=k, measure=measure)
-    note = f" (also matching: {', '.join(match.candidates[1:4])})" if len(match.candidates) > 1 else ""
+    others = [label for label in match.candidates if label != match.label][:3]
+    note = f" (also matching: {', '.join(others)})" if others else ""
     message = f"{len(table)} titles similar to {match.label} by {similarity}{note}"
     return Recommendations(table, figure, message), match
 

@@ -48,7 +48,8 @@ def stored_results(folder: Path | None = None) -> dict[str, BenchmarkResult]:
 def metrics_of(result: BenchmarkResult) -> list[str]:
     """The metrics a result holds, rating metrics first."""
     metrics = result.table["metric"].dropna().unique().tolist()
-    return sorted(metrics, key=lambda m: (m not in ("rmse", "mae"), m))
+    leading = [m for m in ("rmse", "mae") if m in metrics]
+    return leading + sorted(m for m in metrics if m not in leading)
 
 
 @dataclass

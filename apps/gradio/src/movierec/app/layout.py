@@ -28,6 +28,13 @@ STARS = [1, 2, 3, 4, 5]
 #: simultaneous runs of one handler; the handlers are short numpy calls on 2-core machines
 CONCURRENCY_LIMIT = 4
 QUEUE_MAX_SIZE = 256
+RANKED_COLUMNS = ["rank", "title", "year", "score"]
+RANKED_WIDTHS = ["8%", "62%", "15%", "15%"]
+RECOMMENDATION_WIDTHS = ["8%", "30%", "9%", "10%", "43%"]
+TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
+TOP_RATED_WIDTHS = ["46%", "14%", "14%", "26%"]
+SIMILAR_COLUMNS = ["rank", "title", "year", "score", "overview"]
+SIMILAR_WIDTHS = ["7%", "25%", "8%", "9%", "51%"]
 CSS = """
 .movierec-message p { margin: 0.2em 0; }
 .movierec-stars .wrap { gap: 0.25em; }
@@ -59,6 +66,10 @@ def _guard(empty: Callable[[str], tuple]) -> Callable[[Callable[..., tuple]], Ca
         return run
 
     return decorate
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(columns=columns)
 
 
 def _gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:
@@ -112,10 +123,12 @@ def _user_tab(state: AppState) -> None:
     message = gr.Markdown(elem_classes="movierec-message")
     with gr.Row():
         with gr.Column(scale=3):
-            table = gr.Dataframe(label="Recommendations", wrap=True, interactive=False)
+            table = gr.Dataframe(_empty(callbacks.RECOMMENDATION_COLUMNS), label="Recommendations", wrap=True,
+                                 interactive=False, column_widths=RECOMMENDATION_WIDTHS)
             chart = gr.Plot(label="Recommendation scores")
         with gr.Column(scale=2):
-            rated = gr.Dataframe(label="Movies this user rated highest", wrap=True, interactive=False)
+            rated = gr.Dataframe(_empty(TOP_RATED_COLUMNS), label="Movies this user rated highest", wrap=True,
+                                 interactive=False, column_widths=TOP_RATED_WIDTHS)
 
     @_guard(lambda text: (pd.DataFrame(), None, pd.DataFrame(), text))
     def recommend(user: Any, engine: Any, k: Any, progress: gr.Progress = gr.Progress()) -> tuple:
@@ -141,19 +154,24 @@ def _rate_tab(state: AppState) -> None:
         engine = gr.Dropdown(_engine_choices(fold_in), value=state.default_engine("item_knn", "supports_fold_in"),
                              label="Engine", scale=3)
         k = gr.Slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
-    titles: list[gr.Dropdown] = []
-    stars: list[gr.Radio] = []
-    for row in range(RATE_ROWS):
-        with gr.Row(equal_height=True):
-            titles.append(gr.Dropdown(labels, value=None, label=f"Movie {row + 1}", filterable=True,
-                                      allow_custom_value=True, scale=3))
-            stars.append(gr.Radio(STARS, value=None, label="Stars", scale=2, elem_classes="movierec-stars"))
     with gr.Row():
         example = gr.Button("Fill in an example")
         clear = gr.Button("Clear")
-        button = gr.Button("Recommend for me", variant="primary")
+    titles: list[gr.Dropdown] = []
+    stars: list[gr.Radio] = []
+    with gr.Row():  # two columns of five movies keep the form on one screen
+        for first in range(0, RATE_ROWS, RATE_ROWS // 2):
+            with gr.Column():
+                for row in range(first, first + RATE_ROWS // 2):
+                    with gr.Row(equal_height=True):
+                        titles.append(gr.Dropdown(labels, value=None, label=f"Movie {row + 1}", filterable=True,
+                                                  allow_custom_value=True, scale=3, min_width=200))
+                        stars.append(gr.Radio(STARS, value=None, label="Stars", scale=2, min_width=230,
+                                              elem_classes="movierec-stars"))
+    button = gr.Button("Recommend for me", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
-    table = gr.Dataframe(label="Recommended for you", wrap=True, interactive=False)
+    table = gr.Dataframe(_empty(RANKED_COLUMNS), label="Recommended for you", wrap=True, interactive=False,
+                         column_widths=RANKED_WIDTHS)
     chart = gr.Plot(label="Recommendation scores")
 
     @_guard(lambda text: (pd.DataFrame(), None, text))
@@ -193,7 +211,8 @@ def _similar_tab(state: AppState) -> None:
     button = gr.Button("Find similar titles", variant="primary")
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
     message = gr.Markdown(elem_classes="movierec-message")
-    table = gr.Dataframe(label="Similar titles", wrap=True, interactive=False)
+    table = gr.Dataframe(_empty(SIMILAR_COLUMNS), label="Similar titles", wrap=True, interactive=False,
+                         column_widths=SIMILAR_WIDTHS)
     chart = gr.Plot(label="Similarity")
 
     @_guard(lambda text: (pd.DataFrame(), None, text, gr.update(visible=False)))
@@ -217,10 +236,14 @@ def _benchmark_tab(state: AppState) -> None:
     metrics = insights.metrics_of(stored[names[0]]) if names else []
 
     def empty(text: str) -> tuple:
-        return None, None, None, pd.DataFrame(), text
+        hidden = gr.update(value=None, visible=False)
+        return hidden, hidden, None, pd.DataFrame(), text
 
     def shown(view: insights.BenchmarkView) -> tuple:
-        return view.surprise_heatmap, view.engines_heatmap, view.scatter, view.summary, view.message
+        # a heatmap without rows (e.g. no scikit-surprise engine ran) is hidden, not drawn empty
+        heatmaps = [gr.update(value=figure, visible=figure is not None)
+                    for figure in (view.surprise_heatmap, view.engines_heatmap)]
+        return *heatmaps, view.scatter, view.summary, view.message
 
     @_guard(empty)
     def show(name: Any, metric: Any) -> tuple:
@@ -244,8 +267,8 @@ def _benchmark_tab(state: AppState) -> None:
         result_name = gr.Dropdown(names, value=names[0] if names else None, label="Stored result", scale=3)
         metric = gr.Dropdown(metrics, value=metrics[0] if metrics else None, label="Metric for the scatter", scale=2)
     message = gr.Markdown(first[4], elem_classes="movierec-message")
-    surprise_heatmap = gr.Plot(first[0], label="scikit-surprise algorithms")
-    engines_heatmap = gr.Plot(first[1], label="movierec engines")
+    surprise_heatmap = gr.Plot(first[0]["value"], label="scikit-surprise algorithms", visible=first[0]["visible"])
+    engines_heatmap = gr.Plot(first[1]["value"], label="movierec engines", visible=first[1]["visible"])
     scatter = gr.Plot(first[2], label="Quality versus fit time")
     summary = gr.Dataframe(first[3], label="Mean over folds", interactive=False)
     gr.Markdown(f"### Quick benchmark on {state.dataset.spec}\nOne `{insights.QUICK_SPLIT}` split, k = 10.")
@@ -254,8 +277,8 @@ def _benchmark_tab(state: AppState) -> None:
                                    value=[n for n in insights.QUICK_ENGINES if n in state.offered], scale=4)
         run = gr.Button("Run a quick benchmark", variant="primary", scale=1)
     quick_message = gr.Markdown(elem_classes="movierec-message")
-    quick_surprise = gr.Plot(label="Quick benchmark: scikit-surprise algorithms", visible=True)
-    quick_heatmap = gr.Plot(label="Quick benchmark")
+    quick_surprise = gr.Plot(label="Quick benchmark: scikit-surprise algorithms", visible=False)
+    quick_heatmap = gr.Plot(label="Quick benchmark: movierec engines", visible=False)
     quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time")
     quick_summary = gr.Dataframe(label="Quick benchmark results", interactive=False)
 
