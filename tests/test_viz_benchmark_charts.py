@@ -148,3 +148,9 @@ def test_training_curves_can_follow_rmse_from_a_keras_history():
     assert list(figure.data[1].y) == [0.95, 0.92]
     assert figure.layout.yaxis.title.text == "RMSE"
     assert "Best Validation RMSE 0.9200" in figure.layout.title.text
+
+
+def test_numeric_looking_engine_names_stay_category_labels():
+    figure = benchmark_heatmap(benchmark_table({"2024": {"rmse": 0.9}, "1": {"rmse": 0.8}}))
+    assert list(figure.data[0].y) == ["1", "2024"]
+    assert figure.layout.yaxis.type == "category"

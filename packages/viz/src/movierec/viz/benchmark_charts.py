@@ -102,8 +102,9 @@ def benchmark_heatmap(
     x_title = "Metric (sorted by " + metric_label(sort_by) + (", lower is better)" if lower_is_better(sort_by) else ", higher is better)")
     figure = go.Figure(data=[trace], layout=layout(title, x_title, subject[:-1] if subject.endswith("s") else subject,
                                                   height=max(bar_chart_height(len(order)), 400)))
-    figure.update_yaxes(autorange="reversed", automargin=True)
-    figure.update_xaxes(side="bottom")
+    # engine names such as '1' or '2024' must stay labels, not become a numeric axis
+    figure.update_yaxes(autorange="reversed", automargin=True, type="category")
+    figure.update_xaxes(side="bottom", type="category")
     return figure
 
 
