@@ -137,8 +137,7 @@ def build_matrix(
     if duplicates:
         # the conversion summed repeated pairs; rebuild from the last occurrence of each
         pair = rows.astype(np.int64) * shape[1] + cols
-        _, last_reversed = np.unique(pair[::-1], return_index=True)
-        last = len(pair) - 1 - last_reversed
+        last = ~pd.Series(pair).duplicated(keep="last").to_numpy()  # hashing, not a sort
         matrix = sp.csr_matrix((data[last], (rows[last], cols[last])), shape=shape, dtype=dtype)
     matrix.sort_indices()
     return RatingMatrix(matrix, users, movies, dropped, int(duplicates))
