@@ -201,3 +201,12 @@ def test_out_of_range_ids_and_times_are_malformed(tmp_path: Path) -> None:
     path.write_text("1\t2\t3\t1\n1\t2\t3\t99999999999999\n")
     with pytest.raises(DataError, match=r"u\.data:2: timestamp '99999999999999'"):
         read_rating_file(path, "\t")
+
+
+def test_movie_files_in_utf8_or_latin1_both_decode(tmp_path: Path) -> None:
+    for encoding in ("utf-8", "latin-1"):
+        folder = tmp_path / encoding
+        folder.mkdir()
+        (folder / "ratings.dat").write_text("1::10::4.5::978300760\n")
+        (folder / "movies.dat").write_bytes("10::Cité des enfants perdus, La (1995)::Sci-Fi\n".encode(encoding))
+        assert load_movielens(folder).movies["title"].tolist() == ["Cité des enfants perdus, La"]

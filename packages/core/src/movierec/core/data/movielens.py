@@ -356,8 +356,9 @@ def _read_movies_csv(path: Path) -> pd.DataFrame:
     if missing:
         raise DataError(f"{path}:1: missing column(s) {', '.join(missing)}; expected movieId,title,genres")
     ids = pd.to_numeric(table["movieId"], errors="coerce")
-    if ids.isna().any():
-        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+    bad = (ids.isna() | (ids % 1 != 0)).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
         raise DataError(f"{path}:{row + 2}: movie id {table['movieId'].iloc[row]!r} is not an integer")
     return _movies_from_titles(path, ids.astype(int).tolist(), table["title"].tolist(), table["genres"].tolist())
 
@@ -383,11 +384,8 @@ def _count_rows(path: Path) -> int:
 def _read_movies_dat(path: Path) -> pd.DataFrame:
     """Read `MovieID::Title::Genres` (Latin-1)."""
     ids, titles, genres = [], [], []
-    with open(path, encoding="latin-1", newline="") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
+    for number, line in enumerate(_text_lines(path), start=1):
+        if line.strip():
             head, sep_1, rest = line.partition("::")
             title, sep_2, genre = rest.rpartition("::")
             if not (sep_1 and sep_2) or not head.strip().isdigit():
@@ -398,17 +396,25 @@ def _read_movies_dat(path: Path) -> pd.DataFrame:
     return _movies_from_titles(path, ids, titles, genres)
 
 
+def _text_lines(path: Path) -> list[str]:
+    """Lines of a small text file: UTF-8 when it decodes, else Latin-1 (1M and 100k titles)."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    # split on newlines only: str.splitlines would also break at U+0085, a Latin-1 byte
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
 def _read_u_genre(path: Path) -> tuple[str, ...]:
     """Genre names in flag order from u.genre (`name|index`), or the published list."""
     if not path.exists():
         return GENRES_100K
     names: dict[int, str] = {}
-    with open(path, encoding="latin-1") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line:
-                continue
-            name, _, index = line.rpartition("|")
+    for number, line in enumerate(_text_lines(path), start=1):
+        if line.strip():
+            name, _, index = line.strip().rpartition("|")
             if not name or not index.isdigit():
                 raise DataError(f"{path}:{number}: expected 'Genre|index', got {line!r}")
             names[int(index)] = name
@@ -421,11 +427,8 @@ def _read_u_item(path: Path, genre_names: tuple[str, ...]) -> pd.DataFrame:
     """Read u.item: id|title|release date|video date|IMDb URL|one 0/1 flag per genre (Latin-1)."""
     ids, titles, genres, years = [], [], [], []
     expected = 5 + len(genre_names)
-    with open(path, encoding="latin-1", newline="") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.rstrip("\r\n")
-            if not line.strip():
-                continue
+    for number, line in enumerate(_text_lines(path), start=1):
+        if line.strip():
             fields = line.split("|")
             if len(fields) != expected or not fields[0].isdigit():
                 raise DataError(
