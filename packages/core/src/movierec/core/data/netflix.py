@@ -19,7 +19,7 @@ from movierec.core.data.tables import Dataset, make_movies
 from movierec.core.errors import DataError
 
 TITLE_ENCODING = "ISO-8859-1"
-CHUNK_BYTES = 1 << 21  # 2 MiB of text per vectorized step: temporaries stay small and cached
+CHUNK_BYTES = 1 << 19  # 512 KiB per vectorized step: temporaries stay small, cached and reused
 
 _BOM = b"\xef\xbb\xbf"
 _NEWLINE, _CR, _COLON, _ZERO = (ord(c) for c in "\n\r:0")
@@ -144,22 +144,30 @@ def parse_ratings_into(
     headers: list[np.ndarray] = []
     movie = -1  # no header yet
     lines_before = 0
+    # One reusable buffer: padding newlines, then whole lines, then an unfinished line held over.
+    buffer = bytearray(b"\n" * _PAD + bytes(chunk_bytes + 1))
+    held = 0
     with open(path, "rb") as handle:
-        pending = handle.read(chunk_bytes)
-        if pending.startswith(_BOM):
-            pending = pending[len(_BOM) :]
-        while pending:
-            more = handle.read(chunk_bytes)
-            if more:
-                cut = pending.rfind(b"\n") + 1
-                if cut == 0:  # one line longer than a chunk: keep reading until it ends
-                    pending += more
+        while True:
+            if _PAD + held + 1 >= len(buffer):  # a line longer than the buffer
+                buffer.extend(bytes(len(buffer)))
+            with memoryview(buffer) as view:
+                got = handle.readinto(view[_PAD + held : len(buffer) - 1])
+            if lines_before == 0 and held == 0 and buffer.startswith(_BOM, _PAD):
+                buffer[_PAD : _PAD + got] = buffer[_PAD + len(_BOM) : _PAD + got] + _BOM
+                got -= len(_BOM)
+            end = _PAD + held + got
+            if got:
+                cut = buffer.rfind(b"\n", _PAD, end) + 1
+                if cut == 0:
+                    held += got
                     continue
-                text, pending = pending[:cut], pending[cut:] + more
+            elif held:  # the last line, without its newline
+                buffer[end] = _NEWLINE
+                cut = end = end + 1
             else:
-                text = pending if pending.endswith(b"\n") else pending + b"\n"
-                pending = b""
-            chunk = _parse_chunk(text, movie)
+                break
+            chunk = _parse_chunk(buffer, cut, movie)
             if len(chunk.bad_lines):
                 if not lenient:
                     line = int(chunk.bad_lines[0])
@@ -169,6 +177,9 @@ def parse_ratings_into(
             headers.append(chunk.headers)
             movie = chunk.last_movie
             lines_before += chunk.n_lines
+            del chunk
+            held = end - cut
+            buffer[_PAD : _PAD + held] = buffer[cut:end]
     return skipped, np.concatenate(headers) if headers else np.empty(0, dtype=np.int32)
 
 
@@ -220,16 +231,19 @@ _DIGIT_HIGH = _bytes_mask(*range(8), value=0x30)
 _SIX = _bytes_mask(*range(8), value=0x06)
 _CARRY = _bytes_mask(*range(8), value=0x10)
 # Customer-id bytes kept for a field of length n: the last n bytes of the word before the tail.
-_USER_KEEP = np.array([_bytes_mask(*range(8 - n, 8)) for n in range(9)], dtype=np.uint64)
+_USER_KEEP = np.array(
+    [_bytes_mask(*range(8 - n, 8)) for n in range(9)] + [0] * 7, dtype=np.uint64
+)
 # ",R,YYYY-": commas at 0 and 2, year digits at 3-6, dash at 7 (the rating is checked apart).
-_HEAD_DIGITS = _bytes_mask(3, 4, 5, 6)
-_HEAD_PUNCT = _bytes_mask(0, 2, 7)
-_HEAD_PATTERN = _pattern(b",0,0000-") & _HEAD_PUNCT
+# Punctuation bytes must match exactly; digit bytes must have high nibble 3 and low nibble <= 9.
+_HEAD_EXPECT = _pattern(b",\x00,0000-")
+_HEAD_SHAPE = _bytes_mask(0, 2, 7) | _bytes_mask(3, 4, 5, 6, value=0xF0)
+_HEAD_LOW = _bytes_mask(3, 4, 5, 6, value=0x0F)
 # "YY-MM-DD": the last 8 bytes of every rating line.
-_DATE_DIGITS_MASK = _bytes_mask(0, 1, 3, 4, 6, 7)
-_DATE_PUNCT = _bytes_mask(2, 5)
-_DATE_PATTERN = _pattern(b"00-00-00") & _DATE_PUNCT
-_YEAR_NIBBLES = _bytes_mask(4, 5, 6, 7, value=0x0F)
+_DATE_EXPECT = _pattern(b"00-00-00")
+_DATE_SHAPE = _bytes_mask(2, 5) | _bytes_mask(0, 1, 3, 4, 6, 7, value=0xF0)
+_DATE_LOW = _bytes_mask(0, 1, 3, 4, 6, 7, value=0x0F)
+_MONTH_DAY_NIBBLES = _bytes_mask(0, 1, 3, 4, value=0x0F)  # of the date word shifted by 3 bytes
 _U = np.uint64
 
 
@@ -246,15 +260,16 @@ def _digits_value(words: np.ndarray) -> np.ndarray:
     return (words * _U(10000) + (words >> _U(32))) & _U(0xFFFFFFFF)
 
 
-def _parse_chunk(text: bytes, movie: int) -> _Chunk:
-    """Vectorized parse of whole lines; `movie` is the header in force before the first line.
+def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
+    """Vectorized parse of the whole lines in buffer[_PAD:stop]; `movie` is the header in force
+    before the first of them.
 
     Every line is read through three unaligned 8-byte words ending at its last byte: the
     customer id (right-aligned, at most 8 digits), ",R,YYYY-" and "YY-MM-DD", and checked with
     byte-parallel masks. Header and blank lines go through the same steps and are masked out
     afterwards, which is cheaper than selecting the rating lines first.
     """
-    buf = np.frombuffer(b"\n" * _PAD + text, dtype=np.uint8)
+    buf = np.frombuffer(buffer, dtype=np.uint8, count=stop)  # _PAD newlines, then whole lines
     ends = np.flatnonzero(buf[_PAD:] == _NEWLINE) + _PAD
     starts = np.empty_like(ends)
     starts[0] = _PAD
@@ -269,39 +284,49 @@ def _parse_chunk(text: bytes, movie: int) -> _Chunk:
     is_header = nonblank & (last == _COLON)
 
     header_lines = np.flatnonzero(is_header)
-    header_ids, header_ok = _parse_digits(buf, starts[header_lines], ends[header_lines] - 1)
-    header_movies = np.where(header_ok, header_ids, -1).astype(np.int32)
+    header_movies = np.array(  # few per chunk: plain Python is cheaper than vector set-up
+        [
+            _movie_id(buffer[begin : stop - 1])
+            for begin, stop in zip(starts[header_lines].tolist(), ends[header_lines].tolist())
+        ],
+        dtype=np.int32,
+    )
+    header_ok = header_movies >= 0
     # Each line's movie is the last header at or before it (or the one carried in).
     segment = np.diff(np.concatenate(([0], header_lines, [len(ends)])))
     line_movie = np.repeat(np.concatenate(([movie], header_movies)).astype(np.int32), segment)
 
-    words = np.ndarray((len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-    user_word = words[ends - _PAD]
-    head_word = words[ends - _TAIL]
-    date_word = words[ends - 8]
+    # One gather of each line's last 21 bytes, read as three overlapping unaligned words.
+    windows = np.ndarray((len(buf) - _PAD + 1,), dtype=f"V{_PAD}", buffer=buf, strides=(1,))
+    window = windows[ends - _PAD]
+    user_word, head_word, date_word = (
+        np.ndarray((len(ends),), dtype="<u8", buffer=window, offset=offset, strides=(_PAD,))
+        for offset in (0, _PAD - _TAIL, _PAD - 8)
+    )
     user_length = lengths - _TAIL
-    keep = _USER_KEEP[np.clip(user_length, 0, _MAX_USER_DIGITS)]
+    keep = _USER_KEEP[user_length & 15]  # lengths outside 1-8 fail below whatever they keep
     problems = _non_digits(user_word) & keep
-    problems |= _non_digits(head_word) & _HEAD_DIGITS
-    problems |= (head_word & _HEAD_PUNCT) ^ _HEAD_PATTERN
-    problems |= _non_digits(date_word) & _DATE_DIGITS_MASK
-    problems |= (date_word & _DATE_PUNCT) ^ _DATE_PATTERN
-    stars = ((head_word >> _U(8)) & _U(0xFF)).astype(np.uint8) - np.uint8(ord("1"))
+    problems |= ((head_word ^ _HEAD_EXPECT) & _HEAD_SHAPE) | ((date_word ^ _DATE_EXPECT) & _DATE_SHAPE)
+    problems |= (((head_word & _HEAD_LOW) + _SIX) | ((date_word & _DATE_LOW) + _SIX)) & _CARRY
+    stars = (head_word >> _U(8)).astype(np.uint8) - np.uint8(ord("1"))
     ok = (problems == 0) & (stars <= 4) & (user_length >= 1) & (user_length <= _MAX_USER_DIGITS)
     ok &= (line_movie >= 0) & ~is_header
 
-    # Year digits moved to the last four bytes, so leading zero bytes leave the value alone.
-    year = _digits_value((head_word << _U(8)) & _YEAR_NIBBLES).astype(np.int32)
-    month = ((date_word >> _U(24)) & _U(0x0F)) * _U(10) + ((date_word >> _U(32)) & _U(0x0F))
-    day_of_month = ((date_word >> _U(48)) & _U(0x0F)) * _U(10) + (date_word >> _U(56) & _U(0x0F))
-    month = month.astype(np.int32)
-    day_of_month = day_of_month.astype(np.int32)
+    year = ((head_word >> _U(24)).astype(np.uint32)) & np.uint32(0x0F0F0F0F)  # Y1 Y2 Y3 Y4
+    year = (year * np.uint32(10) + (year >> np.uint32(8))) & np.uint32(0x00FF00FF)
+    year = ((year * np.uint32(100) + (year >> np.uint32(16))) & np.uint32(0xFFFF)).view(np.int32)
+    # "MM-DD" as M1 M2 - D1 D2: one multiply-add turns digit pairs into numbers.
+    month_day = (date_word >> _U(24)) & _MONTH_DAY_NIBBLES
+    month_day = month_day * _U(10) + (month_day >> _U(8))
+    month = (month_day & _U(0xFF)).astype(np.int32)
+    day_of_month = ((month_day >> _U(24)) & _U(0xFF)).astype(np.int32)
     ok &= (year >= _FIRST_YEAR) & (month >= 1) & (month <= 12)
     month_index = ((year - _FIRST_YEAR) * 12 + month - 1) * ok
     ok &= (day_of_month >= 1) & (day_of_month <= _MONTH_DAYS[month_index])
 
-    bad = np.concatenate((header_lines[~header_ok], np.flatnonzero(nonblank & ~is_header & ~ok)))
-    bad.sort()
+    bad = np.flatnonzero(nonblank & ~is_header & ~ok)
+    if not header_ok.all():
+        bad = np.sort(np.concatenate((header_lines[~header_ok], bad)))
     user = _digits_value(user_word[ok] & _LOW_NIBBLES & keep[ok]).astype(np.int32)
     return _Chunk(
         buf=buf,
@@ -319,18 +344,11 @@ def _parse_chunk(text: bytes, movie: int) -> _Chunk:
     )
 
 
-def _parse_digits(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Parse buf[start:stop] as unsigned decimal ints; return (values int32, which were valid)."""
-    lengths = stops - starts
-    ok = (lengths >= 1) & (lengths <= _MAX_ID_DIGITS)
-    values = np.zeros(len(starts), dtype=np.int32)
-    width = int(min(lengths.max(initial=0), _MAX_ID_DIGITS))
-    for k in range(width):  # right-aligned: digit k is worth 10**k
-        present = lengths > k
-        digit = buf[np.maximum(stops - 1 - k, 0)] - np.uint8(_ZERO)
-        ok &= ~present | (digit <= 9)
-        values += np.where(present, digit, 0).astype(np.int32) * np.int32(10**k)
-    return values, ok
+def _movie_id(text: bytes | bytearray) -> int:
+    """The id of a 'MovieID:' header without its colon, or -1 when it is not 1-9 digits."""
+    if 1 <= len(text) <= _MAX_ID_DIGITS and text.isdigit():
+        return int(text)
+    return -1
 
 
 def describe_bad_line(raw: bytes, movie: int) -> str:
