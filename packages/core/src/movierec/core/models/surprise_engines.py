@@ -309,7 +309,7 @@ class SurpriseSlopeOne(SurpriseEngine):
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         super()._fit(ratings, movies)
         # deviations between movies nobody rated together are NaN: Surprise skips them (freq == 0)
-        self.dev_ = np.where(np.asarray(self.algo_.freq) > 0, self.dev_, np.nan)
+        self.dev_[np.asarray(self.algo_.freq) == 0] = np.nan  # in place: dev_ is Surprise's array
         self.algo_ = None  # drop Surprise's second movies x movies array
 
     def _estimate(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
