@@ -85,8 +85,9 @@ def test_every_tab_works_in_a_browser(page, app_url, output_path):
     # a bad id is a warning in the page, not a traceback
     _pick(page, panel, "User id", "not-a-number")
     panel.get_by_role("button", name="Recommend", exact=True).click()
-    page.get_by_text("user id must be a number").first.wait_for()
+    page.get_by_test_id("toast-text").filter(has_text="user id must be a number").wait_for()
     assert "Traceback" not in page.content()
+    page.get_by_test_id("toast-close").first.click()
 
     # 2. rate a few movies yourself
     panel = _open_tab(page, "Rate a few movies yourself")

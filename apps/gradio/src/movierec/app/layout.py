@@ -37,7 +37,9 @@ SIMILAR_COLUMNS = ["rank", "title", "year", "score", "overview"]
 SIMILAR_WIDTHS = ["7%", "25%", "8%", "9%", "51%"]
 CSS = """
 .movierec-message p { margin: 0.2em 0; }
-.movierec-stars .wrap { gap: 0.25em; }
+/* five star buttons on one line next to each title */
+.movierec-stars .wrap { flex-wrap: nowrap !important; gap: 4px !important; }
+.movierec-stars label { padding: 4px 9px !important; margin: 0 !important; }
 """
 
 
@@ -124,7 +126,7 @@ def _user_tab(state: AppState) -> None:
     with gr.Row():
         with gr.Column(scale=3):
             table = gr.Dataframe(_empty(callbacks.RECOMMENDATION_COLUMNS), label="Recommendations", wrap=True,
-                                 interactive=False, column_widths=RECOMMENDATION_WIDTHS)
+                                 interactive=False, column_widths=RECOMMENDATION_WIDTHS, max_height=760)
             chart = gr.Plot(label="Recommendation scores")
         with gr.Column(scale=2):
             rated = gr.Dataframe(_empty(TOP_RATED_COLUMNS), label="Movies this user rated highest", wrap=True,
@@ -165,8 +167,8 @@ def _rate_tab(state: AppState) -> None:
                 for row in range(first, first + RATE_ROWS // 2):
                     with gr.Row(equal_height=True):
                         titles.append(gr.Dropdown(labels, value=None, label=f"Movie {row + 1}", filterable=True,
-                                                  allow_custom_value=True, scale=3, min_width=200))
-                        stars.append(gr.Radio(STARS, value=None, label="Stars", scale=2, min_width=230,
+                                                  allow_custom_value=True, scale=1, min_width=200))
+                        stars.append(gr.Radio(STARS, value=None, label="Stars", scale=1, min_width=290,
                                               elem_classes="movierec-stars"))
     button = gr.Button("Recommend for me", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
@@ -293,7 +295,8 @@ def _benchmark_tab(state: AppState) -> None:
 
 # ----------------------------------------------------------------- tab 5
 def _explore_tab(state: AppState, demo: gr.Blocks) -> None:
-    summary = gr.Dataframe(label="Summary", interactive=False)
+    summary = gr.Dataframe(_empty(["what", "value"]), label="Summary", interactive=False, wrap=True,
+                           column_widths=["22%", "78%"])
     plots = [gr.Plot(label=label) for label in insights.DATA_CHARTS]
 
     @_guard(lambda text: (pd.DataFrame(), *[None] * len(plots)))
