@@ -33,6 +33,12 @@ def test_ml_latest_small_has_the_published_counts(movielens_small) -> None:
     assert any("tags.csv" in note for note in stats["notes"])
 
 
+def test_ml_latest_small_loads_in_lenient_mode_with_nothing_skipped(movielens_small_dir: Path) -> None:
+    dataset = load_movielens(movielens_small_dir, lenient=True)
+    assert (len(dataset.ratings), dataset.skipped_lines) == (100_836, 0)
+    assert dataset.ratings["movie"].nunique() == 9_724 and len(dataset.movies) == 9_742
+
+
 def test_ml_latest_small_titles_have_years_genres_and_links(movielens_small) -> None:
     movies = movielens_small.movies.set_index("movie")
     assert movies.loc[1, "title"] == "Toy Story"
