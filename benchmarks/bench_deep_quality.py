@@ -6,18 +6,16 @@ Surprise SVD's. Overviews come from `movies_with_overview.csv`, joined on movieI
 tmdb_id agrees with links.csv (the README warns of about 200 bad title matches).
 
     hatch run python benchmarks/bench_deep_quality.py                    # the full 5-fold run
-    hatch run python benchmarks/bench_deep_quality.py --max-folds 1 \\
-        --engines keras_mf --param keras_mf.factors=32                    # tuning on one fold
+    hatch run python benchmarks/bench_deep_quality.py --split holdout:0.2 \\
+        --engines keras_mf --param keras_mf.factors=32                    # tuning on one holdout
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +24,9 @@ import pandas as pd
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from movierec.core.data import load_dataset  # noqa: E402
-from movierec.core.data.split import iter_folds  # noqa: E402
 from movierec.core.data.tables import Dataset  # noqa: E402
-from movierec.core.evaluation.metrics import mae, rmse  # noqa: E402
-from movierec.core.evaluation.results import COLUMNS, BenchmarkResult, summarize  # noqa: E402
-from movierec.core.models.registry import create_engine  # noqa: E402
+from movierec.core.evaluation.benchmark import run_benchmark  # noqa: E402
+from movierec.core.evaluation.results import BenchmarkResult, summarize  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared" / "data")) / "ml-latest-small"
@@ -57,33 +53,23 @@ def with_overviews(dataset: Dataset, folder: Path) -> tuple[Dataset, str]:
     return dataset, note
 
 
-def run(dataset: Dataset, engines: list[str], params: dict[str, dict], split: str, seed: int, max_folds: int | None) -> BenchmarkResult:
-    """Fit and score every engine on the same folds; the tidy benchmark table."""
-    rows = []
-    for fold in itertools.islice(iter_folds(dataset, split, seed), max_folds):
-        for name in engines:
-            engine = create_engine(name, **params.get(name, {}))
-            start = time.perf_counter()
-            engine.fit(fold.train, dataset.movies)
-            fit_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            predicted = engine.predict(fold.test["user"].to_numpy(), fold.test["movie"].to_numpy())
-            predict_seconds = time.perf_counter() - start
-            actual = fold.test["rating"].to_numpy()
-            epochs = getattr(engine, "epochs_run_", None)
-            for metric, value in (("rmse", rmse(actual, predicted)), ("mae", mae(actual, predicted))):
-                rows.append({"engine": name, "fold": fold.name, "metric": metric, "value": value,
-                             "fit_seconds": fit_seconds, "predict_seconds": predict_seconds})
-            print(f"  {fold.name} {name:15s} rmse {rows[-2]['value']:.4f} mae {rows[-1]['value']:.4f} "
-                  f"fit {fit_seconds:6.1f}s" + (f" ({epochs} epochs)" if epochs else ""), flush=True)
-    table = pd.DataFrame(rows, columns=list(COLUMNS))
-    return BenchmarkResult(table=table, dataset=dataset.spec, split=split, k=10, protocol="rating prediction",
-                           seed=seed, extra={"engines": params})
+def run(dataset: Dataset, engines: list[str], params: dict[str, dict], split: str, seed: int) -> BenchmarkResult:
+    """Fit and score every engine on the same folds with the project's benchmark runner."""
+
+    def progress(fraction: float, message: str) -> None:
+        print(f"  [{fraction:4.0%}] {message}", flush=True)
+
+    specs = [(name, params.get(name, {})) for name in engines]
+    result = run_benchmark(dataset, split, specs, seed=seed, progress=progress)
+    for label, error in result.extra.get("failures", {}).items():
+        print(f"  {label} failed: {error}")
+    return result
 
 
 def report(result: BenchmarkResult) -> pd.DataFrame:
     """Mean/std per engine and metric, with RMSE relative to Surprise SVD and baseline."""
     summary = summarize(result.table)
+    summary["engine"] = summary["engine"].str.replace(r"\(.*", "", regex=True)  # labels carry params
     wide = summary.pivot(index="engine", columns="metric", values="mean")
     wide["rmse_std"] = summary[summary.metric == "rmse"].set_index("engine")["std"]
     wide["fit_s"] = summary[summary.metric == "rmse"].set_index("engine")["fit_seconds"]
@@ -118,7 +104,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="an engine parameter, e.g. keras_mf.factors=32 (repeatable; VALUE is JSON)")
     parser.add_argument("--split", default="kfold:5")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--max-folds", type=int, default=None, help="only the first N folds (for tuning)")
     parser.add_argument("--json", type=Path, default=None, help="write the benchmark table here")
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -126,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dataset, note = with_overviews(load_dataset(f"movielens:{args.data}"), args.data)
     print(f"{dataset.spec}: {len(dataset.ratings)} ratings; {note}; split {args.split}, seed {args.seed}")
-    result = run(dataset, args.engines.split(","), parse_params(args.param), args.split, args.seed, args.max_folds)
+    result = run(dataset, args.engines.split(","), parse_params(args.param), args.split, args.seed)
     print(report(result).to_string(float_format="{:.4f}".format))
     if args.json:
         result.save(args.json)

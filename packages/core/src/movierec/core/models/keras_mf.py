@@ -20,11 +20,11 @@ class KerasMF(KerasRecommender):
 
     def __init__(
         self,
-        factors: int = 64,
+        factors: int = 128,
         epochs: int = 40,
         batch_size: int = 512,
         learning_rate: float = 0.002,
-        l2: float = 0.05,
+        l2: float = 0.1,
         initializer: str = "random_normal",
         validation_fraction: float = 0.05,
         patience: int = 3,
