@@ -187,9 +187,10 @@ class Recommender(ABC):
         self._check_fitted()
         if not self.has_similar_movies:
             raise UnsupportedError(f"{self.name or type(self).__name__} has no movie representations")
+        k = _check_k(k)
         index = self._movie_position(movie)
-        scores = np.asarray(self._similar_scores(index), dtype=np.float64)
-        best = top_k(scores, _check_k(k), np.array([index]))
+        scores = np.asarray(self._similar_scores_top(index, k), dtype=np.float64)
+        best = top_k(scores, k, np.array([index]))
         return self._frame(best, scores[best], ids=self._similar_ids())
 
     def _movie_position(self, movie: int) -> int:
@@ -204,6 +205,10 @@ class Recommender(ABC):
 
     def _similar_ids_index(self) -> IdIndex:
         return self.movies_
+
+    def _similar_scores_top(self, movie_idx: int, k: int) -> np.ndarray:
+        """Scores good enough to pick the top k (NaN elsewhere); defaults to the full row."""
+        return self._similar_scores(movie_idx)
 
     def _similar_scores(self, movie_idx: int) -> np.ndarray:
         raise UnsupportedError(f"{type(self).__name__} has no movie representations")

@@ -21,21 +21,32 @@ from movierec.core.models.base import Recommender, similar_reason_text
 from movierec.core.models.baseline import fit_biases, fold_in_user_bias
 
 _PREDICT_CHUNK = 200_000  # pairs per vectorized step: bounds the (pairs x neighbours) temporaries
+_BUCKETS = 256  # similarity histogram resolution when picking each row's top k
+_MAX_BLOCK_ROWS = 8192  # bounds the per-block histogram (rows x buckets counters)
 
 
 def top_neighbours(
-    vectors: sp.csr_matrix, n_neighbors: int, block_budget: int = 8_000_000
+    vectors: sp.csr_matrix,
+    n_neighbors: int,
+    block_budget: int = 8_000_000,
+    max_shared: int | None = None,
+    seed: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The `n_neighbors` most cosine-similar rows of each row (positive similarities only).
 
     `vectors` must have unit-length rows. Rows are processed in blocks whose sparse product has
     at most about `block_budget` multiply-adds, so memory stays bounded at any number of rows.
+    The exact product costs sum(column count^2), which popular columns dominate (Netflix's most
+    rated movie has 232,944 raters); `max_shared` caps every column at that many seeded random
+    entries, scaled by count / max_shared so each cosine stays an unbiased estimate.
     Returns (neighbours int32, similarities float32), both rows x n_neighbors, padded with -1 / 0.
     """
     n_rows = vectors.shape[0]
     neighbours = np.full((n_rows, n_neighbors), -1, dtype=np.int32)
     weights = np.zeros((n_rows, n_neighbors), dtype=np.float32)
     transposed = vectors.T.tocsr()
+    if max_shared is not None:
+        transposed = _subsample_rows(transposed, int(max_shared), seed)
     pattern = vectors.copy()
     pattern.data = np.ones_like(pattern.data)
     # multiply-adds of row r's product = sum over its columns of how many rows share the column
@@ -47,6 +58,24 @@ def top_neighbours(
     return neighbours, weights
 
 
+def _subsample_rows(matrix: sp.csr_matrix, limit: int, seed: int) -> sp.csr_matrix:
+    """Keep at most `limit` random entries per row, scaled up by count / limit (importance weights)."""
+    counts = np.diff(matrix.indptr)
+    if counts.max(initial=0) <= limit:
+        return matrix
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(matrix.shape[0]), counts)
+    # a random rank within each row: sort by (row, random key)
+    order = np.lexsort((rng.random(len(rows)), rows))
+    rank = np.empty(len(rows), dtype=np.int64)
+    rank[order] = np.arange(len(rows)) - matrix.indptr[rows[order]]
+    keep = rank < limit
+    scale = np.maximum(counts / limit, 1.0).astype(np.float32)
+    data = matrix.data[keep] * scale[rows[keep]]
+    return sp.csr_matrix((data, matrix.indices[keep], np.r_[0, np.cumsum(np.minimum(counts, limit))]),
+                         shape=matrix.shape)
+
+
 def _blocks(row_cost: np.ndarray, budget: int) -> np.ndarray:
     """Row boundaries such that each block's summed cost is about `budget` (at least one row)."""
     cumulative = np.cumsum(row_cost)
@@ -55,23 +84,32 @@ def _blocks(row_cost: np.ndarray, budget: int) -> np.ndarray:
         start = bounds[-1]
         already = cumulative[start - 1] if start else 0.0
         stop = int(np.searchsorted(cumulative, already + budget, side="right"))
-        bounds.append(max(stop, start + 1))
+        bounds.append(min(max(stop, start + 1), start + _MAX_BLOCK_ROWS))
     return np.array(bounds)
 
 
 def _keep_top(block: sp.csr_matrix, start: int, neighbours: np.ndarray, weights: np.ndarray) -> None:
     """Write the best positive off-diagonal entries of each block row into the neighbour arrays."""
-    k = neighbours.shape[1]
-    rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+    n_block, k = block.shape[0], neighbours.shape[1]
+    rows = np.repeat(np.arange(n_block, dtype=np.int64), np.diff(block.indptr))
     cols = block.indices
     values = block.data
     keep = (values > 1e-9) & (cols != rows + start)
+    # sampled (max_shared) estimates can overshoot: a cosine is at most 1
+    rows, cols, values = rows[keep], cols[keep], np.minimum(values[keep], 1.0)
+    # a histogram per row finds the bucket holding its k-th best value; only entries from that
+    # bucket up are sorted, which is a small share of a block at Netflix scale
+    bucket = np.minimum((values * _BUCKETS).astype(np.int64), _BUCKETS - 1)
+    histogram = np.bincount(rows * _BUCKETS + bucket, minlength=n_block * _BUCKETS).reshape(n_block, _BUCKETS)
+    at_least = np.cumsum(histogram[:, ::-1], axis=1)  # entries in the top j+1 buckets
+    enough = at_least[:, -1] >= k
+    threshold = np.where(enough, _BUCKETS - 1 - np.argmax(at_least >= k, axis=1), 0)
+    keep = bucket >= threshold[rows]
     rows, cols, values = rows[keep], cols[keep], values[keep]
-    # one sort for the whole block: by row, then similarity descending (values are <= 1 + eps)
-    order = np.argsort(rows * 4.0 - values, kind="stable")
+    order = np.lexsort((-values, rows))
     rows, cols, values = rows[order], cols[order], values[order]
-    first = np.searchsorted(rows, rows, side="left")
-    rank = np.arange(len(rows)) - first
+    counts = np.bincount(rows, minlength=n_block)
+    rank = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
     top = rank < k
     neighbours[rows[top] + start, rank[top]] = cols[top]
     weights[rows[top] + start, rank[top]] = values[top]
@@ -97,6 +135,8 @@ class _NeighbourKNN(Recommender):
         reg_user: float = 15.0,
         reg_movie: float = 10.0,
         block_budget: int = 8_000_000,
+        max_shared: int | None = None,
+        seed: int = 0,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.center = center
@@ -104,6 +144,8 @@ class _NeighbourKNN(Recommender):
         self.reg_user = reg_user
         self.reg_movie = reg_movie
         self.block_budget = block_budget
+        self.max_shared = max_shared
+        self.seed = seed
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
@@ -120,7 +162,9 @@ class _NeighbourKNN(Recommender):
         self.user_mean_ = _means(seen.row, seen.data, len(self.users_))
         self.movie_mean_ = _means(seen.col, seen.data, len(self.movies_))
         vectors = self._vectors()
-        self.neighbors_, self.weights_ = top_neighbours(vectors, int(self.n_neighbors), int(self.block_budget))
+        self.neighbors_, self.weights_ = top_neighbours(
+            vectors, int(self.n_neighbors), int(self.block_budget), self.max_shared, self.seed
+        )
 
     def _vectors(self) -> sp.csr_matrix:
         """Unit-length centred rating vectors of the compared entities (users or movies)."""
@@ -332,8 +376,8 @@ class ItemKNN(_NeighbourKNN):
         rated = np.zeros(len(self.movies_))
         residual[movie_idx] = ratings - centre[movie_idx]
         rated[movie_idx] = 1.0
-        weights = self._neighbour_matrix()
-        return self._combine(centre, weights @ residual, abs(weights) @ rated)
+        weights = self._neighbour_matrix()  # only positive similarities are kept: |w| = w
+        return self._combine(centre, weights @ residual, weights @ rated)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         if self.center == "baseline":
@@ -343,10 +387,22 @@ class ItemKNN(_NeighbourKNN):
             centre = self.movie_mean_.astype(np.float64)
         return self._score_rated(movie_idx, ratings, centre)
 
+    def _similar_scores_top(self, movie_idx: int, k: int) -> np.ndarray:
+        # the stored neighbours are the top of the exact row: enough whenever k fits in them
+        if k > int(self.n_neighbors) or self.max_shared is not None:
+            return self._similar_scores(movie_idx)
+        scores = np.full(len(self.movies_), np.nan)
+        valid = self.neighbors_[movie_idx] >= 0
+        scores[self.neighbors_[movie_idx][valid]] = self.weights_[movie_idx][valid]
+        return scores
+
     def _similar_scores(self, movie_idx: int) -> np.ndarray:
-        # the exact cosine row on demand: one sparse row times the movie vectors
+        # the exact cosine row on demand: one movie's raters times their rating vectors
         vectors = self._vectors()
-        scores = np.asarray((vectors @ vectors[movie_idx].T).todense()).ravel()
+        by_user = getattr(self, "_by_user_cache", None)
+        if by_user is None:
+            by_user = self._by_user_cache = vectors.T.tocsr()
+        scores = np.asarray((vectors[movie_idx] @ by_user).todense()).ravel().astype(np.float64)
         scores[scores <= 1e-9] = np.nan
         return scores
 
