@@ -1,21 +1,45 @@
-"""`movierec stats DATASET [--json]`: what a dataset holds."""
+"""`movierec stats DATASET [--json]`: what a dataset holds.
+
+DATASET is 'sample', 'netflix:DIR' or 'movielens:DIR'. A Netflix directory may hold the Kaggle
+files (combined_data_*.txt, movie_titles.csv), the original ones (training_set/mv_*.txt,
+movie_titles.txt) or both; a netflix_imdb_tmdb.csv inside it links titles to TMDB/IMDb ids
+(--links names one elsewhere). --metadata joins overviews (movies_metadata.csv or an overview
+file keyed by ids) and the notes say how many titles matched.
+"""
 
 from __future__ import annotations
 
 import argparse
 
-from movierec.core.cli._common import add_dataset_arguments, load_from_args, print_json
+from movierec.core.cli._common import add_dataset_arguments, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("stats", help="summarize a dataset", description=__doc__)
+    """Add the `stats` subcommand."""
+    parser = subparsers.add_parser(
+        "stats",
+        help="summarize a dataset",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_dataset_arguments(parser)
+    parser.add_argument(
+        "--links",
+        metavar="CSV",
+        help="Netflix id map (netflix_imdb_tmdb.csv); default: the one inside the Netflix directory",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    stats = load_from_args(args).stats()
+    """Load the dataset and print its summary."""
+    from movierec.core.data import load_dataset
+
+    dataset = load_dataset(
+        args.dataset, lenient=args.lenient, metadata=args.metadata, links=args.links
+    )
+    stats = dataset.stats()
     if args.json:
         print_json(stats)
         return 0
