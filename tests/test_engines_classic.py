@@ -155,3 +155,16 @@ def test_fold_in_follows_the_taste_it_is_given(sample):
         engine = create_engine(name).fit(sample.ratings, sample.movies)
         top = engine.recommend_for_ratings({m: 5.0 for m in horror} | {1000000: 3.0}, k=10)
         assert np.mean(genres.loc[top["movie"]].to_numpy() == "Horror") >= 0.5, name
+
+
+def test_item_knn_similar_movies_agree_between_stored_neighbours_and_the_exact_row(sample):
+    engine = create_engine("item_knn", n_neighbors=10).fit(sample.ratings)
+    stored = engine.similar_movies(5, k=10)  # answered from the kept neighbours
+    exact = engine.similar_movies(5, k=11)  # more than are kept: the exact cosine row
+    assert stored["movie"].tolist() == exact["movie"].tolist()[:10]
+    np.testing.assert_allclose(stored["score"], exact["score"].to_numpy()[:10], rtol=1e-5)
+
+
+def test_sampled_neighbour_search_still_beats_the_mean(fold):
+    train, test = fold
+    assert _rmse("user_knn", train, test, max_shared=100) < _rmse("mean", train, test) - 0.03

@@ -8,16 +8,13 @@ raises an error that lists the closest titles or, for remakes, every candidate w
 from __future__ import annotations
 
 import re
-import unicodedata
 
 import numpy as np
 import pandas as pd
 
+from movierec.core.data.metadata import normalize_title, split_title_year
 from movierec.core.errors import UnknownMovieError
 
-_YEAR_SUFFIX = re.compile(r"\s*\((\d{4})\)\s*$")
-_ARTICLE_SUFFIX = re.compile(r",\s*(the|a|an)$")
-_NON_WORD = re.compile(r"[^0-9a-z]+")
 _LEADING_ARTICLE = re.compile(r"^(the|a|an) ")
 
 
@@ -30,23 +27,15 @@ class AmbiguousTitleError(UnknownMovieError):
 
 
 def title_key(title: object) -> str:
-    """Lower-case, accent- and punctuation-free title without a leading article: 'Matrix, The' -> 'matrix'."""
-    if title is None or (isinstance(title, float) and np.isnan(title)) or title is pd.NA:
+    """A title as compared here: normalize_title without a leading article ('Matrix, The' -> 'matrix')."""
+    if title is None or title is pd.NA or (isinstance(title, float) and np.isnan(title)):
         return ""
-    text = unicodedata.normalize("NFKD", str(title))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().strip()
-    article = _ARTICLE_SUFFIX.search(text)
-    if article:
-        text = f"{article.group(1)} {text[: article.start()]}"
-    return _LEADING_ARTICLE.sub("", _NON_WORD.sub(" ", text).strip())
+    return _LEADING_ARTICLE.sub("", normalize_title(str(title)))
 
 
 def split_query(text: str) -> tuple[str, int | None]:
     """'Heat (1995)' -> ('Heat', 1995); a title without a year suffix -> (title, None)."""
-    match = _YEAR_SUFFIX.search(text)
-    if not match:
-        return text.strip(), None
-    return text[: match.start()].strip(), int(match.group(1))
+    return split_title_year(text.strip())
 
 
 def find_titles(movies: pd.DataFrame, text: str, limit: int = 5, year: int | None = None) -> pd.DataFrame:
