@@ -42,7 +42,7 @@ def _rows(table: dict) -> list[dict]:
 
 
 def test_the_api_lists_one_endpoint_per_action(client):
-    names = set(client.view_api(return_format="dict")["named_endpoints"])
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
     assert {"/recommend", "/random_user", "/rate", "/similar", "/stored_benchmark", "/quick_benchmark",
             "/explore"} <= names
 
@@ -75,7 +75,7 @@ def test_k_beyond_the_slider_is_refused_and_the_server_keeps_serving(client):
 
 
 def test_rate_endpoint_folds_in_a_visitors_ratings(client, served):
-    titles = client.view_api(return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
+    titles = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
     choices = titles["type"]["enum"]
     pairs = [choices[0], 5, choices[1], 4, choices[2], 1, choices[3], 5, choices[4], 2] + [None, None] * 5
     table, chart, message = client.predict("item_knn", 6, *pairs, api_name="/rate")
@@ -87,7 +87,7 @@ def test_rate_endpoint_folds_in_a_visitors_ratings(client, served):
 def test_rate_endpoint_explains_nothing_rated_and_bad_stars(client):
     _, _, message = client.predict("item_knn", 5, *STARS_EMPTY, api_name="/rate")
     assert "rate at least one movie" in message
-    titles = client.view_api(return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]["type"]["enum"]
+    titles = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]["type"]["enum"]
     with pytest.raises(AppError):  # the Radio only accepts 1..5; the page cannot send 9
         client.predict("item_knn", 5, titles[0], 9, *STARS_EMPTY[2:], api_name="/rate")
 
@@ -119,7 +119,7 @@ def test_quick_benchmark_endpoint(client):
 
 
 def test_stored_benchmark_endpoint_draws_a_stored_result(client):
-    parameters = client.view_api(return_format="dict")["named_endpoints"]["/stored_benchmark"]["parameters"]
+    parameters = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/stored_benchmark"]["parameters"]
     files = parameters[0]["type"].get("enum", [])
     if not files:
         pytest.skip("no stored benchmark results in benchmarks/results")

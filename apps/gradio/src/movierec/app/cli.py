@@ -120,6 +120,8 @@ def start_in_background(dataset: str = "sample", cache_dir: Path | None = None, 
 def serve(args: argparse.Namespace) -> int:
     """Handler of `movierec serve` and of app.py."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    if (Path.cwd() / "data_samples" / "combined_data_1.txt").exists():  # a regular install run from a checkout
+        os.environ.setdefault("MOVIEREC_SAMPLE_DIR", str(Path.cwd() / "data_samples"))
     demo = prepare(args.dataset, args.cache_dir, warm=not args.no_warm)
     launch(demo, args.host, args.port)
     return 0

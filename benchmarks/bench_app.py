@@ -1,0 +1,242 @@
+"""The web app under measurement: cold start, per-interaction latency, and 20 concurrent clients.
+
+Each app runs as its own process (`python apps/gradio/app.py`), as on a Space; clients talk to it
+through gradio_client.
+
+    hatch run python benchmarks/bench_app.py                       # everything (about 4 minutes)
+    hatch run python benchmarks/bench_app.py --part startup        # cold and warm start, first deep engine
+    hatch run python benchmarks/bench_app.py --part latency --requests 50
+    hatch run python benchmarks/bench_app.py --part concurrency --clients 20 --seconds 60
+
+Comparisons in the same run:
+- startup: first start (engines trained) against the second start (engines loaded from the cache).
+- latency: each endpoint through the server against the same callback called in-process
+  (the ratio is what HTTP, the queue and serialization cost).
+- concurrency: the app's queue settings (default_concurrency_limit=4) against Gradio's default (1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+APP = REPO / "apps" / "gradio" / "app.py"
+ENDPOINTS = ("recommend", "similar", "rate")
+
+
+def _free_port() -> int:
+    from movierec.app.cli import free_port
+
+    return free_port()
+
+
+@contextmanager
+def running_app(cache_dir: Path, concurrency: int | None = None, extra_env: dict[str, str] | None = None
+                ) -> Iterator[tuple[str, float, subprocess.Popen]]:
+    """Start app.py on a free port; yield (url, seconds until it answered HTTP, process)."""
+    port = _free_port()
+    env = {**os.environ, "MOVIEREC_CACHE_DIR": str(cache_dir), "GRADIO_ANALYTICS_ENABLED": "False",
+           "TF_CPP_MIN_LOG_LEVEL": "3", **(extra_env or {})}
+    env.pop("PORT", None)
+    if concurrency is not None:
+        env["GRADIO_DEFAULT_CONCURRENCY_LIMIT"] = str(concurrency)
+    started = time.perf_counter()
+    log = tempfile.TemporaryFile()
+    process = subprocess.Popen([sys.executable, str(APP), "--host", "127.0.0.1", "--port", str(port)],
+                               env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        import httpx
+
+        while True:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"app.py exited with {process.returncode}:\n{log.read().decode()[-3000:]}")
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield url, time.perf_counter() - started, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def _client(url: str) -> Any:
+    from gradio_client import Client
+
+    return Client(url, verbose=False)
+
+
+def _arguments(client: Any, endpoint: str, user: str) -> tuple[Any, ...]:
+    if endpoint == "recommend":
+        return (user, "item_knn", 10)
+    if endpoint == "similar":
+        return ("the wild hollow", "blended", "item_knn", 10)
+    rate = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]["type"]["enum"]
+    pairs = [rate[0], 5, rate[1], 4, rate[2], 2, rate[3], 5, rate[4], 3] + [None, None] * 5
+    return ("item_knn", 10, *pairs)
+
+
+def percentiles(seconds: list[float]) -> str:
+    """p50 / p95 / max in milliseconds."""
+    values = np.asarray(seconds) * 1000
+    return f"p50 {np.percentile(values, 50):7.1f} ms   p95 {np.percentile(values, 95):7.1f} ms   max {values.max():7.1f} ms"
+
+
+# ----------------------------------------------------------------- startup
+def bench_startup() -> None:
+    print("== startup: process start until the first recommendation is answered (sample, 2 cores)")
+    with tempfile.TemporaryDirectory() as cache:
+        answered: dict[str, float] = {}
+        deep: dict[str, float] = {}
+        for attempt in ("first", "second"):
+            began = time.perf_counter()
+            with running_app(Path(cache)) as (url, up, _):
+                client = _client(url)
+                client.predict("672", "item_knn", 10, api_name="/recommend")
+                answered[attempt] = time.perf_counter() - began
+                began = time.perf_counter()
+                client.predict("672", "keras_mf", 10, api_name="/recommend")
+                deep[attempt] = time.perf_counter() - began
+            how = "empty cache: trains item_knn and content_tfidf" if attempt == "first" else "engines from the cache"
+            print(f"  {attempt} start ({how}): serving after {up:5.1f} s, first answer after {answered[attempt]:5.1f} s")
+            what = "TensorFlow import + training" if attempt == "first" else "TensorFlow import + loading"
+            print(f"    then the first keras_mf answer ({what}): {deep[attempt]:5.1f} s")
+        print(f"  first start including keras_mf: {answered['first'] + deep['first']:.1f} s; "
+              f"first/second start to first answer: {answered['first'] / answered['second']:.2f}x, "
+              f"keras_mf trained/loaded: {deep['first'] / deep['second']:.1f}x")
+
+
+# ----------------------------------------------------------------- latency
+def bench_latency(requests: int) -> None:
+    print(f"== latency: {requests} sequential requests per endpoint, engines loaded (sample)")
+    from movierec.app import callbacks
+    from movierec.app.state import AppState
+
+    with tempfile.TemporaryDirectory() as cache, running_app(Path(cache)) as (url, _, _):
+        client = _client(url)
+        state = AppState.create("sample", Path(cache))
+        users = state.user_choices
+        for endpoint in ENDPOINTS:
+            served: list[float] = []
+            direct: list[float] = []
+            for i in range(requests + 3):
+                arguments = _arguments(client, endpoint, users[i % len(users)])
+                began = time.perf_counter()
+                client.predict(*arguments, api_name=f"/{endpoint}")
+                if i >= 3:  # the first calls warm the engines and the connection
+                    served.append(time.perf_counter() - began)
+                began = time.perf_counter()
+                _direct(state, callbacks, endpoint, arguments)
+                if i >= 3:
+                    direct.append(time.perf_counter() - began)
+            ratio = np.median(served) / np.median(direct)
+            print(f"  /{endpoint:<9} served   {percentiles(served)}")
+            print(f"  {'':<10} in-process {percentiles(direct)}   server/in-process {ratio:.1f}x")
+
+
+def _direct(state: Any, callbacks: Any, endpoint: str, arguments: tuple[Any, ...]) -> None:
+    if endpoint == "recommend":
+        callbacks.recommend_for_user(state, *arguments)
+    elif endpoint == "similar":
+        callbacks.similar_titles(state, *arguments)
+    else:
+        engine, k, *pairs = arguments
+        callbacks.recommend_for_new_user(state, engine, k, list(zip(pairs[0::2], pairs[1::2])))
+
+
+# ----------------------------------------------------------------- concurrency
+def bench_concurrency(clients: int, seconds: float) -> None:
+    print(f"== concurrency: {clients} gradio_client threads, recommend and similar in turn, {seconds:g} s each")
+    with tempfile.TemporaryDirectory() as cache:
+        results = {}
+        for label, limit in (("app settings (concurrency 4)", None), ("Gradio default (concurrency 1)", 1)):
+            with running_app(Path(cache), concurrency=limit) as (url, _, process):
+                cpu_before = _cpu_seconds(process.pid)
+                results[label] = _hammer(url, clients, seconds)
+                server_cpu = _cpu_seconds(process.pid) - cpu_before
+            latencies, errors, done = results[label]
+            print(f"  {label:<32} {done:5d} requests  {done / seconds:6.1f}/s  errors {errors}  "
+                  f"{percentiles(latencies)}  server CPU {1000 * server_cpu / max(done, 1):.0f} ms/request")
+        ours = np.percentile(results["app settings (concurrency 4)"][0], 95)
+        default = np.percentile(results["Gradio default (concurrency 1)"][0], 95)
+        print(f"  p95 ratio default/app settings: {default / ours:.2f}x")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _hammer(url: str, clients: int, seconds: float) -> tuple[list[float], int, int]:
+    warm = _client(url)
+    users = [str(u) for u in warm.view_api(print_info=False, return_format="dict")["named_endpoints"]["/recommend"]
+             ["parameters"][0]["type"].get("enum", ["672"])][:200] or ["672"]
+    for endpoint in ("recommend", "similar"):
+        warm.predict(*_arguments(warm, endpoint, users[0]), api_name=f"/{endpoint}")
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    deadline = time.perf_counter() + seconds
+
+    def worker(index: int) -> None:
+        client = _client(url)
+        step = 0
+        while time.perf_counter() < deadline:
+            endpoint = ("recommend", "similar")[(index + step) % 2]
+            arguments = _arguments(client, endpoint, users[(index * 7 + step) % len(users)])
+            began = time.perf_counter()
+            try:
+                client.predict(*arguments, api_name=f"/{endpoint}")
+            except Exception as error:  # counted and reported, the run goes on
+                with lock:
+                    errors.append(f"{type(error).__name__}: {error}")
+            else:
+                with lock:
+                    latencies.append(time.perf_counter() - began)
+            step += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 120)
+    if errors:
+        print(f"    first error: {errors[0]}")
+    return latencies, len(errors), len(latencies) + len(errors)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--part", choices=("all", "startup", "latency", "concurrency"), default="all")
+    parser.add_argument("--requests", type=int, default=50, help="sequential requests per endpoint")
+    parser.add_argument("--clients", type=int, default=20, help="concurrent gradio_client threads")
+    parser.add_argument("--seconds", type=float, default=60, help="length of each concurrency run")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} CPU(s), load average {os.getloadavg()[0]:.1f}, python {sys.version.split()[0]}")
+    if args.part in ("all", "startup"):
+        bench_startup()
+    if args.part in ("all", "latency"):
+        bench_latency(args.requests)
+    if args.part in ("all", "concurrency"):
+        bench_concurrency(args.clients, args.seconds)
+
+
+if __name__ == "__main__":
+    main()
