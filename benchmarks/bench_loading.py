@@ -34,7 +34,7 @@ if len(paths) == 1:
     from movierec.core.data.netflix import read_netflix_ratings
     ratings = read_netflix_ratings(paths[0]).ratings
 else:
-    from movierec.core.data.netflix import load_netflix
+    from movierec.core.data.spec import load_netflix
     ratings = load_netflix(paths[0].parent, spec="bench").ratings
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings),

@@ -12,11 +12,11 @@ import pytest
 
 from movierec.core.data.netflix import (
     RatingColumns,
-    load_netflix,
     parse_ratings_into,
     read_movie_titles,
     read_netflix_ratings,
 )
+from movierec.core.data.spec import load_netflix
 from movierec.core.errors import DataError
 
 

@@ -15,12 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.metadata import NETFLIX_LINKS, attach_netflix_links
-from movierec.core.data.tables import Dataset, make_movies
+from movierec.core.data.tables import make_movies
 from movierec.core.errors import DataError
 
 TITLE_ENCODING = "ISO-8859-1"
-CHUNK_BYTES = 1 << 19  # 512 KiB per vectorized step: temporaries stay small, cached and reused
+CHUNK_BYTES = 1 << 18  # 256 KiB per step: temporaries stay under the allocator's mmap threshold
 
 _BOM = b"\xef\xbb\xbf"
 _NEWLINE, _CR, _COLON, _ZERO = (ord(c) for c in "\n\r:0")
@@ -29,12 +28,31 @@ _MAX_USER_DIGITS = 8  # one 8-byte word; Netflix customer ids stop at 2,649,429
 _TAIL = 13  # ",R,YYYY-MM-DD": every rating line ends with these 13 bytes
 _MIN_RATING_LINE = 14  # "1,1,2005-01-01": the shortest valid rating line
 _FIRST_YEAR = 1990  # Netflix opened in 1997; an earlier date is a corrupt field
-# Days since 1970-01-01 of the first of each month, and month lengths, from 1990-01 to 9999-12.
-_MONTHS = np.arange("1990-01", "10000-01", dtype="datetime64[M]")
-_MONTH_START = _MONTHS.astype("datetime64[D]").astype(np.int64).astype(np.int32)
-_MONTH_DAYS = np.diff(
-    np.append(_MONTHS, np.datetime64("10000-01", "M")).astype("datetime64[D]").astype(np.int64)
-).astype(np.int8)
+_INVALID = np.int32(-(1 << 30))  # far below any valid day number, so a sum with it stays negative
+
+
+def _date_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lookup tables for dates read as (year, month << 8 | day).
+
+    Indices reach 165 * 100 + 165 for years and 165 << 8 | 165 for month-days, the most that two
+    nibbles per digit can give, so a garbled line indexes safely and is rejected by its value.
+    """
+    years = np.arange(_FIRST_YEAR, 10_000)
+    year_start = np.full(16_666, _INVALID, dtype=np.int32)
+    year_start[years] = years.astype("U4").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int32)
+    leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
+    leap_offset = np.zeros(16_666, dtype=np.uint64)
+    leap_offset[years[leap]] = 1 << 16
+    day_of_year = np.full(2 << 16, _INVALID, dtype=np.int32)
+    for is_leap, year in ((0, "2001"), (1, "2000")):
+        days = np.arange(f"{year}-01-01", f"{int(year) + 1}-01-01", dtype="datetime64[D]")
+        month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+        day = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
+        day_of_year[(is_leap << 16) | (month << 8) | day] = np.arange(len(days))
+    return year_start, leap_offset, day_of_year
+
+
+_YEAR_START, _LEAP_OFFSET, _DAY_OF_YEAR = _date_tables()
 _SECONDS_PER_DAY = 86_400
 
 
@@ -249,7 +267,6 @@ _HEAD_LOW = _bytes_mask(3, 4, 5, 6, value=0x0F)
 _DATE_EXPECT = _pattern(b"00-00-00")
 _DATE_SHAPE = _bytes_mask(2, 5) | _bytes_mask(0, 1, 3, 4, 6, 7, value=0xF0)
 _DATE_LOW = _bytes_mask(0, 1, 3, 4, 6, 7, value=0x0F)
-_MONTH_DAY_NIBBLES = _bytes_mask(0, 1, 3, 4, value=0x0F)  # of the date word shifted by 3 bytes
 _U = np.uint64
 
 
@@ -276,14 +293,13 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
     afterwards, which is cheaper than selecting the rating lines first.
     """
     buf = np.frombuffer(buffer, dtype=np.uint8, count=stop)  # _PAD newlines, then whole lines
-    ends = np.flatnonzero(buf[_PAD:] == _NEWLINE) + _PAD
-    starts = np.empty_like(ends)
-    starts[0] = _PAD
-    starts[1:] = ends[:-1] + 1
+    newlines = np.flatnonzero(buf == _NEWLINE)
+    ends = newlines[_PAD:]
+    starts = newlines[_PAD - 1 : -1] + 1
     last = buf[ends - 1]
     crlf = (last == _CR) & (ends > starts)
     if crlf.any():  # CRLF: the CR is no part of the line
-        ends -= crlf
+        ends = ends - crlf
         last = buf[ends - 1]
     lengths = ends - starts
     nonblank = lengths > 0
@@ -292,8 +308,8 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
     header_lines = np.flatnonzero(is_header)
     header_movies = np.array(  # few per chunk: plain Python is cheaper than vector set-up
         [
-            _movie_id(buffer[begin : stop - 1])
-            for begin, stop in zip(starts[header_lines].tolist(), ends[header_lines].tolist())
+            _movie_id(buffer[begin : end - 1])
+            for begin, end in zip(starts[header_lines].tolist(), ends[header_lines].tolist())
         ],
         dtype=np.int32,
     )
@@ -315,22 +331,22 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
     problems |= ((head_word ^ _HEAD_EXPECT) & _HEAD_SHAPE) | ((date_word ^ _DATE_EXPECT) & _DATE_SHAPE)
     problems |= (((head_word & _HEAD_LOW) + _SIX) | ((date_word & _DATE_LOW) + _SIX)) & _CARRY
     stars = (head_word >> _U(8)).astype(np.uint8) - np.uint8(ord("1"))
-    ok = (problems == 0) & (stars <= 4) & (user_length >= 1) & (user_length <= _MAX_USER_DIGITS)
-    ok &= (line_movie >= 0) & ~is_header
 
-    year = ((head_word >> _U(24)).astype(np.uint32)) & np.uint32(0x0F0F0F0F)  # Y1 Y2 Y3 Y4
-    year = (year * np.uint32(10) + (year >> np.uint32(8))) & np.uint32(0x00FF00FF)
-    year = ((year * np.uint32(100) + (year >> np.uint32(16))) & np.uint32(0xFFFF)).view(np.int32)
-    # "MM-DD" as M1 M2 - D1 D2: one multiply-add turns digit pairs into numbers.
-    month_day = (date_word >> _U(24)) & _MONTH_DAY_NIBBLES
-    month_day = month_day * _U(10) + (month_day >> _U(8))
-    month = (month_day & _U(0xFF)).astype(np.int32)
-    day_of_month = ((month_day >> _U(24)) & _U(0xFF)).astype(np.int32)
-    ok &= (year >= _FIRST_YEAR) & (month >= 1) & (month <= 12)
-    month_index = ((year - _FIRST_YEAR) * 12 + month - 1) * ok
-    ok &= (day_of_month >= 1) & (day_of_month <= _MONTH_DAYS[month_index])
+    # Digit pairs to numbers in one multiply-add: "YY-MM-DD" gives year % 100, month and day.
+    pairs = date_word & _DATE_LOW
+    pairs = pairs * _U(10) + (pairs >> _U(8))
+    century = (head_word >> _U(24)) & _U(0x0F0F)
+    century = (century * _U(10) + (century >> _U(8))) & _U(0xFF)
+    year = century * _U(100) + (pairs & _U(0xFF))
+    month_day = ((pairs >> _U(16)) & _U(0xFF00)) | ((pairs >> _U(48)) & _U(0xFF))
+    day = _YEAR_START[year] + _DAY_OF_YEAR[_LEAP_OFFSET[year] + month_day]
 
-    bad = np.flatnonzero(nonblank & ~is_header & ~ok)
+    # Header and blank lines fail these checks too (too short, or no digit at the end).
+    ok = (problems == 0) & (stars <= 4) & (day >= 0) & (line_movie >= 0)
+    ok &= (user_length >= 1) & (user_length <= _MAX_USER_DIGITS)
+    n_ok = int(np.count_nonzero(ok))
+    n_bad = len(ends) - n_ok - len(header_lines) - (len(ends) - int(np.count_nonzero(nonblank)))
+    bad = np.flatnonzero(nonblank & ~is_header & ~ok) if n_bad else np.empty(0, dtype=np.intp)
     if not header_ok.all():
         bad = np.sort(np.concatenate((header_lines[~header_ok], bad)))
     user = _digits_value(user_word[ok] & _LOW_NIBBLES & keep[ok]).astype(np.int32)
@@ -342,7 +358,7 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
         user=user,
         movie=line_movie[ok],
         rating=stars[ok] + np.float32(1),
-        day=_MONTH_START[month_index[ok]] + day_of_month[ok] - 1,
+        day=day[ok],
         headers=header_movies[header_ok],
         bad_lines=bad,
         last_movie=int(line_movie[-1]),
@@ -387,92 +403,3 @@ def describe_bad_line(raw: bytes, movie: int) -> str:
     if not valid:
         return f"date {date!r} is not a YYYY-MM-DD day from {_FIRST_YEAR} on"
     return f"malformed line {shown!r}"
-
-
-
-def load_netflix(
-    directory: str | Path, spec: str, lenient: bool = False, links: str | Path | None = None
-) -> Dataset:
-    """Load a Netflix Prize directory in the Kaggle or the original layout, or both.
-
-    Kaggle's combined_data_*.txt files are read first; a training_set/mv_NNNNNNN.txt file is
-    read only when no combined file holds its movie, so each rating counts once. Titles come
-    from movie_titles.csv (or .txt). TMDB/IMDb ids come from `links`, by default the
-    netflix_imdb_tmdb.csv inside the directory when present.
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(f"{directory}: Netflix directory not found")
-    combined = sorted(directory.glob("combined_data_*.txt"), key=_natural_key)
-    per_movie = _per_movie_files(directory / "training_set")
-    titles_path = next(
-        (p for p in (directory / "movie_titles.csv", directory / "movie_titles.txt") if p.exists()),
-        None,
-    )
-    if not combined and not per_movie and titles_path is None:
-        raise DataError(
-            f"{directory}: no Netflix Prize files (expected combined_data_*.txt or "
-            "training_set/mv_*.txt, and movie_titles.csv or movie_titles.txt)"
-        )
-    notes: list[str] = []
-    columns = RatingColumns(sum(p.stat().st_size for p in [*combined, *per_movie.values()]))
-    skipped = 0
-    source_of: dict[int, Path] = {}
-    for path in combined:
-        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
-        skipped += lines
-        for movie in headers.tolist():
-            if source_of.setdefault(movie, path) != path:
-                raise DataError(
-                    f"movie {movie} appears in both {source_of[movie]} and {path}; "
-                    "remove the file that repeats it so no rating counts twice"
-                )
-    covered = [m for m in per_movie if m in source_of]
-    for movie, path in per_movie.items():
-        if movie in source_of:
-            continue
-        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
-        skipped += lines
-        strangers = sorted(set(headers.tolist()) - {movie})
-        if strangers:
-            raise DataError(f"{path}: holds movie {strangers[0]}, expected only movie {movie}")
-    if combined and per_movie:
-        notes.append(
-            f"both layouts present: read {len(combined)} combined_data file(s) and "
-            f"{len(per_movie) - len(covered)} training_set file(s); skipped {len(covered)} "
-            "training_set/mv_*.txt file(s) whose movies the combined files hold, "
-            "so no rating counts twice"
-        )
-    ratings = columns.to_frame()
-    if titles_path is not None:
-        movies = read_movie_titles(titles_path)
-    else:
-        ids = np.unique(ratings["movie"].to_numpy())
-        movies = make_movies(ids, [f"movie {i}" for i in ids])
-        notes.append("no movie_titles file: titles are 'movie <id>'")
-    untitled = np.setdiff1d(np.unique(ratings["movie"].to_numpy()), movies["movie"].to_numpy())
-    if len(untitled):
-        notes.append(f"{len(untitled)} rated movie(s) have no title, e.g. movie {untitled[0]}")
-    links_path = Path(links) if links is not None else directory / NETFLIX_LINKS
-    if links is not None or links_path.exists():
-        movies, linked = attach_netflix_links(movies, links_path)
-        notes.append(f"{links_path.name}: TMDB/IMDb ids for {linked} of {len(movies)} titles")
-    if skipped:
-        notes.append(f"{skipped} malformed rating line(s) skipped (lenient mode)")
-    return Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
-
-
-def _per_movie_files(folder: Path) -> dict[int, Path]:
-    files: dict[int, Path] = {}
-    for path in sorted(folder.glob("mv_*.txt")):
-        number = path.stem[3:]
-        if not number.isdigit():
-            raise DataError(f"{path}: expected a per-movie file name like mv_0000001.txt")
-        files[int(number)] = path
-    return files
-
-
-def _natural_key(path: Path) -> tuple[int, str]:
-    """combined_data_2 before combined_data_10; names without a number last."""
-    digits = "".join(ch for ch in path.stem if ch.isdigit())
-    return (int(digits) if digits else 1 << 30, path.name)

@@ -14,9 +14,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.metadata import attach_overviews, read_metadata
-from movierec.core.data.netflix import load_netflix
-from movierec.core.data.tables import Dataset
+from movierec.core.data.metadata import (
+    NETFLIX_LINKS,
+    attach_netflix_links,
+    attach_overviews,
+    read_metadata,
+)
+from movierec.core.data.netflix import RatingColumns, parse_ratings_into, read_movie_titles
+from movierec.core.data.tables import Dataset, make_movies
 from movierec.core.errors import DataError
 
 SPEC_HELP = "'sample', 'netflix:DIR' or 'movielens:DIR'"
@@ -72,3 +77,91 @@ def load_dataset(
         dataset.movies, report = attach_overviews(dataset.movies, read_metadata(metadata))
         dataset.notes.append(report.sentence())
     return dataset
+
+
+def load_netflix(
+    directory: str | Path, spec: str, lenient: bool = False, links: str | Path | None = None
+) -> Dataset:
+    """Load a Netflix Prize directory in the Kaggle or the original layout, or both.
+
+    Kaggle's combined_data_*.txt files are read first; a training_set/mv_NNNNNNN.txt file is
+    read only when no combined file holds its movie, so each rating counts once. Titles come
+    from movie_titles.csv (or .txt). TMDB/IMDb ids come from `links`, by default the
+    netflix_imdb_tmdb.csv inside the directory when present.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError(f"{directory}: Netflix directory not found")
+    combined = sorted(directory.glob("combined_data_*.txt"), key=_natural_key)
+    per_movie = _per_movie_files(directory / "training_set")
+    titles_path = next(
+        (p for p in (directory / "movie_titles.csv", directory / "movie_titles.txt") if p.exists()),
+        None,
+    )
+    if not combined and not per_movie and titles_path is None:
+        raise DataError(
+            f"{directory}: no Netflix Prize files (expected combined_data_*.txt or "
+            "training_set/mv_*.txt, and movie_titles.csv or movie_titles.txt)"
+        )
+    notes: list[str] = []
+    columns = RatingColumns(sum(p.stat().st_size for p in [*combined, *per_movie.values()]))
+    skipped = 0
+    source_of: dict[int, Path] = {}
+    for path in combined:
+        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
+        skipped += lines
+        for movie in headers.tolist():
+            if source_of.setdefault(movie, path) != path:
+                raise DataError(
+                    f"movie {movie} appears in both {source_of[movie]} and {path}; "
+                    "remove the file that repeats it so no rating counts twice"
+                )
+    covered = [m for m in per_movie if m in source_of]
+    for movie, path in per_movie.items():
+        if movie in source_of:
+            continue
+        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
+        skipped += lines
+        strangers = sorted(set(headers.tolist()) - {movie})
+        if strangers:
+            raise DataError(f"{path}: holds movie {strangers[0]}, expected only movie {movie}")
+    if combined and per_movie:
+        notes.append(
+            f"both layouts present: read {len(combined)} combined_data file(s) and "
+            f"{len(per_movie) - len(covered)} training_set file(s); skipped {len(covered)} "
+            "training_set/mv_*.txt file(s) whose movies the combined files hold, "
+            "so no rating counts twice"
+        )
+    ratings = columns.to_frame()
+    if titles_path is not None:
+        movies = read_movie_titles(titles_path)
+    else:
+        ids = np.unique(ratings["movie"].to_numpy())
+        movies = make_movies(ids, [f"movie {i}" for i in ids])
+        notes.append("no movie_titles file: titles are 'movie <id>'")
+    untitled = np.setdiff1d(np.unique(ratings["movie"].to_numpy()), movies["movie"].to_numpy())
+    if len(untitled):
+        notes.append(f"{len(untitled)} rated movie(s) have no title, e.g. movie {untitled[0]}")
+    links_path = Path(links) if links is not None else directory / NETFLIX_LINKS
+    if links is not None or links_path.exists():
+        movies, linked = attach_netflix_links(movies, links_path)
+        notes.append(f"{links_path.name}: TMDB/IMDb ids for {linked} of {len(movies)} titles")
+    if skipped:
+        notes.append(f"{skipped} malformed rating line(s) skipped (lenient mode)")
+    return Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
+
+
+def _per_movie_files(folder: Path) -> dict[int, Path]:
+    files: dict[int, Path] = {}
+    for path in sorted(folder.glob("mv_*.txt")):
+        number = path.stem[3:]
+        if not number.isdigit():
+            raise DataError(f"{path}: expected a per-movie file name like mv_0000001.txt")
+        files[int(number)] = path
+    return files
+
+
+def _natural_key(path: Path) -> tuple[int, str]:
+    """combined_data_2 before combined_data_10; names without a number last."""
+    digits = "".join(ch for ch in path.stem if ch.isdigit())
+    return (int(digits) if digits else 1 << 30, path.name)
