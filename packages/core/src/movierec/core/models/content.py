@@ -30,8 +30,11 @@ class ContentTfidf(Recommender):
     supports_fold_in = True
     uses_overviews = True
 
-    def __init__(self, min_df: int = 1, max_features: int | None = None, sublinear_tf: bool = True) -> None:
+    def __init__(
+        self, min_df: int = 1, max_df: float = 0.5, max_features: int | None = None, sublinear_tf: bool = True
+    ) -> None:
         self.min_df = min_df
+        self.max_df = max_df
         self.max_features = max_features
         self.sublinear_tf = sublinear_tf
 
@@ -49,7 +52,8 @@ class ContentTfidf(Recommender):
                 "(for MovieLens or Netflix data, join overviews with --metadata)"
             )
         vectorizer = TfidfVectorizer(
-            stop_words="english", min_df=self.min_df, max_features=self.max_features, sublinear_tf=self.sublinear_tf
+            # terms in over half the overviews say little and make every query touch most movies
+            stop_words="english", min_df=self.min_df, max_df=self.max_df, max_features=self.max_features, sublinear_tf=self.sublinear_tf
         )
         texts = movies.loc[has_text, "overview"].astype(str).tolist()
         with_text = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
