@@ -28,13 +28,13 @@ FULL_PRIZE = 100_480_507
 MOVIEREC_METHOD = """
 import json, sys, time
 from pathlib import Path
+from movierec.core.data.netflix import read_netflix_ratings
+from movierec.core.data.spec import load_netflix
 paths = [Path(p) for p in sys.argv[1:]]
 start, cpu = time.perf_counter(), time.process_time()
 if len(paths) == 1:
-    from movierec.core.data.netflix import read_netflix_ratings
     ratings = read_netflix_ratings(paths[0]).ratings
 else:
-    from movierec.core.data.spec import load_netflix
     ratings = load_netflix(paths[0].parent, spec="bench").ratings
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
 print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings),

@@ -169,6 +169,7 @@ def parse_ratings_into(
     movie = -1  # no header yet
     lines_before = 0
     # One reusable buffer: padding newlines, then whole lines, then an unfinished line held over.
+    chunk_bytes = max(1, min(chunk_bytes, _file_size(path)))  # a per-movie file is small
     buffer = bytearray(b"\n" * _PAD + bytes(chunk_bytes + 1))
     held = 0
     with open(path, "rb") as handle:
