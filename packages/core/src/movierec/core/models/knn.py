@@ -411,14 +411,15 @@ class ItemKNN(_NeighbourKNN):
         index = self._known_user(user)
         row = self.seen_[index]
         rated = dict(zip(row.indices.tolist(), row.data.tolist()))
-        user_mean = self.user_mean_[index]
+        # a reason names a movie the user liked: above their own mean and the scale's midpoint
+        liked_from = max(self.user_mean_[index], sum(self.rating_range_) / 2)
         out: list[dict | None] = []
         for m in self.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
             best = None
             if m >= 0:
                 for neighbour, weight in zip(self.neighbors_[m].tolist(), self.weights_[m].tolist()):
                     rating = rated.get(neighbour)
-                    if rating is not None and rating >= user_mean and (best is None or weight > best[1]):
+                    if rating is not None and rating >= liked_from and (best is None or weight > best[1]):
                         best = (neighbour, weight, rating)
             out.append(None if best is None else {
                 "movie": int(self.movies_.ids[best[0]]), "similarity": float(best[1]), "rating": float(best[2])
