@@ -30,6 +30,7 @@ import pandas as pd
 from movierec.core.data import load_dataset
 from movierec.core.data.split import iter_folds
 from movierec.core.evaluation.benchmark import run_benchmark, sample_ratings
+from movierec.core.evaluation.results import BenchmarkResult, combine, load_benchmark
 from movierec.core.models.registry import SURPRISE_SUITE, create_engine, engine_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,9 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="engines to leave out (comma-separated)")
     parser.add_argument("--out", default=None, help="result JSON (default benchmarks/results/surprise_...json)")
     parser.add_argument("--parity", action="store_true", help="also run Surprise's own cross_validate")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these engines' rows to the existing result file (same data, split, seed)")
+    parser.add_argument("--no-comparisons", action="store_true", help="skip the Trainset and recommend timings")
     args = parser.parse_args()
 
     dataset = load_dataset(f"movielens:{args.data}")
@@ -58,8 +62,9 @@ def main() -> None:
         print(f"not available here, left out: {', '.join(missing)}")
 
     ratings = dataset.ratings if args.sample is None else sample_ratings(dataset.ratings, args.sample)
-    trainset_comparison(ratings)
-    recommend_comparison(ratings)
+    if not args.no_comparisons:
+        trainset_comparison(ratings)
+        recommend_comparison(ratings)
 
     start = time.perf_counter()
     result = run_benchmark(dataset, args.split, engines, sample=args.sample, progress=True)
@@ -70,10 +75,24 @@ def main() -> None:
     print_table(result.summary())
     name = f"surprise_{args.split.replace(':', '')}{f'_sample{args.sample}' if args.sample else ''}_{Path(args.data).name}.json"
     out = Path(args.out) if args.out else ROOT / "benchmarks" / "results" / name
+    if args.merge and out.exists():
+        result = merge(load_benchmark(out), result)
     result.save(out)
     print(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}")
     if args.parity:
         parity(ratings, args.split, result)
+
+
+def merge(stored: BenchmarkResult, new: BenchmarkResult) -> BenchmarkResult:
+    """The stored table with the new engines' rows replacing theirs (the folds must be the same)."""
+    if (stored.dataset, stored.split, stored.seed, stored.extra.get("sample")) != (
+        new.dataset, new.split, new.seed, new.extra.get("sample")
+    ):
+        raise SystemExit(f"--merge: the stored result is {stored.dataset} {stored.split} seed {stored.seed}, not this run's")
+    kept = stored.table[~stored.table["engine"].isin(set(new.table["engine"]))]
+    merged = combine([BenchmarkResult(kept, stored.dataset, stored.split, stored.k, stored.protocol, stored.seed), new])
+    merged.extra = {**stored.extra, "engines": {**stored.extra.get("engines", {}), **new.extra.get("engines", {})}}
+    return merged
 
 
 def print_table(summary: pd.DataFrame) -> None:
