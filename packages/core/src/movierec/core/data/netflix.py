@@ -343,7 +343,9 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
     day = _YEAR_START[year] + _DAY_OF_YEAR[_LEAP_OFFSET[year] + month_day]
 
     # Header and blank lines fail these checks too (too short, or no digit at the end).
-    ok = (problems == 0) & (stars <= 4) & (day >= 0) & (line_movie >= 0)
+    ok = (problems == 0) & (stars <= 4) & (day >= 0)
+    if movie < 0 or not header_ok.all():  # lines with no valid header in force
+        ok &= line_movie >= 0
     ok &= (user_length >= 1) & (user_length <= _MAX_USER_DIGITS)
     n_ok = int(np.count_nonzero(ok))
     n_bad = len(ends) - n_ok - len(header_lines) - (len(ends) - int(np.count_nonzero(nonblank)))
