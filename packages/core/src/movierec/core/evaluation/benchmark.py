@@ -71,6 +71,8 @@ def run_benchmark(
     if not specs:
         raise DataError("no engines to benchmark")
     labels = [engine_label(name, params) for name, params in specs]
+    if sample is not None and spec.kind == "predefined":
+        raise DataError("--sample cannot be combined with the predefined splits (they fix their own ratings)")
     ratings = dataset.ratings if sample is None else sample_ratings(dataset.ratings, sample, seed)
     source: Dataset | pd.DataFrame = dataset if sample is None else ratings
     n_folds = _fold_count(spec, dataset)
