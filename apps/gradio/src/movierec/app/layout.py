@@ -176,7 +176,7 @@ def _rate_tab(state: AppState) -> None:
     button = gr.Button("Recommend for me", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     table = gr.Dataframe(_empty(RANKED_COLUMNS), label="Recommended for you", wrap=True, interactive=False,
-                         column_widths=RANKED_WIDTHS)
+                         column_widths=RANKED_WIDTHS, max_height=760)
     chart = gr.Plot(label="Recommendation scores")
 
     @_guard(lambda text: (pd.DataFrame(), None, text))
@@ -217,7 +217,7 @@ def _similar_tab(state: AppState) -> None:
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
     message = gr.Markdown(elem_classes="movierec-message")
     table = gr.Dataframe(_empty(SIMILAR_COLUMNS), label="Similar titles", wrap=True, interactive=False,
-                         column_widths=SIMILAR_WIDTHS)
+                         column_widths=SIMILAR_WIDTHS, max_height=900)
     chart = gr.Plot(label="Similarity")
 
     @_guard(lambda text: (pd.DataFrame(), None, text, gr.update(visible=False)))
