@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.data.matrix import IdIndex
-from movierec.core.errors import DataError
+from movierec.core.errors import DataError, UnsupportedError
 from movierec.core.models.base import Recommender, similar_reason_text
 
 # ties (movies sharing no term with the profile) are ordered by popularity, far below any cosine
@@ -101,7 +101,7 @@ class ContentTfidf(Recommender):
         return scores
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        raise DataError("content_tfidf ranks movies but does not predict ratings")
+        raise UnsupportedError("content_tfidf ranks movies but does not predict ratings")
 
     def _score_user(self, user_idx: int) -> np.ndarray:
         row = self.seen_[user_idx]
