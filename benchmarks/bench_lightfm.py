@@ -44,6 +44,7 @@ ENGINES = [
     "item_knn",
     "content_tfidf",
     "surprise_svd",
+    "keras_mf",
 ]
 
 
