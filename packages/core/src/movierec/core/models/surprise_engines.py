@@ -23,7 +23,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.models.base import Recommender
-from movierec.core.models.surprise_knn import neighbour_sums
+from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums
 
 
 def build_trainset(
@@ -99,9 +99,9 @@ class SurpriseEngine(Recommender):
             + np.where(known_movie, self.bi_[np.maximum(movie_idx, 0)], 0.0)
         )
 
-    def _rated_by_user(self, user_idx: int) -> tuple[np.ndarray, np.ndarray]:
-        start, stop = self.seen_.indptr[user_idx], self.seen_.indptr[user_idx + 1]
-        return self.seen_.indices[start:stop], self.seen_.data[start:stop].astype(np.float64)
+    def _rated_by_user(self, user_idx: int) -> np.ndarray:
+        """Positions of the movies a user rated in training (Surprise's `ur[u]`)."""
+        return self.seen_.indices[self.seen_.indptr[user_idx]: self.seen_.indptr[user_idx + 1]]
 
 
 def _copy(name: str, value: Any) -> Any:
@@ -318,12 +318,12 @@ class SurpriseSlopeOne(SurpriseEngine):
         both = np.flatnonzero(known_user & known_movie)
         for user in np.unique(user_idx[both]):
             pairs = both[user_idx[both] == user]
-            rated, _ = self._rated_by_user(int(user))
+            rated = self._rated_by_user(int(user))
             estimate[pairs] = self._from_rated(movie_idx[pairs], rated, float(self.user_mean_[user]))
         return estimate
 
     def _score_user(self, user_idx: int) -> np.ndarray:
-        rated, _ = self._rated_by_user(user_idx)
+        rated = self._rated_by_user(user_idx)
         return self._from_rated(np.arange(len(self.movies_)), rated, float(self.user_mean_[user_idx]))
 
     def _from_rated(self, movie_idx: np.ndarray, rated: np.ndarray, user_mean: float) -> np.ndarray:
@@ -399,11 +399,11 @@ class _KNN(SurpriseEngine):
     def _terms(self) -> dict[str, np.ndarray]:
         return {"offset": self.means_}
 
-    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: Any) -> np.ndarray:
+    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: NeighbourSums) -> np.ndarray:
         """KNNWithMeans: mean of x plus the weighted mean offset; fewer than min_k neighbours: mean."""
         return self.means_[x] + self._neighbour_mean(sums)
 
-    def _neighbour_mean(self, sums: Any) -> np.ndarray:
+    def _neighbour_mean(self, sums: NeighbourSums) -> np.ndarray:
         enough = (sums.count >= self.min_k) & (sums.weights > 0)
         return np.where(enough, sums.weighted / np.where(enough, sums.weights, 1.0), 0.0)
 
@@ -419,7 +419,7 @@ class SurpriseKNNBasic(_KNN):
     def _terms(self) -> dict[str, np.ndarray]:
         return {}
 
-    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: Any) -> np.ndarray:
+    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: NeighbourSums) -> np.ndarray:
         possible = (sums.count >= self.min_k) & (sums.weights > 0)
         return np.where(possible, sums.weighted / np.where(possible, sums.weights, 1.0), self.global_mean_)
 
@@ -440,7 +440,7 @@ class SurpriseKNNWithZScore(_KNN):
     def _terms(self) -> dict[str, np.ndarray]:
         return {"offset": self.means_, "scale": self.sigmas_}
 
-    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: Any) -> np.ndarray:
+    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: NeighbourSums) -> np.ndarray:
         return self.means_[x] + self._neighbour_mean(sums) * self.sigmas_[x]
 
 
@@ -462,5 +462,5 @@ class SurpriseKNNBaseline(_KNN):
         bx, by = (self.bu_, self.bi_) if self.user_based else (self.bi_, self.bu_)
         return {"offset": self.global_mean_ + bx, "target_offset": by}
 
-    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: Any) -> np.ndarray:
+    def _combine(self, x: np.ndarray, users: np.ndarray, movies: np.ndarray, sums: NeighbourSums) -> np.ndarray:
         return self._biases(users, movies) + self._neighbour_mean(sums)
