@@ -11,18 +11,15 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from conftest import REPO
-from movierec.app.cli import start_in_background
+from movierec.app.cli import serving
 
 STARS_EMPTY = [None, None] * 10
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
-    demo, url = start_in_background("sample", cache_dir=tmp_path_factory.mktemp("engines"))
-    try:
+    with serving("sample", cache_dir=tmp_path_factory.mktemp("engines")) as url:
         yield url
-    finally:
-        demo.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from movierec.app.cli import start_in_background
+from movierec.app.cli import serving
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 30_000
@@ -37,11 +37,8 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    demo, url = start_in_background("sample", cache_dir=tmp_path_factory.mktemp("engines"))
-    try:
+    with serving("sample", cache_dir=tmp_path_factory.mktemp("engines")) as url:
         yield url
-    finally:
-        demo.close()
 
 
 def _shot(page, folder: Path, name: str) -> None:

@@ -8,6 +8,8 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +111,16 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
-def start_in_background(dataset: str = "sample", cache_dir: Path | None = None, host: str = "127.0.0.1") -> tuple[Any, str]:
-    """Prepare and launch the app on a free port without blocking: (demo, url); call demo.close()."""
+@contextmanager
+def serving(dataset: str = "sample", cache_dir: Path | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+    """The app prepared and launched on a free port for the duration of a `with` block: its URL."""
     demo = prepare(dataset, cache_dir)
     port = free_port(host)
     launch(demo, host, port, block=False)
-    return demo, f"http://{host}:{port}/"
+    try:
+        yield f"http://{host}:{port}/"
+    finally:
+        demo.close()
 
 
 def serve(args: argparse.Namespace) -> int:
