@@ -271,3 +271,10 @@ def test_real_sample_matches_the_per_movie_files(netflix_dir: Path, tmp_path: Pa
     pd.testing.assert_frame_equal(
         alone.sort_values(key, ignore_index=True), per_movie.sort_values(key, ignore_index=True)
     )
+
+
+def test_movies_without_a_title_are_noted(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n2:\n11,4,2005-01-02\n")
+    write(tmp_path / "movie_titles.csv", "1,2001,One\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert "1 movie(s) of the ratings files have no title, e.g. movie 2" in dataset.notes

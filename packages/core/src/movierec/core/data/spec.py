@@ -125,6 +125,7 @@ def load_netflix(
         strangers = sorted(set(headers.tolist()) - {movie})
         if strangers:
             raise DataError(f"{path}: holds movie {strangers[0]}, expected only movie {movie}")
+        source_of[movie] = path
     if combined and per_movie:
         notes.append(
             f"both layouts present: read {len(combined)} combined_data file(s) and "
@@ -133,15 +134,16 @@ def load_netflix(
             "so no rating counts twice"
         )
     ratings = columns.to_frame()
+    # The headers name every movie read: cheaper than a unique() over 100M ratings.
+    headers = np.array(sorted(source_of), dtype=np.int32)
     if titles_path is not None:
         movies = read_movie_titles(titles_path)
     else:
-        ids = np.unique(ratings["movie"].to_numpy())
-        movies = make_movies(ids, [f"movie {i}" for i in ids])
+        movies = make_movies(headers, [f"movie {i}" for i in headers])
         notes.append("no movie_titles file: titles are 'movie <id>'")
-    untitled = np.setdiff1d(np.unique(ratings["movie"].to_numpy()), movies["movie"].to_numpy())
+    untitled = np.setdiff1d(headers, movies["movie"].to_numpy())
     if len(untitled):
-        notes.append(f"{len(untitled)} rated movie(s) have no title, e.g. movie {untitled[0]}")
+        notes.append(f"{len(untitled)} movie(s) of the ratings files have no title, e.g. movie {untitled[0]}")
     links_path = Path(links) if links is not None else directory / NETFLIX_LINKS
     if links is not None or links_path.exists():
         movies, linked = attach_netflix_links(movies, links_path)
