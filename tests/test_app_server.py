@@ -128,10 +128,10 @@ def test_stored_benchmark_endpoint_draws_a_stored_result(client):
         client.predict("no-such-file.json", "rmse", api_name="/stored_benchmark")
 
 
-def test_explore_endpoint_returns_summary_and_five_charts(client):
+def test_explore_endpoint_returns_summary_and_the_data_charts(client):
     summary, *charts = client.predict(api_name="/explore")
     assert dict((row["what"], row["value"]) for row in _rows(summary))["dataset"] == "sample"
-    assert len(charts) == 5 and all(chart["type"] == "plotly" for chart in charts)
+    assert len(charts) == 7 and all(chart["type"] == "plotly" for chart in charts)
 
 
 def test_movierec_serve_is_a_registered_subcommand():

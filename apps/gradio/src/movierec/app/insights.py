@@ -22,6 +22,8 @@ from movierec.viz import (
     ratings_by_day,
     ratings_per_movie,
     ratings_per_user,
+    top_mean_rating,
+    top_weighted_rating,
 )
 
 log = logging.getLogger(__name__)
@@ -148,6 +150,8 @@ DATA_CHARTS = (
     "Ratings per day",
     "Ratings per movie",
     "Ratings per user",
+    "Top 10 by mean rating",
+    "Top 10 by weighted rating",
 )
 
 
@@ -162,6 +166,8 @@ def data_figures(state: AppState) -> tuple[Any, ...]:
             ratings_by_day(ratings),
             ratings_per_movie(ratings),
             ratings_per_user(ratings),
+            top_mean_rating(ratings, movies),
+            top_weighted_rating(ratings, movies),
         )
         state.memo["data_figures"] = cached
     return cached

@@ -80,7 +80,10 @@ def _gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:
 
 
 def _engine_choices(names: list[str]) -> list[tuple[str, str]]:
-    return [(f"{name}: {ENGINES[name].summary}", name) for name in names]
+    """Dropdown entries 'name: summary'; deep engines warn that their first use trains for a while."""
+    slow = {name for name in names if ENGINES[name].family == "deep"}
+    return [(f"{name}: {ENGINES[name].summary}" + (" (first use trains, about 30 s)" if name in slow else ""), name)
+            for name in names]
 
 
 def build_demo(state: AppState) -> gr.Blocks:
@@ -209,9 +212,8 @@ def _similar_tab(state: AppState) -> None:
         similarity = gr.Radio(list(callbacks.SIMILARITIES), value=callbacks.SIMILARITY_BLENDED,
                               label="Similarity by", scale=2)
     with gr.Row():
-        engine = gr.Dropdown(_engine_choices(collaborative), value=state.default_engine("item_knn", None)
-                             if "item_knn" in collaborative else (collaborative[0] if collaborative else None),
-                             label="Collaborative engine", scale=3)
+        default = "item_knn" if "item_knn" in collaborative else next(iter(collaborative), None)
+        engine = gr.Dropdown(_engine_choices(collaborative), value=default, label="Collaborative engine", scale=3)
         k = gr.Slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
     button = gr.Button("Find similar titles", variant="primary")
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
