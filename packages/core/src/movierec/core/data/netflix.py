@@ -9,6 +9,10 @@ are diagnosed one by one in Python, only to name the problem.
 from __future__ import annotations
 
 import mmap
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from movierec.core.data.tables import make_movies
 from movierec.core.errors import DataError
 
 TITLE_ENCODING = "ISO-8859-1"
+WORKERS = min(4, os.cpu_count() or 1)  # threads parsing chunks of one large file
 CHUNK_BYTES = 1 << 18  # 256 KiB per step: temporaries stay under the allocator's mmap threshold
 
 _BOM = b"\xef\xbb\xbf"
@@ -41,7 +46,7 @@ def _date_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     year_start = np.full(16_666, _INVALID, dtype=np.int32)
     year_start[years] = years.astype("U4").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int32)
     leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
-    leap_offset = np.zeros(16_666, dtype=np.uint64)
+    leap_offset = np.zeros(16_666, dtype=np.int64)
     leap_offset[years[leap]] = 1 << 16
     day_of_year = np.full(2 << 16, _INVALID, dtype=np.int32)
     for is_leap, year in ((0, "2001"), (1, "2000")):
@@ -161,50 +166,89 @@ def read_netflix_ratings(path: str | Path, lenient: bool = False) -> ParsedRatin
 
 
 def parse_ratings_into(
-    path: Path, columns: RatingColumns, lenient: bool = False, chunk_bytes: int = CHUNK_BYTES
+    path: Path,
+    columns: RatingColumns,
+    lenient: bool = False,
+    chunk_bytes: int = CHUNK_BYTES,
+    workers: int | None = None,
 ) -> tuple[int, np.ndarray]:
-    """Append a ratings file's ratings to `columns`; return (lines skipped, movie ids of headers)."""
-    skipped = 0
-    headers: list[np.ndarray] = []
-    movie = -1  # no header yet
-    lines_before = 0
-    # One reusable buffer: padding newlines, then whole lines, then an unfinished line held over.
-    chunk_bytes = max(1, min(chunk_bytes, _file_size(path)))  # a per-movie file is small
-    buffer = bytearray(b"\n" * _PAD + bytes(chunk_bytes + 1))
-    held = 0
+    """Append a ratings file's ratings to `columns`; return (lines skipped, movie ids of headers).
+
+    Chunks are parsed by `workers` threads (numpy releases the GIL in its loops), then taken
+    in file order: the movie carried into a chunk is settled then, so results do not depend
+    on the threads.
+    """
+    size = _file_size(path)
+    chunk_bytes = max(1, min(chunk_bytes, size))  # a per-movie file gets a small buffer
+    workers = WORKERS if workers is None else workers
+    blocks = _read_blocks(path, chunk_bytes)
+    if workers > 1 and size > 2 * chunk_bytes:
+        with ThreadPoolExecutor(workers) as pool:
+            return _take_in_order(path, _parsed_in_order(pool, blocks, 2 * workers), columns, lenient)
+    return _take_in_order(path, (_parse_chunk(*block) for block in blocks), columns, lenient)
+
+
+def _read_blocks(path: Path, chunk_bytes: int) -> Iterator[tuple[bytearray, int]]:
+    """Yield (buffer, stop): _PAD newlines, then whole lines up to stop; a BOM at the start goes."""
+    held = b""  # an unfinished line carried to the next block
+    first = True
     with open(path, "rb") as handle:
         while True:
-            if _PAD + held + 1 >= len(buffer):  # a line longer than the buffer
-                buffer.extend(bytes(len(buffer)))
+            buffer = bytearray(_PAD + len(held) + chunk_bytes + 1)
+            buffer[:_PAD] = b"\n" * _PAD
+            buffer[_PAD : _PAD + len(held)] = held
             with memoryview(buffer) as view:
-                got = handle.readinto(view[_PAD + held : len(buffer) - 1])
-            if lines_before == 0 and held == 0 and buffer.startswith(_BOM, _PAD):
-                buffer[_PAD : _PAD + got] = buffer[_PAD + len(_BOM) : _PAD + got] + _BOM
+                got = handle.readinto(view[_PAD + len(held) : -1])
+            if first and buffer.startswith(_BOM, _PAD):
+                del buffer[_PAD : _PAD + len(_BOM)]
                 got -= len(_BOM)
-            end = _PAD + held + got
+            first = False
+            end = _PAD + len(held) + got
             if got:
                 cut = buffer.rfind(b"\n", _PAD, end) + 1
-                if cut == 0:
-                    held += got
+                if cut == 0:  # one line longer than a chunk: keep reading until it ends
+                    held = bytes(buffer[_PAD:end])
                     continue
             elif held:  # the last line, without its newline
                 buffer[end] = _NEWLINE
                 cut = end = end + 1
             else:
-                break
-            chunk = _parse_chunk(buffer, cut, movie)
-            if len(chunk.bad_lines):
-                if not lenient:
-                    line = int(chunk.bad_lines[0])
-                    raise DataError(f"{path}:{lines_before + line + 1}: {chunk.problem(line)}")
-                skipped += len(chunk.bad_lines)
-            columns.append(chunk.user, chunk.movie, chunk.rating, chunk.day)
-            headers.append(chunk.headers)
-            movie = chunk.last_movie
-            lines_before += chunk.n_lines
-            del chunk
-            held = end - cut
-            buffer[_PAD : _PAD + held] = buffer[cut:end]
+                return
+            held = bytes(buffer[cut:end])
+            yield buffer, cut
+
+
+def _parsed_in_order(
+    pool: ThreadPoolExecutor, blocks: Iterator[tuple[bytearray, int]], depth: int
+) -> Iterator[_Chunk]:
+    """Parse blocks on the pool, at most `depth` ahead, yielding results in file order."""
+    pending: deque[Future[_Chunk]] = deque()
+    for block in blocks:
+        pending.append(pool.submit(_parse_chunk, *block))
+        if len(pending) >= depth:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+def _take_in_order(
+    path: Path, chunks: Iterable[_Chunk], columns: RatingColumns, lenient: bool
+) -> tuple[int, np.ndarray]:
+    skipped = 0
+    headers: list[np.ndarray] = []
+    movie = -1  # no header yet
+    lines_before = 0
+    for chunk in chunks:
+        chunk.settle(movie)
+        if len(chunk.bad_lines):
+            if not lenient:
+                line = int(chunk.bad_lines[0])
+                raise DataError(f"{path}:{lines_before + line + 1}: {chunk.problem(line)}")
+            skipped += len(chunk.bad_lines)
+        columns.append(chunk.user, chunk.movie, chunk.rating, chunk.day)
+        headers.append(chunk.headers)
+        movie = chunk.last_movie
+        lines_before += chunk.n_lines
     return skipped, np.concatenate(headers) if headers else np.empty(0, dtype=np.int32)
 
 
@@ -215,6 +259,9 @@ def _file_size(path: Path) -> int:
         raise DataError(f"{path}: ratings file not found") from None
 
 
+_CARRIED = -2  # movie of the lines before a chunk's first header: settled in file order
+
+
 @dataclass
 class _Chunk:
     """What one block of whole lines holds: valid ratings, header ids and bad line numbers."""
@@ -222,7 +269,8 @@ class _Chunk:
     buf: np.ndarray
     starts: np.ndarray
     ends: np.ndarray
-    line_movie: np.ndarray  # the movie in force at each line (-1: none)
+    line_movie: np.ndarray  # the movie in force at each line (-1: none, _CARRIED: see settle)
+    ok: np.ndarray
     user: np.ndarray
     movie: np.ndarray
     rating: np.ndarray
@@ -231,11 +279,32 @@ class _Chunk:
     bad_lines: np.ndarray
     last_movie: int
     n_lines: int
+    first_header: int  # line of the first header, n_lines if none
+    carried_ok: int  # valid rating lines before it: the first entries of the outputs
+    carried: int = _CARRIED
+
+    def settle(self, movie: int) -> None:
+        """Give the lines before the first header the movie in force at the chunk's start."""
+        self.carried = movie
+        if self.last_movie == _CARRIED:
+            self.last_movie = movie
+        if not self.carried_ok:
+            return
+        if movie >= 0:
+            self.movie[: self.carried_ok] = movie
+            return
+        # No valid header yet: those lines are malformed after all.
+        early = np.flatnonzero(self.ok[: self.first_header])
+        self.bad_lines = np.sort(np.concatenate((early, self.bad_lines)))
+        keep = slice(self.carried_ok, None)
+        self.user, self.movie = self.user[keep], self.movie[keep]
+        self.rating, self.day = self.rating[keep], self.day[keep]
 
     def problem(self, line: int) -> str:
         """Why line `line` (0-based in this chunk) was rejected."""
         raw = self.buf[self.starts[line] : self.ends[line]].tobytes()
-        return describe_bad_line(raw, int(self.line_movie[line]))
+        movie = int(self.line_movie[line])
+        return describe_bad_line(raw, self.carried if movie == _CARRIED else movie)
 
 
 _PAD = _MAX_USER_DIGITS + _TAIL  # newlines before the text, so every line has full windows
@@ -284,9 +353,8 @@ def _digits_value(words: np.ndarray) -> np.ndarray:
     return (words * _U(10000) + (words >> _U(32))) & _U(0xFFFFFFFF)
 
 
-def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
-    """Vectorized parse of the whole lines in buffer[_PAD:stop]; `movie` is the header in force
-    before the first of them.
+def _parse_chunk(buffer: bytearray, stop: int) -> _Chunk:
+    """Vectorized parse of the whole lines in buffer[_PAD:stop].
 
     Every line is read through three unaligned 8-byte words ending at its last byte: the
     customer id (right-aligned, at most 8 digits), ",R,YYYY-" and "YY-MM-DD", and checked with
@@ -317,7 +385,7 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
     header_ok = header_movies >= 0
     # Each line's movie is the last header at or before it (or the one carried in).
     segment = np.diff(np.concatenate(([0], header_lines, [len(ends)])))
-    line_movie = np.repeat(np.concatenate(([movie], header_movies)).astype(np.int32), segment)
+    line_movie = np.repeat(np.concatenate(([_CARRIED], header_movies)).astype(np.int32), segment)
 
     # One gather of each line's last 21 bytes, read as three overlapping unaligned words.
     windows = np.ndarray((len(buf) - _PAD + 1,), dtype=f"V{_PAD}", buffer=buf, strides=(1,))
@@ -338,14 +406,14 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
     pairs = pairs * _U(10) + (pairs >> _U(8))
     century = (head_word >> _U(24)) & _U(0x0F0F)
     century = (century * _U(10) + (century >> _U(8))) & _U(0xFF)
-    year = century * _U(100) + (pairs & _U(0xFF))
-    month_day = ((pairs >> _U(16)) & _U(0xFF00)) | ((pairs >> _U(48)) & _U(0xFF))
+    year = (century * _U(100) + (pairs & _U(0xFF))).view(np.int64)  # signed: no index cast
+    month_day = (((pairs >> _U(16)) & _U(0xFF00)) | ((pairs >> _U(48)) & _U(0xFF))).view(np.int64)
     day = _YEAR_START[year] + _DAY_OF_YEAR[_LEAP_OFFSET[year] + month_day]
 
     # Header and blank lines fail these checks too (too short, or no digit at the end).
     ok = (problems == 0) & (stars <= 4) & (day >= 0)
-    if movie < 0 or not header_ok.all():  # lines with no valid header in force
-        ok &= line_movie >= 0
+    if not header_ok.all():  # lines under a malformed header
+        ok &= line_movie != -1
     ok &= (user_length >= 1) & (user_length <= _MAX_USER_DIGITS)
     n_ok = int(np.count_nonzero(ok))
     n_bad = len(ends) - n_ok - len(header_lines) - (len(ends) - int(np.count_nonzero(nonblank)))
@@ -353,11 +421,13 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
     if not header_ok.all():
         bad = np.sort(np.concatenate((header_lines[~header_ok], bad)))
     user = _digits_value(user_word[ok] & _LOW_NIBBLES & keep[ok]).astype(np.int32)
+    first_header = int(header_lines[0]) if len(header_lines) else len(ends)
     return _Chunk(
         buf=buf,
         starts=starts,
         ends=ends,
         line_movie=line_movie,
+        ok=ok,
         user=user,
         movie=line_movie[ok],
         rating=stars[ok] + np.float32(1),
@@ -366,6 +436,8 @@ def _parse_chunk(buffer: bytearray, stop: int, movie: int) -> _Chunk:
         bad_lines=bad,
         last_movie=int(line_movie[-1]),
         n_lines=len(ends),
+        first_header=first_header,
+        carried_ok=int(np.count_nonzero(ok[:first_header])),
     )
 
 
