@@ -262,16 +262,16 @@ def similar_titles(
     if similarity in (SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED):
         sources.append(check_engine(state, collaborative_engine, state.collaborative_engines(),
                                     "collaborative similarity"))
-    scores = []
-    for name in sources:
-        fitted = state.engines.get(name, progress)
+    scores: list[pd.DataFrame] = []
+    failures: list[str] = []
+    for name in sources:  # in a blend, one side that cannot answer leaves the other
         try:
+            fitted = state.engines.get(name, progress)
             scores.append(fitted.similar_movies(match.movie, k=len(state.catalogue.labels)))
         except MovierecError as error:
-            if len(sources) == 1:
-                raise InputError(f"{match.label}: {error}") from None
+            failures.append(f"{name}: {error}")
     if not scores:
-        raise InputError(f"{match.label}: no engine has a representation of this movie")
+        raise InputError(f"{match.label}: " + "; ".join(failures))
     ranked = _blend(scores).head(k)
     table = _ranked(state, ranked)
     table["overview"] = movie_details(state, ranked["movie"].tolist())["overview"].to_numpy()
@@ -281,6 +281,8 @@ def similar_titles(
     others = [label for label in match.candidates if label != match.label][:3]
     note = f" (also matching: {', '.join(others)})" if others else ""
     message = f"{len(table)} titles similar to {match.label} by {similarity}{note}"
+    if failures:
+        message += f"; left out {'; '.join(failures)}"
     return Recommendations(table, figure, message), match
 
 

@@ -24,6 +24,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     """The options `serve` and app.py share."""
     parser.add_argument("--dataset", metavar="SPEC",
                         help="'sample', 'netflix:DIR' or 'movielens:DIR' (default: $MOVIEREC_DATASET or sample)")
+    parser.add_argument("--metadata", metavar="CSV",
+                        help="movies_metadata.csv (or a MovieLens movies_with_overview.csv) whose overviews to join "
+                             "(default: $MOVIEREC_METADATA)")
     parser.add_argument("--host", help="address to bind (default: $GRADIO_SERVER_NAME; 0.0.0.0 on a Space, "
                                        "else 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"port (default: $PORT, $GRADIO_SERVER_PORT or {DEFAULT_PORT})")
@@ -66,7 +69,8 @@ def resolve_port(port: int | None) -> int:
     return DEFAULT_PORT
 
 
-def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: bool = True) -> Any:
+def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: bool = True,
+            metadata: str | None = None) -> Any:
     """Load the dataset, warm the default engines with progress on stderr, and build the page."""
     from movierec.app.layout import build_demo, configure_queue
     from movierec.app.state import AppState, dataset_spec_from_env
@@ -74,14 +78,14 @@ def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: boo
     started = time.perf_counter()
     spec = dataset or dataset_spec_from_env()
     _say(f"loading dataset {spec}")
-    state = AppState.create(spec, cache_dir)
+    state = AppState.create(spec, cache_dir, metadata)
     _say(f"{len(state.dataset.ratings):,} ratings loaded; engines: {', '.join(state.offered)}")
     if warm:
         names = [name for name in WARM_ENGINES if name in state.offered]
-        state.warm(names, lambda fraction, text: _say(f"[{fraction:4.0%}] {text}"))
+        failures = state.warm(names, lambda fraction, text: _say(f"[{fraction:4.0%}] {text}"))
         for name in names:
-            how, seconds = state.engines.timings.get(name, ("ready", 0.0))
-            _say(f"{name} {how} in {seconds:.1f} s")
+            how, seconds = state.engines.timings.get(name, ("not available", 0.0))
+            _say(f"{name} {how} in {seconds:.1f} s" if name not in failures else f"{name} not available: {failures[name]}")
     demo = configure_queue(build_demo(state))
     _say(f"ready in {time.perf_counter() - started:.1f} s")
     return demo
@@ -128,7 +132,7 @@ def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if (Path.cwd() / "data_samples" / "combined_data_1.txt").exists():  # a regular install run from a checkout
         os.environ.setdefault("MOVIEREC_SAMPLE_DIR", str(Path.cwd() / "data_samples"))
-    demo = prepare(args.dataset, args.cache_dir, warm=not args.no_warm)
+    demo = prepare(args.dataset, args.cache_dir, warm=not args.no_warm, metadata=args.metadata)
     launch(demo, args.host, args.port)
     return 0
 

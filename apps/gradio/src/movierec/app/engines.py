@@ -43,7 +43,7 @@ def default_cache_dir() -> Path:
 
 
 def dataset_fingerprint(dataset: Dataset) -> str:
-    """A short hash that changes when the ratings or the movie titles change."""
+    """A short hash that changes when the ratings, the titles or the overviews change."""
     digest = hashlib.sha256()
     digest.update(f"{dataset.spec}|{movierec.core.__version__}|{len(dataset.ratings)}".encode())
     ratings = dataset.ratings
@@ -52,7 +52,10 @@ def dataset_fingerprint(dataset: Dataset) -> str:
     for column in ("user", "movie", "rating"):
         digest.update(np.ascontiguousarray(ratings[column].to_numpy()[::step]).tobytes())
     digest.update(str(len(dataset.movies)).encode())
-    digest.update("|".join(dataset.movies["title"].astype(str).tolist()[::max(1, len(dataset.movies) // 5000)]).encode())
+    every = max(1, len(dataset.movies) // 5000)
+    for column in ("title", "overview"):  # overviews joined from metadata change content engines
+        if column in dataset.movies.columns:
+            digest.update("|".join(str(value) for value in dataset.movies[column].tolist()[::every]).encode())
     return digest.hexdigest()[:12]
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from movierec.app.engines import EngineCache, ProgressFn, capabilities, usable_engines
 from movierec.core.data import load_dataset
 from movierec.core.data.tables import Dataset
+from movierec.core.errors import MovierecError
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +85,11 @@ class AppState:
     memo: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, spec: str | None = None, cache_dir: Path | None = None) -> "AppState":
-        """Load the dataset (default: $MOVIEREC_DATASET or the sample) and list the usable engines."""
-        dataset = load_dataset(spec or dataset_spec_from_env())
+    def create(cls, spec: str | None = None, cache_dir: Path | None = None,
+               metadata: str | Path | None = None) -> "AppState":
+        """Load the dataset (default: $MOVIEREC_DATASET or the sample, overviews from $MOVIEREC_METADATA)."""
+        metadata = metadata or os.environ.get("MOVIEREC_METADATA") or None
+        dataset = load_dataset(spec or dataset_spec_from_env(), metadata=metadata)
         state = cls(dataset=dataset, engines=EngineCache(dataset, cache_dir))
         state.offered = usable_engines()
         return state
@@ -110,14 +113,19 @@ class AppState:
             return preferred
         return choices[0] if choices else None
 
-    def warm(self, names: list[str], progress: ProgressFn | None = None) -> None:
-        """Load or train the given engines now, so the first clicks answer at once."""
+    def warm(self, names: list[str], progress: ProgressFn | None = None) -> dict[str, str]:
+        """Load or train the given engines now, so the first clicks answer at once; {name: why not}."""
+        failures: dict[str, str] = {}
         for position, name in enumerate(names):
             def step(fraction: float, text: str, position: int = position) -> None:
                 if progress is not None:
                     progress((position + fraction) / len(names), text)
 
-            self.engines.get(name, step)
+            try:
+                self.engines.get(name, step)
+            except MovierecError as error:  # e.g. content_tfidf on data without overviews
+                failures[name] = str(error)
+        return failures
 
     # ------------------------------------------------------------- lookups
     @cached_property

@@ -1,0 +1,58 @@
+"""The app's callbacks on the real datasets in ../shared/data (skipped when absent)."""
+
+from __future__ import annotations
+
+import pytest
+
+from movierec.app import callbacks, insights
+from movierec.app.state import AppState
+
+pytestmark = pytest.mark.shared_data
+
+
+@pytest.fixture(scope="module")
+def movielens(movielens_small_dir, tmp_path_factory) -> AppState:
+    return AppState.create(f"movielens:{movielens_small_dir}", tmp_path_factory.mktemp("engines"),
+                           metadata=movielens_small_dir / "movies_with_overview.csv")
+
+
+def test_movielens_recommendations_and_reasons(movielens):
+    user = movielens.user_choices[0]
+    result, top = callbacks.recommend_for_user(movielens, user, "item_knn", 10)
+    assert len(result.table) == 10
+    assert result.table["reason"].str.contains("which you rated").all()
+    assert top["rating"].iloc[0] == 5.0
+
+
+def test_movielens_similar_titles_find_the_sequels(movielens):
+    result, match = callbacks.similar_titles(movielens, "toy story", callbacks.SIMILARITY_BLENDED, "item_knn", 10)
+    assert match.label == "Toy Story (1995)"
+    assert "Toy Story 2" in set(result.table["title"])
+    assert result.table["overview"].str.len().gt(0).all()
+
+
+def test_movielens_rate_yourself_with_real_titles(movielens):
+    rows = [("Toy Story (1995)", 5), ("Finding Nemo (2003)", 5), ("Shrek (2001)", 4),
+            ("Saw (2004)", 1), ("Monsters, Inc. (2001)", 5)]
+    result = callbacks.recommend_for_new_user(movielens, "item_knn", 10, rows)
+    assert len(result.table) == 10
+    assert not {"Toy Story", "Finding Nemo", "Shrek"} & set(result.table["title"])
+
+
+def test_without_overviews_a_blend_falls_back_to_collaborative(movielens_small_dir, tmp_path):
+    state = AppState.create(f"movielens:{movielens_small_dir}", tmp_path)
+    result, _ = callbacks.similar_titles(state, "Toy Story (1995)", callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+    assert len(result.table) == 5
+    assert "left out content_tfidf" in result.message and "overviews" in result.message
+    with pytest.raises(callbacks.InputError, match="needs movie overviews"):
+        callbacks.similar_titles(state, "Toy Story (1995)", callbacks.SIMILARITY_TEXT, "item_knn", 5)
+    assert state.warm(["content_tfidf"])["content_tfidf"]  # start-up warming reports, never crashes
+
+
+def test_netflix_titles_with_commas_are_all_offered(netflix_dir, tmp_path):
+    state = AppState.create(f"netflix:{netflix_dir}", tmp_path)
+    labels = state.catalogue.labels
+    assert len(labels) == len(set(labels)) == 17_770
+    assert sum("," in label for label in labels) >= 336
+    summary = dict(insights.dataset_summary(state).itertuples(index=False))
+    assert summary["titles"] == "17,770"
