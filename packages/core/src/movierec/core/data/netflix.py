@@ -390,8 +390,8 @@ def _parse_chunk(buffer: bytearray, stop: int) -> _Chunk:
     # One gather of each line's last 21 bytes, read as three overlapping unaligned words.
     windows = np.ndarray((len(buf) - _PAD + 1,), dtype=f"V{_PAD}", buffer=buf, strides=(1,))
     window = windows[ends - _PAD]
-    user_word, head_word, date_word = (
-        np.ndarray((len(ends),), dtype="<u8", buffer=window, offset=offset, strides=(_PAD,))
+    user_word, head_word, date_word = (  # contiguous copies: every later step reads them faster
+        np.ndarray((len(ends),), dtype="<u8", buffer=window, offset=offset, strides=(_PAD,)).copy()
         for offset in (0, _PAD - _TAIL, _PAD - 8)
     )
     user_length = lengths - _TAIL
