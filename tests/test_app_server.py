@@ -107,6 +107,11 @@ def test_similar_endpoint_explains_empty_and_unmatched_titles(client):
         assert message.startswith("**Note:**") and chart is None
 
 
+def test_typed_markup_is_shown_as_text(client):
+    *_, message, _ = client.predict("<img src=x onerror=alert(1)>", "blended", "item_knn", 5, api_name="/similar")
+    assert "<img" not in message and "&lt;img" in message
+
+
 def test_quick_benchmark_endpoint(client):
     surprise, engines, scatter, summary, message = client.predict(["mean", "baseline"], api_name="/quick_benchmark")
     assert _figure(surprise) is None and _figure(engines)["type"] == "plotly" and scatter["type"] == "plotly"

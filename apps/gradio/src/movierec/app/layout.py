@@ -7,6 +7,7 @@ page (never a traceback) and the server keeps serving.
 from __future__ import annotations
 
 import functools
+import html
 import logging
 import os
 from collections.abc import Callable
@@ -45,8 +46,10 @@ CSS = """
 
 
 def _warn(text: str) -> str:
-    gr.Warning(text)
-    return f"**Note:** {text}"
+    """Show `text` as a warning toast and return it for the page's message line."""
+    safe = html.escape(text, quote=False)  # the toast renders HTML, and the text may quote what a visitor typed
+    gr.Warning(safe)
+    return f"**Note:** {safe}"
 
 
 def _guard(empty: Callable[[str], tuple]) -> Callable[[Callable[..., tuple]], Callable[..., tuple]]:
