@@ -225,22 +225,20 @@ def resolve_title(state: AppState, text: Any) -> TitleMatch:
     labels = state.catalogue.label_of_movie
     picked = state.catalogue.movie_of_label.get(query)
     if picked is not None:  # a label from the list; other versions of the same title stay offered
-        versions = search_titles(state, state.dataset.title_of(picked), exact_only=True)
-        candidates = [labels[m] for m in versions] if len(versions) > 1 else []
-        return TitleMatch(picked, query, candidates)
+        return TitleMatch(picked, query, [labels[m] for m in state.catalogue.versions.get(picked, [])])
     matches = search_titles(state, query)
     if not matches:
         raise InputError(f"no title matches {query!r}; pick one from the list")
     return TitleMatch(matches[0], labels[matches[0]], [labels[m] for m in matches])
 
 
-def search_titles(state: AppState, query: str, limit: int = 8, exact_only: bool = False) -> list[int]:
+def search_titles(state: AppState, query: str, limit: int = 8) -> list[int]:
     """Movie ids whose titles match `query` well, best first (exact titles and remakes lead)."""
     found = find_titles(state.dataset.movies, query, limit=limit)
     if found.empty:
         return []
     best = float(found["score"].iloc[0])
-    floor = 100.0 if exact_only else max(MIN_TITLE_SCORE, best - TITLE_SCORE_MARGIN)
+    floor = max(MIN_TITLE_SCORE, best - TITLE_SCORE_MARGIN)
     return [int(movie) for movie in found.loc[found["score"] >= floor, "movie"]]
 
 

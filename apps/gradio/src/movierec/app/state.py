@@ -15,6 +15,7 @@ import pandas as pd
 from movierec.app.engines import EngineCache, ProgressFn, capabilities, usable_engines
 from movierec.core.data import load_dataset
 from movierec.core.data.tables import Dataset
+from movierec.core.data.titles import title_key
 from movierec.core.errors import MovierecError
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class Catalogue:
     labels: list[str]
     movie_of_label: dict[str, int]
     label_of_movie: dict[int, str]
+    #: movie -> every movie with the same title (remakes), for titles that have several
+    versions: dict[int, list[int]]
 
     @classmethod
     def build(cls, movies: pd.DataFrame, popularity: pd.Series) -> "Catalogue":
@@ -71,7 +74,11 @@ class Catalogue:
             labels.append(label)
             movie_of_label[label] = int(movie)
             label_of_movie[int(movie)] = label
-        return cls(labels, movie_of_label, label_of_movie)
+        by_title: dict[str, list[int]] = {}
+        for movie, title in zip(frame["movie"].tolist(), frame["title"].tolist()):
+            by_title.setdefault(title_key(title), []).append(int(movie))
+        versions = {movie: group for group in by_title.values() if len(group) > 1 for movie in group}
+        return cls(labels, movie_of_label, label_of_movie, versions)
 
 
 @dataclass
