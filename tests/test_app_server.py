@@ -145,6 +145,14 @@ def test_movierec_serve_is_a_registered_subcommand():
     assert "--dataset" in out.stdout and "--port" in out.stdout
 
 
+def test_a_bad_dataset_spec_is_one_error_line_not_a_traceback():
+    out = subprocess.run([sys.executable, str(REPO / "apps" / "gradio" / "app.py"), "--dataset", "nowhere:x"],
+                         capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert out.returncode == 2
+    assert "app.py: error: unknown dataset spec 'nowhere:x'" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 def test_host_and_port_follow_the_space_environment(monkeypatch):
     from movierec.app.cli import resolve_host, resolve_port
 
