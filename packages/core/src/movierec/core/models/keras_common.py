@@ -197,7 +197,9 @@ class KerasRecommender(Recommender):
 
     Subclasses set the hyper-parameters in `__init__` (at least those read here: epochs,
     batch_size, learning_rate, l2, validation_fraction, patience, seed, accelerator, verbose,
-    progress, deterministic) and implement `_build_model`, `_read_weights` and `_interaction`.
+    progress, deterministic) and implement `_build_model`, `_read_weights`, `_interaction` and `_fit_user`.
+    Seeding calls `keras.utils.set_random_seed`, which also seeds Python's and numpy's global
+    generators.
     """
 
     has_similar_movies = True
@@ -250,7 +252,9 @@ class KerasRecommender(Recommender):
         tf, keras = import_keras()
         keras.utils.set_random_seed(self.seed)
         if self.deterministic:
+            # process-wide: TensorFlow has no per-model switch
             tf.config.experimental.enable_op_determinism()
+        strategy = distribution_strategy(self.accelerator)  # an absent device fails before any work
         self._prepare(ratings, movies)
         user_idx = self.users_.index_of(ratings["user"].to_numpy()).astype(np.int32)
         movie_idx = self.movies_.index_of(ratings["movie"].to_numpy()).astype(np.int32)
@@ -262,7 +266,6 @@ class KerasRecommender(Recommender):
             raise DataError(f"validation_fraction={self.validation_fraction} leaves no ratings to train on")
         valid, train = np.sort(order[:n_valid]), np.sort(order[n_valid:])
 
-        strategy = distribution_strategy(self.accelerator)
         replicas = strategy.num_replicas_in_sync
         global_batch = int(self.batch_size) * replicas
         on_tpu = "TPU" in type(strategy).__name__
