@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7860
 #: trained (or loaded from the cache) before the server opens, so the first clicks answer at once

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +17,6 @@ from movierec.core.data.tables import Dataset
 from movierec.core.data.titles import title_key
 from movierec.core.errors import MovierecError
 
-log = logging.getLogger(__name__)
 
 DEFAULT_DATASET = "sample"
 #: the engines offered first on each tab; cheap to train on the sample, so they are warmed at start
