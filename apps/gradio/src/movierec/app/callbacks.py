@@ -60,7 +60,7 @@ def check_k(k: Any) -> int:
     return int(value)
 
 
-def check_engine(state: AppState, name: Any, choices: Sequence[str], purpose: str) -> str:
+def check_engine(name: Any, choices: Sequence[str], purpose: str) -> str:
     """An engine name offered for `purpose`, or an InputError listing the ones that are."""
     if not name:
         raise InputError(f"choose an engine for {purpose}")
@@ -147,7 +147,7 @@ def recommend_for_user(
 ) -> tuple[Recommendations, pd.DataFrame]:
     """Top-k for a known user from one engine, with reasons where the engine gives them."""
     user_id = parse_user(state, user)
-    name = check_engine(state, engine, state.offered, "recommendations")
+    name = check_engine(engine, state.offered, "recommendations")
     k = check_k(k)
     fitted = state.engines.get(name, progress)
     ranked = fitted.recommend(user_id, k=k)
@@ -197,7 +197,7 @@ def recommend_for_new_user(
     state: AppState, engine: Any, k: Any, rows: Sequence[tuple[Any, Any]], progress: ProgressFn | None = None
 ) -> Recommendations:
     """Top-k for a visitor's own ratings by folding them into a fitted engine (no retraining)."""
-    name = check_engine(state, engine, state.engines_that("supports_fold_in"), "your own ratings")
+    name = check_engine(engine, state.engines_that("supports_fold_in"), "your own ratings")
     k = check_k(k)
     rated = parse_rated(state, rows)
     fitted = state.engines.get(name, progress)
@@ -258,7 +258,7 @@ def similar_titles(
             raise InputError("no engine that reads overviews is available")
         sources.append(text_engine)
     if similarity in (SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED):
-        sources.append(check_engine(state, collaborative_engine, state.collaborative_engines(),
+        sources.append(check_engine(collaborative_engine, state.collaborative_engines(),
                                     "collaborative similarity"))
     scores: list[pd.DataFrame] = []
     failures: list[str] = []
