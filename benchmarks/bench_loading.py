@@ -5,11 +5,13 @@ and about 470k customers, dates 1999-11-11..2005-12-31. Each method runs in its 
 so peak RSS (VmHWM) is measured per method. The notebook's method is pandas read_csv, then one
 `.loc` slice per movie between header rows, then concat; its counts are shown against the truth.
 
-    hatch run python benchmarks/bench_loading.py                 # the full 24M-rating file
+    hatch run python benchmarks/bench_loading.py --repeat 3       # the full 24M-rating file
     hatch run python benchmarks/bench_loading.py --ratings 2000000
     hatch run python benchmarks/bench_loading.py --files 4 --ratings 25120127   # full-Prize scale
 
-Files go to benchmarks/out/ (or --cache DIR); delete them to regenerate.
+Wall time and CPU time (user + system, parsing only: imports happen before the clock starts)
+are both printed, best of --repeat runs; the methods alternate, so both meet the same machine
+load. Files go to benchmarks/out/ (or --cache DIR); delete them to regenerate.
 """
 
 from __future__ import annotations
