@@ -186,7 +186,8 @@ def _rate_tab(state: AppState) -> None:
     chart = gr.Plot(label="Recommendation scores")
 
     @_guard(lambda text: (pd.DataFrame(), None, text))
-    def rate(engine: Any, k: Any, *pairs: Any, progress: gr.Progress = gr.Progress()) -> tuple:
+    # progress before *pairs: Gradio passes gr.Progress only to a positional parameter
+    def rate(engine: Any, k: Any, progress: gr.Progress = gr.Progress(), *pairs: Any) -> tuple:
         rows = list(zip(pairs[0::2], pairs[1::2]))
         result = callbacks.recommend_for_new_user(state, engine, k, rows, _gradio_progress(progress))
         return result.table, result.figure, result.message
