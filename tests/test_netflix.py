@@ -278,3 +278,11 @@ def test_movies_without_a_title_are_noted(tmp_path: Path) -> None:
     write(tmp_path / "movie_titles.csv", "1,2001,One\n")
     dataset = load_netflix(tmp_path, spec="netflix:x")
     assert "1 movie(s) of the ratings files have no title, e.g. movie 2" in dataset.notes
+
+
+def test_a_file_in_another_format_is_one_short_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "combined_data_1.txt"
+    path.write_bytes(b"userId,movieId,rating,timestamp\n1,1,4.0,964982703\n" + b"x" * 5000)
+    with pytest.raises(DataError, match=r":1: rating line 'userId,movieId,rating,timestamp' before") as error:
+        read_netflix_ratings(path)
+    assert len(str(error.value)) < 300

@@ -454,7 +454,7 @@ def describe_bad_line(raw: bytes, movie: int) -> str:
     `movie` is the header in force at that line, -1 if none.
     """
     line = raw
-    shown = line.decode("latin-1")
+    shown = line[:80].decode("latin-1") + ("..." if len(line) > 80 else "")  # a binary file has long lines
     if _BOM in line:
         return f"stray byte-order mark in {shown!r}"
     if b"\r" in line:
