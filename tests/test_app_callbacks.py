@@ -190,6 +190,15 @@ def test_a_second_start_loads_engines_from_disk(state, user):
     pd.testing.assert_frame_equal(first, second)
 
 
+def test_first_use_reports_training_progress_then_loading(state, tmp_path):
+    steps: list[str] = []
+    EngineCache(state.dataset, tmp_path).get("baseline", lambda fraction, text: steps.append(text))
+    assert any(text.startswith("training baseline") for text in steps)
+    steps.clear()
+    EngineCache(state.dataset, tmp_path).get("baseline", lambda fraction, text: steps.append(text))
+    assert steps[0] == "loading baseline from the cache"
+
+
 def test_cache_folders_differ_by_parameters_and_dataset(state, tmp_path):
     default = EngineCache(state.dataset, tmp_path)
     tuned = EngineCache(state.dataset, tmp_path, params={"item_knn": {"n_neighbors": 5}})

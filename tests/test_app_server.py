@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 from gradio_client import Client
@@ -79,6 +80,19 @@ def test_rate_endpoint_folds_in_a_visitors_ratings(client, served):
     assert len(_rows(table)) == 6
     assert "from 5 rated movies" in message
     assert {row["title"] for row in _rows(table)}.isdisjoint({c.rsplit(" (", 1)[0] for c in choices[:5]})
+
+
+def test_first_use_of_an_engine_shows_progress_in_the_page(client):
+    choices = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
+    titles = choices["type"]["enum"]
+    pairs = [titles[0], 5, titles[1], 4, titles[2], 2] + [None, None] * 7
+    job = client.submit("surprise_svdpp", 5, *pairs, api_name="/rate")  # a few seconds of training
+    shown: set[str] = set()
+    while not job.done():
+        shown.update(unit.desc or "" for unit in job.status().progress_data or [])
+        time.sleep(0.05)
+    assert "3 rated movies" in job.result()[2]
+    assert any(text.startswith("training surprise_svdpp") for text in shown)
 
 
 def test_rate_endpoint_explains_nothing_rated_and_bad_stars(client):
