@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -291,22 +292,29 @@ def attach_overviews(movies: pd.DataFrame, metadata: Metadata) -> tuple[pd.DataF
     return movies, report
 
 
-def _metadata_frame(movie, tmdb_id, imdb_id, title, year, overview) -> pd.DataFrame:  # noqa: ANN001
+def _metadata_frame(
+    movie: Iterable[object] | None,
+    tmdb_id: Iterable[object] | None,
+    imdb_id: Iterable[object] | None,
+    title: Iterable[object],
+    year: Iterable[object] | None,
+    overview: Iterable[object],
+) -> pd.DataFrame:
+    """Metadata rows in METADATA_COLUMNS form; a source without a column gets NA there."""
+    overview = list(overview)
     n = len(overview)
-    absent = pd.Series([None] * n, dtype=object)
+
+    def column(values: Iterable[object] | None) -> pd.Series:
+        return pd.Series(list(values) if values is not None else [None] * n, dtype=object)
+
     return pd.DataFrame(
         {
-            "movie": pd.array(
-                pd.to_numeric(pd.Series(movie).reset_index(drop=True), errors="coerce")
-                if movie is not None
-                else absent,
-                dtype="Int64",
-            ),
-            "tmdb_id": _tmdb(pd.Series(tmdb_id).reset_index(drop=True)) if tmdb_id is not None else pd.array(absent, dtype="Int64"),
-            "imdb_id": _imdb(pd.Series(imdb_id).reset_index(drop=True)) if imdb_id is not None else pd.array(absent, dtype="Int64"),
+            "movie": pd.to_numeric(column(movie), errors="coerce").astype("Int64"),
+            "tmdb_id": _tmdb(column(tmdb_id)),
+            "imdb_id": _imdb(column(imdb_id)),
             "title": pd.array(list(title), dtype="string"),
-            "year": pd.array([_year(y) for y in (year if year is not None else absent)], dtype="Int16"),
-            "overview": pd.array(list(overview), dtype="string"),
+            "year": pd.array([_year(y) for y in column(year)], dtype="Int16"),
+            "overview": pd.array(overview, dtype="string"),
         }
     )
 

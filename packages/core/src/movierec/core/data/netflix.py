@@ -27,7 +27,7 @@ WORKERS = min(4, os.cpu_count() or 1)  # threads parsing chunks of one large fil
 CHUNK_BYTES = 1 << 18  # 256 KiB per step: temporaries stay under the allocator's mmap threshold
 
 _BOM = b"\xef\xbb\xbf"
-_NEWLINE, _CR, _COLON, _ZERO = (ord(c) for c in "\n\r:0")
+_NEWLINE, _CR, _COLON = (ord(c) for c in "\n\r:")
 _MAX_ID_DIGITS = 9  # movie ids stay below 10**9, inside int32
 _MAX_USER_DIGITS = 8  # one 8-byte word; Netflix customer ids stop at 2,649,429
 _TAIL = 13  # ",R,YYYY-MM-DD": every rating line ends with these 13 bytes
