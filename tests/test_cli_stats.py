@@ -54,3 +54,13 @@ def test_stats_of_a_missing_directory_is_one_line(tmp_path: Path, capsys: pytest
     err = capsys.readouterr().err.strip()
     assert err.startswith("movierec: error:") and "Netflix directory not found" in err
     assert "\n" not in err
+
+
+def test_stats_takes_a_netflix_id_map_from_elsewhere(
+    netflix_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "combined_data_1.txt").write_bytes((netflix_dir / "combined_data_sample.txt").read_bytes())
+    links = netflix_dir / "netflix_imdb_tmdb.csv"
+    assert main(["stats", f"netflix:{tmp_path}", "--links", str(links), "--json"]) == 0
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any(note.startswith("netflix_imdb_tmdb.csv: TMDB/IMDb ids for 3 of 5 titles") for note in notes)
