@@ -243,7 +243,8 @@ def _similar_tab(state: AppState) -> None:
 # ----------------------------------------------------------------- tab 4
 def _benchmark_tab(state: AppState) -> None:
     stored = insights.stored_results()
-    names = list(stored)
+    # the result comparing the most engines opens the tab; the others are a pick away
+    names = sorted(stored, key=lambda name: -stored[name].table["engine"].nunique())
     metrics = insights.metrics_of(stored[names[0]]) if names else []
 
     def empty(text: str) -> tuple:
