@@ -15,6 +15,7 @@ import time
 
 import numpy as np
 
+from bench_knn_scale import percentiles, timed  # this folder is on sys.path when run as a script
 from movierec.core.data import make_movies, make_ratings
 from movierec.core.models import create_engine
 
@@ -29,23 +30,6 @@ def overviews(n: int, vocabulary: int = 30_000, seed: int = 0) -> list[str]:
     drawn = rng.choice(vocabulary, size=int(lengths.sum()), p=frequency)
     texts = [" ".join(part) for part in np.split(words[drawn], np.cumsum(lengths)[:-1])]
     return [None if i % 50 == 0 else text for i, text in enumerate(texts)]
-
-
-def percentiles(times: tuple[list[float], list[float]]) -> str:
-    wall, cpu = times
-    return (f"p50 {np.percentile(wall, 50):6.2f} ms  p95 {np.percentile(wall, 95):6.2f} ms  "
-            f"(cpu p95 {np.percentile(cpu, 95):6.2f} ms)")
-
-
-def timed(call, arguments) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU milliseconds of single calls."""
-    wall, cpu = [], []
-    for argument in arguments:
-        start, start_cpu = time.perf_counter(), time.process_time()
-        call(argument)
-        wall.append((time.perf_counter() - start) * 1000)
-        cpu.append((time.process_time() - start_cpu) * 1000)
-    return wall, cpu
 
 
 def main() -> None:

@@ -53,16 +53,26 @@ def peak_gib() -> float:
     return float("nan")
 
 
-def latency_ms(call, arguments) -> str:
-    """Wall-clock p50/p95 of single calls, and CPU-time p95 (what a busy shared machine adds is wall only)."""
+def timed(call, arguments) -> tuple[list[float], list[float]]:
+    """Wall-clock and CPU milliseconds of single calls (a busy shared machine adds to wall only)."""
     wall, cpu = [], []
     for argument in arguments:
         start, start_cpu = time.perf_counter(), time.process_time()
         call(argument)
         wall.append((time.perf_counter() - start) * 1000)
         cpu.append((time.process_time() - start_cpu) * 1000)
+    return wall, cpu
+
+
+def percentiles(times: tuple[list[float], list[float]]) -> str:
+    wall, cpu = times
     return (f"p50 {np.percentile(wall, 50):5.2f} ms p95 {np.percentile(wall, 95):5.2f} ms "
             f"(cpu p95 {np.percentile(cpu, 95):5.2f} ms)")
+
+
+def latency_ms(call, arguments) -> str:
+    """Wall-clock p50/p95 and CPU-time p95 of single calls."""
+    return percentiles(timed(call, arguments))
 
 
 def measure(name: str, params: dict, ratings: pd.DataFrame, rng: np.random.Generator) -> None:
