@@ -8,6 +8,7 @@ raises an error that lists the closest titles or, for remakes, every candidate w
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,14 @@ def title_key(title: object) -> str:
     return _LEADING_ARTICLE.sub("", normalize_title(str(title)))
 
 
+@lru_cache(maxsize=8)
+def _title_keys(titles: tuple[str, ...]) -> np.ndarray:
+    """Keys of a whole title column, computed once per catalogue (lookups happen per keystroke)."""
+    keys = np.array([title_key(t) for t in titles], dtype=object)
+    keys.flags.writeable = False  # shared by every caller through the cache
+    return keys
+
+
 def split_query(text: str) -> tuple[str, int | None]:
     """'Heat (1995)' -> ('Heat', 1995); a title without a year suffix -> (title, None)."""
     return split_title_year(text.strip())
@@ -45,25 +54,24 @@ def find_titles(movies: pd.DataFrame, text: str, limit: int = 5, year: int | Non
     query, query_year = split_query(text)
     year = year if year is not None else query_year
     key = title_key(query)
-    keys = [title_key(t) for t in movies["title"].tolist()]
-    matches = process.extract(key, keys, scorer=fuzz.WRatio, limit=None, score_cutoff=1)
-    positions = np.array([m[2] for m in matches], dtype=np.int64)
-    scores = np.array([m[1] for m in matches], dtype=np.float64)
-    exact = np.array([keys[p] == key for p in positions], dtype=bool)
-    # an exact title always outranks a fuzzy one; a matching year breaks ties of equal score
-    same_year = np.zeros(len(positions), dtype=bool)
+    keys = _title_keys(tuple(movies["title"].astype("string").fillna("").tolist()))
+    scores = process.cdist([key], keys, scorer=fuzz.WRatio, dtype=np.float32)[0].astype(np.float64)
+    exact = keys == key
+    scores[exact] = 100.0
+    same_year = np.zeros(len(keys), dtype=bool)
     if year is not None and "year" in movies.columns:
-        years = movies["year"].to_numpy(dtype=object)
-        same_year = np.array([years[p] is not pd.NA and years[p] == year for p in positions], dtype=bool)
-    order = np.lexsort((positions, ~same_year, -scores, ~exact))[: max(int(limit), 0)]
-    chosen = positions[order]
+        same_year = (movies["year"].astype("Int16") == year).fillna(False).to_numpy(dtype=bool)
+    # an exact title always outranks a fuzzy one; a matching year breaks ties of equal score
+    candidates = np.flatnonzero(scores > 0)
+    order = np.lexsort((candidates, ~same_year[candidates], -scores[candidates], ~exact[candidates]))
+    chosen = candidates[order[: max(int(limit), 0)]]
     return pd.DataFrame(
         {
             "movie": movies["movie"].to_numpy(np.int64)[chosen],
             "title": movies["title"].astype("string").to_numpy()[chosen],
             "year": (movies["year"].astype("Int16").array[chosen] if "year" in movies.columns
                      else pd.array([None] * len(chosen), dtype="Int16")),
-            "score": np.where(exact[order], 100.0, scores[order]),
+            "score": scores[chosen],
         }
     )
 
@@ -88,8 +96,8 @@ def resolve_title(
         raise UnknownMovieError("give a title (or a movie id) to look up")
     query, query_year = split_query(text)
     year = year if year is not None else query_year
-    keys = movies["title"].map(title_key)
-    same = movies[keys.to_numpy() == title_key(query)]
+    keys = _title_keys(tuple(movies["title"].astype("string").fillna("").tolist()))
+    same = movies[keys == title_key(query)]
     if year is not None and len(same) and "year" in movies.columns:
         same = same[same["year"].astype("Int16") == year]
     if len(same) == 1:
