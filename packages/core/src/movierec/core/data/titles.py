@@ -34,6 +34,10 @@ def title_key(title: object) -> str:
     return _LEADING_ARTICLE.sub("", normalize_title(str(title)))
 
 
+def _keys_of(movies: pd.DataFrame) -> np.ndarray:
+    return _title_keys(tuple(movies["title"].astype("string").fillna("").tolist()))
+
+
 @lru_cache(maxsize=8)
 def _title_keys(titles: tuple[str, ...]) -> np.ndarray:
     """Keys of a whole title column, computed once per catalogue (lookups happen per keystroke)."""
@@ -54,7 +58,7 @@ def find_titles(movies: pd.DataFrame, text: str, limit: int = 5, year: int | Non
     query, query_year = split_query(text)
     year = year if year is not None else query_year
     key = title_key(query)
-    keys = _title_keys(tuple(movies["title"].astype("string").fillna("").tolist()))
+    keys = _keys_of(movies)
     scores = process.cdist([key], keys, scorer=fuzz.WRatio, dtype=np.float32)[0].astype(np.float64)
     exact = keys == key
     scores[exact] = 100.0
@@ -96,7 +100,7 @@ def resolve_title(
         raise UnknownMovieError("give a title (or a movie id) to look up")
     query, query_year = split_query(text)
     year = year if year is not None else query_year
-    keys = _title_keys(tuple(movies["title"].astype("string").fillna("").tolist()))
+    keys = _keys_of(movies)
     same = movies[keys == title_key(query)]
     if year is not None and len(same) and "year" in movies.columns:
         same = same[same["year"].astype("Int16") == year]
