@@ -1,9 +1,10 @@
 """Netflix Prize files: `movie_titles.csv` and the `MovieID:` / `CustomerID,Rating,Date` ratings.
 
-The ratings parser works on raw bytes with numpy, a bounded chunk at a time (chunks end at a line
-boundary and the current movie carries over), and writes straight into preallocated columns, so a
-combined_data file costs about its final table in memory. Lines that fail the vectorized checks
-are diagnosed one by one in Python, only to name the problem.
+The ratings parser works on raw bytes with numpy, 256 KiB at a time (chunks end at a line
+boundary; worker threads parse them and the movie carried across a boundary is settled in file
+order), and writes straight into preallocated columns, so a combined_data file costs about its
+final table in memory: 20 bytes a rating. Lines that fail the vectorized checks are diagnosed one
+by one in Python, only to name the problem. docs/benchmarks/loading.md has the figures.
 """
 
 from __future__ import annotations
