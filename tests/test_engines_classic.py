@@ -11,7 +11,7 @@ from movierec.core.data.split import holdout_split
 from movierec.core.errors import DataError
 from movierec.core.evaluation import rmse
 from movierec.core.models import create_engine
-from movierec.core.models.knn import top_neighbours
+from movierec.core.models.neighbours import top_neighbours
 
 
 @pytest.fixture(scope="module")
