@@ -366,14 +366,20 @@ def _parse_chunk(buffer: bytearray, stop: int) -> _Chunk:
     newlines = np.flatnonzero(buf == _NEWLINE)
     ends = newlines[_PAD:]
     starts = newlines[_PAD - 1 : -1] + 1
-    last = buf[ends - 1]
-    crlf = (last == _CR) & (ends > starts)
-    if crlf.any():  # CRLF: the CR is no part of the line
-        ends = ends - crlf
-        last = buf[ends - 1]
+    if buffer.find(b"\r", _PAD, stop) >= 0:  # CRLF: the CR is no part of the line
+        ends = ends - ((buf[ends - 1] == _CR) & (ends > starts))
     lengths = ends - starts
     nonblank = lengths > 0
-    is_header = nonblank & (last == _COLON)
+
+    # One gather of each line's last 21 bytes, read as three overlapping unaligned words.
+    windows = np.ndarray((len(buf) - _PAD + 1,), dtype=f"V{_PAD}", buffer=buf, strides=(1,))
+    window = windows[ends - _PAD]
+    user_word, head_word, date_word = (  # contiguous copies: every later step reads them faster
+        np.ndarray((len(ends),), dtype="<u8", buffer=window, offset=offset, strides=(_PAD,)).copy()
+        for offset in (0, _PAD - _TAIL, _PAD - 8)
+    )
+    # A blank line's last byte is the newline before it, so only real headers end in ':'.
+    is_header = (date_word >> _U(56)) == _COLON
 
     header_lines = np.flatnonzero(is_header)
     header_movies = np.array(  # few per chunk: plain Python is cheaper than vector set-up
@@ -388,13 +394,6 @@ def _parse_chunk(buffer: bytearray, stop: int) -> _Chunk:
     segment = np.diff(np.concatenate(([0], header_lines, [len(ends)])))
     line_movie = np.repeat(np.concatenate(([_CARRIED], header_movies)).astype(np.int32), segment)
 
-    # One gather of each line's last 21 bytes, read as three overlapping unaligned words.
-    windows = np.ndarray((len(buf) - _PAD + 1,), dtype=f"V{_PAD}", buffer=buf, strides=(1,))
-    window = windows[ends - _PAD]
-    user_word, head_word, date_word = (  # contiguous copies: every later step reads them faster
-        np.ndarray((len(ends),), dtype="<u8", buffer=window, offset=offset, strides=(_PAD,)).copy()
-        for offset in (0, _PAD - _TAIL, _PAD - 8)
-    )
     user_length = lengths - _TAIL
     keep = _USER_KEEP[user_length & 15]  # lengths outside 1-8 fail below whatever they keep
     problems = _non_digits(user_word) & keep
