@@ -16,14 +16,23 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="skip malformed rating lines and count them, instead of stopping at the first",
     )
-    parser.add_argument("--metadata", metavar="CSV", help="movies_metadata.csv with overviews to join")
+    parser.add_argument(
+        "--metadata",
+        metavar="CSV",
+        help="overviews to join: a movies_metadata.csv or an overview file keyed by ids",
+    )
+    parser.add_argument(
+        "--links",
+        metavar="CSV",
+        help="Netflix id map (netflix_imdb_tmdb.csv); default: the one inside the Netflix directory",
+    )
 
 
 def load_from_args(args: argparse.Namespace) -> Any:
     """Load the dataset named on the command line."""
     from movierec.core.data import load_dataset
 
-    return load_dataset(args.dataset, lenient=args.lenient, metadata=args.metadata)
+    return load_dataset(args.dataset, lenient=args.lenient, metadata=args.metadata, links=args.links)
 
 
 def print_json(value: Any) -> None:

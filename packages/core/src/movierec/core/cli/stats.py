@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from movierec.core.cli._common import add_dataset_arguments, print_json
+from movierec.core.cli._common import add_dataset_arguments, load_from_args, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,23 +23,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_dataset_arguments(parser)
-    parser.add_argument(
-        "--links",
-        metavar="CSV",
-        help="Netflix id map (netflix_imdb_tmdb.csv); default: the one inside the Netflix directory",
-    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Load the dataset and print its summary."""
-    from movierec.core.data import load_dataset
-
-    dataset = load_dataset(
-        args.dataset, lenient=args.lenient, metadata=args.metadata, links=args.links
-    )
-    stats = dataset.stats()
+    stats = load_from_args(args).stats()
     if args.json:
         print_json(stats)
         return 0

@@ -28,11 +28,15 @@ SPEC_HELP = "'sample', 'netflix:DIR' or 'movielens:DIR'"
 
 
 def sample_dir() -> Path:
-    """The embedded `data_samples/` folder (MOVIEREC_SAMPLE_DIR overrides)."""
+    """The embedded `data_samples/` folder: $MOVIEREC_SAMPLE_DIR, else next to the sources or cwd.
+
+    A regular (non-editable) install, as a Hugging Face Space makes, leaves the sources in
+    site-packages, so the working directory (the checkout) is searched too.
+    """
     override = os.environ.get("MOVIEREC_SAMPLE_DIR")
     if override:
         return Path(override)
-    for parent in Path(__file__).resolve().parents:
+    for parent in [*Path(__file__).resolve().parents, Path.cwd()]:
         candidate = parent / "data_samples"
         if (candidate / "combined_data_1.txt").exists():
             return candidate
@@ -70,7 +74,7 @@ def load_dataset(
     elif kind == "movielens" and location:
         from movierec.core.data.movielens import load_movielens
 
-        dataset = load_movielens(Path(location).expanduser(), spec=spec)
+        dataset = load_movielens(Path(location).expanduser(), spec=spec, lenient=lenient)
     else:
         raise DataError(f"unknown dataset spec {spec!r}: expected {SPEC_HELP}")
     if metadata is not None:
