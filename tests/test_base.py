@@ -143,3 +143,9 @@ def test_top_k_skips_excluded_positions_and_nans():
     scores = np.array([0.5, np.nan, 0.9, 0.1, 0.9])
     assert top_k(scores, 3).tolist() == [2, 4, 0]
     assert top_k(scores, 10, exclude=np.array([2])).tolist() == [4, 0, 3]
+
+
+def test_top_k_breaks_ties_at_the_cut_by_lowest_position():
+    scores = np.array([1.0] * 50 + [2.0])
+    assert top_k(scores, 3).tolist() == [50, 0, 1]
+    assert top_k(np.array([np.inf, 1.0, np.inf, 0.5]), 3).tolist() == [0, 2, 1]

@@ -64,14 +64,18 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     scores[np.isnan(scores)] = -np.inf
     if exclude is not None and len(exclude):
         scores[exclude] = -np.inf
-    allowed = int(np.isfinite(scores).sum())
+    allowed = int((scores > -np.inf).sum())
     k = min(k, allowed)
     if k <= 0:
         return np.empty(0, dtype=np.int64)
     if k < len(scores):
-        part = np.argpartition(-scores, k - 1)[:k]
+        # argpartition picks arbitrary members of a tie at the cut: take the lowest positions
+        threshold = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        above = np.flatnonzero(scores > threshold)
+        tied = np.flatnonzero(scores == threshold)[: k - len(above)]
+        part = np.concatenate([above, tied])
     else:
-        part = np.arange(len(scores))
+        part = np.flatnonzero(scores > -np.inf)
     # stable order: score descending, then position ascending
     return part[np.lexsort((part, -scores[part]))]
 
