@@ -172,18 +172,31 @@ class Recommender(ABC):
         best = top_k(scores, _check_k(k), exclude)
         return self._frame(best, np.asarray(scores)[best])
 
-    def recommend_many(self, users: Any, k: int = 10, exclude_seen: bool = True) -> dict[int, np.ndarray]:
-        """Top-k movie ids for many users at once: {user: ids best first}; unknown users omitted."""
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        """Scores of every movie for several known users, one row each (override with a matrix form)."""
+        return np.vstack([np.asarray(self._score_user(int(i)), dtype=np.float64) for i in user_idx])
+
+    def recommend_many(
+        self, users: Any, k: int = 10, exclude_seen: bool = True, batch_size: int = 256
+    ) -> dict[int, np.ndarray]:
+        """Top-k movie ids for many users at once: {user: ids best first}; unknown users omitted.
+
+        Users are scored `batch_size` at a time through `_score_users`, so engines with factor
+        matrices answer a batch with one matrix product.
+        """
         self._check_fitted()
         k = _check_k(k)
+        users = np.atleast_1d(np.asarray(users, dtype=np.int64))
+        positions = self.users_.index_of(users)
+        known = positions >= 0
+        users, positions = users[known], positions[known]
         result: dict[int, np.ndarray] = {}
-        for user in np.asarray(users).tolist():
-            index = self.users_.position(int(user))
-            if index < 0:
-                continue
-            scores = self._score_user(index)
-            exclude = self.seen_[index].indices if exclude_seen else None
-            result[int(user)] = self.movies_.ids[top_k(scores, k, exclude)]
+        for start in range(0, len(users), max(int(batch_size), 1)):
+            rows = positions[start : start + batch_size]
+            scores = np.asarray(self._score_users(rows), dtype=np.float64)
+            for user, row, row_scores in zip(users[start : start + batch_size].tolist(), rows, scores):
+                exclude = self.seen_[row].indices if exclude_seen else None
+                result[int(user)] = self.movies_.ids[top_k(row_scores, k, exclude)]
         return result
 
     def similar_movies(self, movie: int, k: int = 10) -> pd.DataFrame:

@@ -68,10 +68,20 @@ class KerasMF(KerasRecommender):
         # user_vectors is one row per movie, or one vector broadcast over all of them
         return (self.movie_vectors_[movie_idx] * user_vectors).sum(axis=-1)
 
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        # one matrix product for a batch of known users, in float64 like _score_vector so that a
+        # batch row and a single user's scores rank near-ties the same way
+        n = len(self.movies_)
+        movies = self.movie_vectors_[:n].astype(np.float64)
+        scores = self.user_vectors_[user_idx].astype(np.float64) @ movies.T
+        scores += self.global_mean_ + self.user_bias_[user_idx, None] + self.movie_bias_[None, :n]
+        return self._clip(scores)
+
     def _score_vector(self, vector: np.ndarray, bias: float) -> np.ndarray:
         # one matrix-vector product over all movies (unknown row excluded)
-        movies = self.movie_vectors_[: len(self.movies_)]
-        scores = self.global_mean_ + bias + self.movie_bias_[: len(self.movies_)] + movies @ vector
+        n = len(self.movies_)
+        movies = self.movie_vectors_[:n].astype(np.float64)
+        scores = self.global_mean_ + bias + self.movie_bias_[:n] + movies @ np.asarray(vector, dtype=np.float64)
         return self._clip(scores)
 
     def _fit_user(self, movie_idx: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:

@@ -127,7 +127,11 @@ class LightFMEngine(Recommender):
         return np.where(known, scores, np.nan)
 
     def _score_user(self, user_idx: int) -> np.ndarray:
-        return self.item_embeddings_ @ self.user_embeddings_[user_idx] + self.item_biases_ + self.user_biases_[user_idx]
+        return self._score_users(np.array([user_idx]))[0]
+
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        scores = self.user_embeddings_[user_idx] @ self.item_embeddings_.T
+        return scores + self.item_biases_[None, :] + self.user_biases_[user_idx, None]
 
     def _similar_scores(self, movie_idx: int) -> np.ndarray:
         norms = np.linalg.norm(self.item_embeddings_, axis=1)

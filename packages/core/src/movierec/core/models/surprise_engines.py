@@ -136,9 +136,12 @@ class _Factors(SurpriseEngine):
         return np.where(both, dot, self.global_mean_)  # Surprise: PredictionImpossible -> mean
 
     def _score_user(self, user_idx: int) -> np.ndarray:
-        scores = self.qi_ @ self._user_factors(np.array([user_idx]))[0]
+        return self._score_users(np.array([user_idx]))[0]
+
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        scores = self._user_factors(user_idx) @ self.qi_.T
         if self.biased:
-            scores = scores + self.global_mean_ + self.bu_[user_idx] + self.bi_
+            scores += self.global_mean_ + self.bu_[user_idx, None] + self.bi_[None, :]
         return scores
 
     def _similar_scores(self, movie_idx: int) -> np.ndarray:

@@ -1,0 +1,42 @@
+"""recommend_many scores users in batches; engines with factor matrices use one matrix product."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from movierec.core.models import create_engine
+
+ENGINES = {
+    "keras_mf": {"factors": 8, "epochs": 2, "batch_size": 2048},
+    "surprise_svd": {"n_epochs": 5},
+    "surprise_svdpp": {"n_epochs": 2},
+    "lightfm_warp": {"epochs": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def train(sample):
+    users = np.unique(sample.ratings["user"].to_numpy())[:300]
+    return sample.ratings[sample.ratings["user"].isin(users)].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_batched_recommend_many_matches_recommend(train, name):
+    engine = create_engine(name, **ENGINES[name]).fit(train)
+    users = np.unique(train["user"].to_numpy())[:40]
+    many = engine.recommend_many(np.r_[users, 987654321], k=7, batch_size=16)
+    assert sorted(many) == sorted(users.tolist())  # the unknown user is left out
+    for user in users[:10]:
+        single = engine.recommend(int(user), k=7)
+        assert many[int(user)].tolist() == single["movie"].tolist()
+        assert not set(many[int(user)]) & set(train.loc[train["user"] == user, "movie"])
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_batched_scores_equal_one_user_scores(train, name):
+    engine = create_engine(name, **ENGINES[name]).fit(train)
+    rows = np.array([0, 3, 5])
+    batch = engine._score_users(rows)
+    for i, row in enumerate(rows):
+        np.testing.assert_allclose(batch[i], engine._score_user(int(row)), rtol=1e-5, atol=1e-5)
