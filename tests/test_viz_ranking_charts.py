@@ -121,3 +121,12 @@ def test_one_rated_movie_and_no_ratings_do_not_crash():
         np.testing.assert_allclose(scores_of(figure), [4.0])
         assert figure.data[0].text[0] == "movie 5: 1 Ratings"
         assert not chart(empty_ratings()).data
+
+
+def test_weighted_chart_scores_equal_the_weighted_engine(sample):
+    from movierec.core.models import create_engine
+
+    engine = create_engine("weighted").fit(sample.ratings)
+    table = weighted_ratings(sample.ratings).set_index("movie")
+    expected = engine.predict(np.zeros(len(table), dtype=np.int64), table.index.to_numpy())
+    np.testing.assert_allclose(table["score"].to_numpy(), expected, rtol=1e-5)

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from movierec.core.models.popularity import default_m, weighted_score
 from movierec.viz._style import RED, bar_chart_height, count, empty_figure, escape, layout
 
 # movies need this share of the busiest movies' rating counts to enter a mean-rating top list
@@ -25,16 +26,17 @@ def default_min_ratings(ratings_per_movie: pd.Series | np.ndarray, quantile: flo
     return max(1, int(np.quantile(values, quantile))) if values.size else 1
 
 
-def weighted_ratings(ratings: pd.DataFrame, min_votes: int | None = None) -> pd.DataFrame:
-    """Per movie: v/(v+m)*R + m/(v+m)*C, the mean shrunk towards the global mean C (columns movie, score, mean, ratings)."""
-    stats = movie_rating_stats(ratings)
-    m = default_min_ratings(stats["ratings"]) if min_votes is None else int(min_votes)
-    return _shrunk(stats, float(ratings["rating"].mean()) if len(ratings) else 0.0, m)
+def weighted_ratings(ratings: pd.DataFrame, min_votes: float | None = None) -> pd.DataFrame:
+    """Per movie: the `weighted` engine's v/(v+m)*R + m/(v+m)*C (columns movie, score, mean, ratings)."""
+    return _weighted(movie_rating_stats(ratings), ratings, min_votes)[0]
 
 
-def _shrunk(stats: pd.DataFrame, global_mean: float, m: int) -> pd.DataFrame:
-    v = stats["ratings"].to_numpy(dtype=float)
-    return stats.assign(score=v / (v + m) * stats["mean"].to_numpy() + m / (v + m) * global_mean)
+def _weighted(stats: pd.DataFrame, ratings: pd.DataFrame, min_votes: float | None) -> tuple[pd.DataFrame, float]:
+    """The stats with a weighted `score` column, and the m used (core's default when None)."""
+    m = default_m(stats["ratings"].to_numpy()) if min_votes is None else float(min_votes)
+    global_mean = float(ratings["rating"].mean()) if len(ratings) else 0.0
+    score = weighted_score(stats["ratings"].to_numpy(), stats["mean"].to_numpy(), global_mean, m)
+    return stats.assign(score=score), m
 
 
 def top_mean_rating(
@@ -56,14 +58,13 @@ def top_weighted_rating(
     ratings: pd.DataFrame,
     movies: pd.DataFrame | None = None,
     n: int = 10,
-    min_votes: int | None = None,
+    min_votes: float | None = None,
     rmse: float | None = None,
 ) -> go.Figure:
-    """Top-N movies by weighted rating (mean shrunk to the global mean with weight `min_votes`)."""
-    stats = movie_rating_stats(ratings)
-    m = default_min_ratings(stats["ratings"]) if min_votes is None else int(min_votes)
-    weighted = _shrunk(stats, float(ratings["rating"].mean()) if len(ratings) else 0.0, m)
-    return _rated_ranking(weighted, movies, n, "Weighted-Movie-Ratings", "Weighted Rating", rmse, note=f"m = {count(m)}")
+    """Top-N movies by weighted rating, as the `weighted` engine scores them (m = `min_votes`)."""
+    weighted, m = _weighted(movie_rating_stats(ratings), ratings, min_votes)
+    shown = count(m) if float(m).is_integer() else f"{m:,.1f}"
+    return _rated_ranking(weighted, movies, n, "Weighted-Movie-Ratings", "Weighted Rating", rmse, note=f"m = {shown}")
 
 
 def top_recommendations(

@@ -10,6 +10,22 @@ import pandas as pd
 
 from movierec.core.models.base import Recommender
 
+DEFAULT_M_QUANTILE = 0.9
+
+
+def default_m(ratings_per_movie: np.ndarray, quantile: float = DEFAULT_M_QUANTILE) -> float:
+    """The weighted rating's `m`: a quantile of the ratings per movie (the 90th by default)."""
+    counts = np.asarray(ratings_per_movie, dtype=np.float64)
+    return float(np.quantile(counts, quantile)) if counts.size else 1.0
+
+
+def weighted_score(
+    ratings_per_movie: np.ndarray, movie_mean: np.ndarray, global_mean: float, m: float
+) -> np.ndarray:
+    """The IMDb weighted rating v/(v+m)*R + m/(v+m)*C of every movie."""
+    v = np.asarray(ratings_per_movie, dtype=np.float64)
+    return v / (v + m) * np.asarray(movie_mean, dtype=np.float64) + m / (v + m) * global_mean
+
 
 class _PerMovieScore(Recommender):
     """One score per movie, the same for every user; unknown movies get the global mean."""
@@ -53,15 +69,13 @@ class WeightedRating(_PerMovieScore):
     `m_quantile` quantile of ratings per movie (the 90th percentile is the usual choice).
     """
 
-    def __init__(self, m: float | None = None, m_quantile: float = 0.9) -> None:
+    def __init__(self, m: float | None = None, m_quantile: float = DEFAULT_M_QUANTILE) -> None:
         self.m = m
         self.m_quantile = m_quantile
 
     def _movie_scores(self) -> np.ndarray:
-        m = float(self.m) if self.m is not None else float(np.quantile(self.movie_count_, self.m_quantile))
-        self.m_ = m
-        v = self.movie_count_
-        return v / (v + m) * self.movie_mean_ + m / (v + m) * self.global_mean_
+        self.m_ = float(self.m) if self.m is not None else default_m(self.movie_count_, self.m_quantile)
+        return weighted_score(self.movie_count_, self.movie_mean_, self.global_mean_, self.m_)
 
     def _state(self) -> dict[str, np.ndarray]:
         return {**super()._state(), "m": np.array(self.m_)}
