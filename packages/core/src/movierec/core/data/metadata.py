@@ -20,7 +20,8 @@ import pandas as pd
 
 from movierec.core.errors import DataError
 
-_YEAR_SUFFIX = re.compile(r"\s*\((\d{4})\)\s*$")
+# '(1995)', or a span '(2006-2007)' / '(2006\u20132007)' whose first year counts
+_YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:\s*[-\u2013]\s*\d{4})?\)\s*$")
 _ARTICLE_SUFFIX = re.compile(r",\s*(the|a|an|les|la|le|el|il|der|die|das)$")
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -39,7 +40,7 @@ def normalize_title(title: str) -> str:
 
 
 def split_title_year(title: str) -> tuple[str, int | None]:
-    """Split MovieLens-style 'Heat (1995)' into ('Heat', 1995)."""
+    """Split 'Heat (1995)' into ('Heat', 1995); a span '(2006\u20132007)' gives its first year."""
     match = _YEAR_SUFFIX.search(title)
     if not match:
         return title.strip(), None

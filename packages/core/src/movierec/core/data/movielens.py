@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.core.data.matrix import IdIndex
+from movierec.core.data.metadata import split_title_year
 from movierec.core.data.tables import Dataset, empty_ratings, make_movies, make_ratings
 from movierec.core.errors import DataError
 
@@ -36,7 +37,6 @@ _DTYPES = {"user": np.int32, "movie": np.int32, "rating": np.float32, "timestamp
 _INT32_MAX = np.iinfo(np.int32).max
 _MAX_STAMP = 253_402_300_799  # 9999-12-31T23:59:59
 # 'Heat (1995)' and series spans such as 'Death Note (2006–2007)' (the first year counts)
-_TITLE_YEAR = re.compile(r"\s*\((\d{4})(?:\s*[-\u2013]\s*\d{4})?\)\s*$")
 _SKIPPED_LINE = re.compile(r"Skipping line (\d+)")
 _CHUNK_ROWS = 1_000_000
 
@@ -325,14 +325,6 @@ def _note_untitled(dataset: Dataset) -> None:
     untitled = rated[~np.isin(rated, dataset.movies["movie"].to_numpy())]
     if len(untitled):
         dataset.notes.append(f"{len(untitled)} rated movie(s) have no title (e.g. movie {untitled[0]})")
-
-
-def split_title_year(title: str) -> tuple[str, int | None]:
-    """Split 'Heat (1995)' into ('Heat', 1995); a span '(2006–2007)' gives its first year."""
-    match = _TITLE_YEAR.search(title)
-    if not match:
-        return title.strip(), None
-    return title[: match.start()].strip(), int(match.group(1))
 
 
 def _movies_from_titles(path: Path, ids: list[int], raw_titles: list[str], genres: list[str | None], fallback_years: list[int | None] | None = None) -> pd.DataFrame:
