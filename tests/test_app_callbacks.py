@@ -56,7 +56,8 @@ def test_a_random_user_is_one_of_the_dataset(state):
 
 @pytest.mark.parametrize(
     ("user", "words"),
-    [("", "choose a user"), ("abc", "must be a number"), ("999999999", "unknown user 999999999"), (None, "choose")],
+    [("", "choose a user"), ("abc", "must be a number"), ("inf", "must be a number"), ("-inf", "must be a number"),
+     ("999999999", "unknown user 999999999"), (None, "choose")],
 )
 def test_bad_user_ids_are_explained(state, user, words):
     with pytest.raises(InputError, match=words):
@@ -117,6 +118,27 @@ def test_ratings_outside_1_to_5_are_rejected(state, stars, words):
         callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, stars)])
 
 
+def _unrated_labels(state: AppState, count: int) -> list[str]:
+    rated = set(state.ratings_per_movie.index)
+    return [label for movie, label in state.catalogue.label_of_movie.items() if movie not in rated][:count]
+
+
+def test_titles_the_engine_never_saw_are_named_and_not_counted(state):
+    unrated = _unrated_labels(state, 2)
+    assert len(unrated) == 2, "the sample lists titles nobody rated"
+    known = _labels_of_genre(state, "Horror", 3)
+    result = callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, 5) for label in known + unrated])
+    assert len(result.table) == 5
+    assert "from 3 of your 5 rated movies" in result.message
+    assert all(label in result.message for label in unrated)
+    assert not any(label in result.message for label in known)
+
+
+def test_only_titles_the_engine_never_saw_are_explained(state):
+    with pytest.raises(InputError, match="none of your rated movies is known to item_knn"):
+        callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, 4) for label in _unrated_labels(state, 2)])
+
+
 def test_nothing_rated_is_explained(state):
     with pytest.raises(InputError, match="rate at least one movie"):
         callbacks.recommend_for_new_user(state, "item_knn", 5, [(None, None), ("", 4)])
@@ -138,6 +160,14 @@ def test_similar_titles_by_each_similarity(state, similarity):
     assert label.rsplit(" (", 1)[0] not in set(result.table["title"])
     assert result.table["score"].is_monotonic_decreasing
     assert "overview" in result.table.columns
+
+
+def test_collaborative_similar_titles_match_the_engines_own_top_k(state):
+    label = state.catalogue.labels[0]
+    result, match = callbacks.similar_titles(state, label, callbacks.SIMILARITY_COLLABORATIVE, "item_knn", 8)
+    expected = state.engines.get("item_knn").similar_movies(match.movie, k=8)
+    titles = [state.dataset.title_of(m) for m in expected["movie"]]
+    assert result.table["title"].tolist() == titles
 
 
 def test_similar_by_overview_text_shares_the_genre_words(state):

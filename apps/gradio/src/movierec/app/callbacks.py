@@ -33,6 +33,8 @@ RECOMMENDATION_COLUMNS = ["rank", "title", "year", "score", "reason"]
 #: a typed title needs this fuzzy score (0-100) to count as a match; candidates stay within the margin of the best
 MIN_TITLE_SCORE = 75.0
 TITLE_SCORE_MARGIN = 10.0
+#: how deep each source's similar-movies list goes before a blend (see `similar_titles`)
+BLEND_POOL = 10 * K_MAX
 
 
 class InputError(MovierecError):
@@ -87,9 +89,11 @@ def movie_details(state: AppState, movies: Sequence[int]) -> pd.DataFrame:
     )
 
 
-def _ranked(state: AppState, ranked: pd.DataFrame, reasons: Sequence[str | None] | None = None) -> pd.DataFrame:
+def _ranked(state: AppState, ranked: pd.DataFrame, reasons: Sequence[str | None] | None = None,
+            details: pd.DataFrame | None = None) -> pd.DataFrame:
     """rank, title, year, score (and reason, when the engine explains) of a ranked list."""
-    details = movie_details(state, ranked["movie"].tolist())
+    if details is None:
+        details = movie_details(state, ranked["movie"].tolist())
     table = pd.DataFrame(
         {
             "rank": np.arange(1, len(ranked) + 1),
@@ -111,7 +115,7 @@ def parse_user(state: AppState, user: Any) -> int:
         raise InputError("choose a user id (or press 'A random user')")
     try:
         value = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # 'abc', and 'inf' (which float accepts but int cannot hold)
         raise InputError(f"user id must be a number, got {text!r}") from None
     if value not in state.ratings_by_user:
         raise InputError(
@@ -201,10 +205,24 @@ def recommend_for_new_user(
     k = check_k(k)
     rated = parse_rated(state, rows)
     fitted = state.engines.get(name, progress)
+    # the catalogue also lists titles nobody rated; the engine leaves out movies it never saw
+    unknown = [movie for movie in rated if movie not in fitted.movies_]
+    if len(unknown) == len(rated):
+        raise InputError(f"none of your rated movies is known to {name}: {_titles(state, unknown)}; "
+                         "rate some more widely seen titles")
     ranked = fitted.recommend_for_ratings(rated, k=k)
     table = _ranked(state, ranked)
     figure = top_recommendations(ranked.assign(title=table["title"].to_numpy()), n=k, engine=name)
-    return Recommendations(table, figure, f"{len(table)} recommendations from {len(rated)} rated movies with {name}")
+    used = len(rated) - len(unknown)
+    message = f"{len(table)} recommendations with {name} from {used} of your {len(rated)} rated movies"
+    if unknown:
+        message += f" (the others are unknown to {name}; ignored: {_titles(state, unknown)})"
+    return Recommendations(table, figure, message)
+
+
+def _titles(state: AppState, movies: Sequence[int]) -> str:
+    """Catalogue labels of movie ids, comma separated."""
+    return ", ".join(state.catalogue.label_of_movie.get(m) or state.dataset.title_of(m) for m in movies)
 
 
 # ----------------------------------------------------------------- tab 3: similar titles
@@ -262,17 +280,22 @@ def similar_titles(
                                     "collaborative similarity"))
     scores: list[pd.DataFrame] = []
     failures: list[str] = []
+    # one source: its own top k (item_knn answers k <= n_neighbors from stored neighbours). A blend
+    # needs deeper lists, since a movie's blended score adds both sides; BLEND_POOL (10 x K_MAX)
+    # reaches far past any top k, so cutting the lists there rarely changes the blend's top k.
+    depth = k if len(sources) == 1 else max(k, BLEND_POOL)
     for name in sources:  # in a blend, one side that cannot answer leaves the other
         try:
             fitted = state.engines.get(name, progress)
-            scores.append(fitted.similar_movies(match.movie, k=len(state.catalogue.labels)))
+            scores.append(fitted.similar_movies(match.movie, k=depth))
         except MovierecError as error:
             failures.append(f"{name}: {error}")
     if not scores:
         raise InputError(f"{match.label}: " + "; ".join(failures))
     ranked = _blend(scores).head(k)
-    table = _ranked(state, ranked)
-    table["overview"] = movie_details(state, ranked["movie"].tolist())["overview"].to_numpy()
+    details = movie_details(state, ranked["movie"].tolist())
+    table = _ranked(state, ranked, details=details)
+    table["overview"] = details["overview"].to_numpy()
     measure = {SIMILARITY_TEXT: "Overview Cosine Similarity", SIMILARITY_COLLABORATIVE: f"Similarity ({sources[-1]})",
                SIMILARITY_BLENDED: "Blended Similarity (scaled)"}[similarity]
     figure = top_similar_movies(ranked.assign(title=table["title"].to_numpy()), match.label, n=k, measure=measure)
