@@ -21,7 +21,7 @@ OUT = Path(__file__).resolve().parent / "out" / "movielens"
 CHILD = r'''
 import resource, sys, time
 import pandas as pd
-from movierec.core.data.movielens import read_rating_file
+from movierec.core.data.rating_file import read_rating_file
 path, how = sys.argv[1], sys.argv[2]
 t = time.perf_counter()
 if how.startswith("movierec"):

@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from movierec.core.data import load_dataset, load_movielens
-from movierec.core.data.movielens import detect_format, read_rating_file, split_title_year
+from movierec.core.data.metadata import split_title_year
+from movierec.core.data.movielens import detect_format
+from movierec.core.data.rating_file import read_rating_file
 from movierec.core.data.split import iter_folds
 from movierec.core.errors import DataError
 
@@ -176,9 +178,9 @@ def test_rated_movies_without_a_title_are_noted(tmp_path: Path) -> None:
 def test_line_numbers_stay_right_across_chunks_blank_lines_and_a_header(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from movierec.core.data import movielens
+    from movierec.core.data import rating_file
 
-    monkeypatch.setattr(movielens, "_CHUNK_ROWS", 2)
+    monkeypatch.setattr(rating_file, "_CHUNK_ROWS", 2)
     lines = ["1,2,3,1", "", "1,3,3,1", "", "1,4,3,1", "1,5,6,1", "1,6,3,1,9,9,9"]
     write_latest(tmp_path, lines)
     with pytest.raises(DataError, match=r"ratings\.csv:7: rating '6"):

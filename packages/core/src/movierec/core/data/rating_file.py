@@ -1,0 +1,210 @@
+"""Checked reading of `user<sep>movie<sep>rating<sep>unix-time` files (MovieLens ratings).
+
+Ratings files go through pandas' C parser with explicit dtypes. Only when that fast read fails
+does a chunked reader (still vectorized) find the offending lines: a DataError naming file and
+line, or, in lenient mode, lines skipped and counted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from movierec.core.data.tables import empty_ratings, make_ratings
+from movierec.core.errors import DataError
+
+_FIELDS = ("user", "movie", "rating", "timestamp")
+_DTYPES = {"user": np.int32, "movie": np.int32, "rating": np.float32, "timestamp": np.int64}
+_INT32_MAX = np.iinfo(np.int32).max
+_MAX_STAMP = 253_402_300_799  # 9999-12-31T23:59:59
+_SKIPPED_LINE = re.compile(r"Skipping line (\d+)")
+_CHUNK_ROWS = 1_000_000
+
+
+def read_rating_file(
+    path: str | Path, sep: str, header: str | None = None, lenient: bool = False
+) -> tuple[pd.DataFrame, int]:
+    """Read `user<sep>movie<sep>rating<sep>unix-time` lines; return (ratings, skipped lines).
+
+    `header`, when given, is the exact first line the file must hold. A malformed line raises
+    DataError naming file and line; with lenient=True it is skipped and counted.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    if header is not None:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline().rstrip("\r\n")
+        if first != header:
+            raise DataError(f"{path}:1: expected the header {header!r}, got {first!r}")
+    if len(sep) > 1:
+        # The C parser takes one-character separators only; '::' files hold no tabs.
+        source: Path | io.BytesIO = io.BytesIO(path.read_bytes().replace(sep.encode(), b"\t"))
+        sep = "\t"
+    else:
+        source = path
+    first_line = 2 if header is not None else 1
+    try:
+        columns = _read_fast(source, sep, first_line - 1)
+        checked = None
+    except pd.errors.EmptyDataError:  # a ValueError too: catch it first
+        return empty_ratings(), 0
+    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.ParserWarning):
+        if isinstance(source, io.BytesIO):
+            source.seek(0)
+        columns, checked = _read_checked(source, sep, first_line - 1)
+    bad = _bad_values(*columns)
+    if checked is not None:
+        bad |= checked.wrong_count
+    skipped = 0 if checked is None else len(checked.skipped)
+    if bad.any() or skipped:
+        bad_rows = np.flatnonzero(bad)
+        if not lenient:
+            problems = list(checked.skipped.items()) if checked is not None else []
+            if len(bad_rows):
+                row = int(bad_rows[0])
+                line = row + first_line if checked is None else int(checked.lines[row])
+                problems.append((line, _describe(columns, row, checked)))
+            line, message = min(problems)
+            raise DataError(f"{path}:{line}: {message}")
+        skipped += len(bad_rows)
+        columns = tuple(c[~bad] for c in columns)
+    user, movie, rating, stamp = columns
+    return make_ratings(user, movie, rating, stamp.astype(np.int64, copy=False).view("datetime64[s]")), skipped
+
+
+def _read_fast(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[np.ndarray, ...]:
+    with warnings.catch_warnings():
+        # a row with extra fields must not be silently truncated
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        frame = pd.read_csv(
+            source, sep=sep, header=None, names=list(_FIELDS), skiprows=skiprows, dtype=_DTYPES,
+            index_col=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
+            encoding="utf-8-sig",
+        )  # fmt: skip
+    return tuple(frame[name].to_numpy() for name in _FIELDS)
+
+
+@dataclass
+class _Checked:
+    """What the slow read learned besides the values: line numbers and field-count problems."""
+
+    lines: np.ndarray  # physical line number of each row
+    wrong_count: np.ndarray  # rows with too few or too many fields
+    skipped: dict[int, str]  # lines the parser dropped (far too many fields) -> problem
+    texts: dict[int, tuple[str, ...]]  # row -> its raw fields, for the first bad row of each chunk
+
+
+def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[tuple[np.ndarray, ...], _Checked]:
+    """The slow path: chunks with inferred dtypes; only a column holding text is coerced to NaN.
+
+    Inference keeps clean chunks numeric (fast); a line with no values at all (blank, or only
+    separators) carries no rating and is dropped uncounted, as the Netflix reader does.
+    """
+    names = [*_FIELDS, "extra"]
+    parts: list[list[np.ndarray]] = [[], [], [], []]
+    wrong: list[np.ndarray] = []
+    blank: list[np.ndarray] = []
+    texts: dict[int, tuple[str, ...]] = {}
+    offset = 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", pd.errors.ParserWarning)
+        warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+        reader = pd.read_csv(
+            source, sep=sep, header=None, names=names, skiprows=skiprows, index_col=False,
+            quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c", encoding="utf-8-sig",
+            keep_default_na=False, na_values=[""], on_bad_lines="warn", chunksize=_CHUNK_ROWS,
+        )  # fmt: skip
+        for chunk in reader:
+            missing = [chunk[name].isna().to_numpy() for name in names]
+            numbers = [_as_numbers(chunk[name]) for name in names[:4]]
+            is_blank = np.logical_and.reduce(missing)
+            is_wrong = ~is_blank & (~missing[4] | np.logical_or.reduce(missing[:4]))
+            for i, values in enumerate(numbers):
+                parts[i].append(values)
+            for row in np.flatnonzero(~is_blank & (is_wrong | _bad_values(*numbers)))[:1]:
+                texts[offset + int(row)] = tuple("" if m[row] else str(chunk[n].iloc[row]) for n, m in zip(names, missing))
+            blank.append(is_blank)
+            wrong.append(is_wrong)
+            offset += len(chunk)
+    skipped = {}
+    for warning in caught:
+        match = _SKIPPED_LINE.search(str(warning.message))
+        if match:
+            skipped[int(match.group(1))] = f"expected 4 fields ({', '.join(_FIELDS)}), got more"
+    if not parts[0]:
+        empty_columns = (np.array([], dtype=np.float64),) * 4
+        return empty_columns, _Checked(np.array([], dtype=np.int64), np.array([], dtype=bool), skipped, {})
+    # line of row r: r + first line, plus the parser-skipped lines before it
+    skipped_base = np.array(sorted(skipped), dtype=np.int64)
+    skipped_base -= np.arange(len(skipped_base))
+    rows = np.arange(offset, dtype=np.int64) + skiprows + 1
+    lines = rows + np.searchsorted(skipped_base, rows, side="right")
+    columns = tuple(np.concatenate(p) for p in parts)
+    is_blank = np.concatenate(blank)
+    is_wrong = np.concatenate(wrong)
+    if not is_blank.any():
+        return columns, _Checked(lines, is_wrong, skipped, texts)
+    kept = np.flatnonzero(~is_blank)
+    position = np.full(offset, -1, dtype=np.int64)
+    position[kept] = np.arange(len(kept))
+    kept_texts = {int(position[row]): text for row, text in texts.items() if position[row] >= 0}
+    return tuple(c[kept] for c in columns), _Checked(lines[kept], is_wrong[kept], skipped, kept_texts)
+
+
+def _as_numbers(column: pd.Series) -> np.ndarray:
+    """A column as float64; text that is no number becomes NaN (only text columns pay for this)."""
+    if column.dtype.kind in "iuf":
+        return column.to_numpy(dtype=np.float64)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=np.float64)
+
+
+_PROBLEMS = (
+    "user id {!r} is not a positive integer",
+    "movie id {!r} is not a positive integer",
+    "rating {!r} is not 0.5-5 in half stars",
+    "timestamp {!r} is not whole seconds since 1970 (up to the year 9999)",
+)
+
+
+def _field_problems(user: np.ndarray, movie: np.ndarray, rating: np.ndarray, stamp: np.ndarray) -> list[np.ndarray]:
+    """Per field, the rows whose value breaks its rule (NaN, from unparsable text, breaks all)."""
+    with np.errstate(invalid="ignore"):
+        return [
+            ~((user > 0) & _whole(user, _INT32_MAX)),
+            ~((movie > 0) & _whole(movie, _INT32_MAX)),
+            ~((rating >= 0.5) & (rating <= 5) & _whole(rating * 2)),
+            ~((stamp >= 0) & (stamp <= _MAX_STAMP) & _whole(stamp)),
+        ]
+
+
+def _whole(values: np.ndarray, limit: float | None = None) -> np.ndarray | bool:
+    """Whole numbers (up to `limit`); integer columns from the fast read need no check."""
+    if values.dtype.kind in "iu":
+        return True
+    whole = values == np.floor(values)
+    return whole if limit is None else whole & (values <= limit)
+
+
+def _bad_values(user: np.ndarray, movie: np.ndarray, rating: np.ndarray, stamp: np.ndarray) -> np.ndarray:
+    """Rows whose ids are not positive int32, rating not 0.5-5 in half stars, or time not >= 0."""
+    return np.logical_or.reduce(_field_problems(user, movie, rating, stamp))
+
+
+def _describe(columns: tuple[np.ndarray, ...], row: int, checked: _Checked | None) -> str:
+    """Say what is wrong with one rating row, quoting its text when the slow read kept it."""
+    raw = checked.texts.get(row) if checked is not None else None
+    if checked is not None and checked.wrong_count[row]:
+        got = f", got {sum(1 for f in raw if f != '')} non-empty" if raw else ""
+        return f"expected 4 fields ({', '.join(_FIELDS)}){got}"
+    values = list(raw[:4]) if raw else [str(c[row]) for c in columns]
+    problems = _field_problems(*(c[row : row + 1] for c in columns))
+    field = next(i for i, problem in enumerate(problems) if problem[0])
+    return _PROBLEMS[field].format(values[field])
