@@ -88,6 +88,7 @@ def test_rating_a_few_movies_folds_in_without_retraining(state):
     result = callbacks.recommend_for_new_user(state, "item_knn", 10, rows)
     assert state.engines.get("item_knn") is engine  # the fitted engine was reused, not refitted
     assert len(result.table) == 10
+    assert "from 6 rated movies with item_knn" in result.message
     rated_titles = {label.rsplit(" (", 1)[0] for label, _ in rows}
     assert not rated_titles & set(result.table["title"])
 
@@ -130,6 +131,7 @@ def test_titles_the_engine_never_saw_are_named_and_not_counted(state):
     result = callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, 5) for label in known + unrated])
     assert len(result.table) == 5
     assert "from 3 of your 5 rated movies" in result.message
+    assert "ignored (unknown to item_knn)" in result.message
     assert all(label in result.message for label in unrated)
     assert not any(label in result.message for label in known)
 

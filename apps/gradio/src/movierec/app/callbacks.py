@@ -213,10 +213,10 @@ def recommend_for_new_user(
     ranked = fitted.recommend_for_ratings(rated, k=k)
     table = _ranked(state, ranked)
     figure = top_recommendations(ranked.assign(title=table["title"].to_numpy()), n=k, engine=name)
-    used = len(rated) - len(unknown)
-    message = f"{len(table)} recommendations with {name} from {used} of your {len(rated)} rated movies"
+    used = f"{len(rated) - len(unknown)} of your " if unknown else ""
+    message = f"{len(table)} recommendations from {used}{len(rated)} rated movies with {name}"
     if unknown:
-        message += f" (the others are unknown to {name}; ignored: {_titles(state, unknown)})"
+        message += f"; ignored (unknown to {name}): {_titles(state, unknown)}"
     return Recommendations(table, figure, message)
 
 
