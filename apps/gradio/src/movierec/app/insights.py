@@ -14,17 +14,9 @@ from movierec.app.engines import ProgressFn
 from movierec.app.state import AppState, benchmark_results_dir
 from movierec.core.errors import MovierecError
 from movierec.core.evaluation import BenchmarkResult, load_benchmark, run_benchmark
-from movierec.viz import (
-    benchmark_heatmap,
-    movies_by_year,
-    quality_vs_fit_time,
-    rating_distribution,
-    ratings_by_day,
-    ratings_per_movie,
-    ratings_per_user,
-    top_mean_rating,
-    top_weighted_rating,
-)
+from movierec.core.evaluation.results import lower_is_better
+from movierec.viz import benchmark_heatmap, quality_vs_fit_time
+from movierec.viz.report import data_charts
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +27,41 @@ QUICK_MAX_RATINGS = 200_000
 
 
 # ----------------------------------------------------------------- benchmarks
+#: parsed benchmark files by path, with the (mtime, size) they were parsed at; None for unreadable ones
+_parsed: dict[Path, tuple[tuple[int, int], BenchmarkResult | None]] = {}
+
+
 def stored_results(folder: Path | None = None) -> dict[str, BenchmarkResult]:
-    """Every readable benchmark JSON in the results folder, by file name; unreadable ones are logged."""
+    """Every readable benchmark JSON in the results folder, by file name; unreadable ones are logged.
+
+    Each file is parsed once and again only when it changes, so switching the metric or the
+    result on the Benchmarks tab does not re-read the folder; new files show up at the next call.
+    """
     folder = folder or benchmark_results_dir()
     results: dict[str, BenchmarkResult] = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            results[path.name] = load_benchmark(path)
-        except MovierecError as error:
-            log.warning("skipping benchmark file %s", error)
+            stat = path.stat()
+        except OSError:  # removed between the listing and now
+            continue
+        version = (stat.st_mtime_ns, stat.st_size)
+        known = _parsed.get(path.resolve())
+        if known is None or known[0] != version:
+            try:
+                result: BenchmarkResult | None = load_benchmark(path)
+            except MovierecError as error:
+                log.warning("skipping benchmark file %s", error)
+                result = None
+            known = _parsed[path.resolve()] = (version, result)
+        if known[1] is not None:
+            results[path.name] = known[1]
     return results
 
 
 def metrics_of(result: BenchmarkResult) -> list[str]:
     """The metrics a result holds, rating metrics first."""
     metrics = result.table["metric"].dropna().unique().tolist()
-    leading = [m for m in ("rmse", "mae") if m in metrics]
+    leading = sorted((m for m in metrics if lower_is_better(m)), key=lambda m: (m != "rmse", m))  # rmse, mae
     return leading + sorted(m for m in metrics if m not in leading)
 
 
@@ -79,7 +90,7 @@ def benchmark_view(result: BenchmarkResult, metric: str | None = None) -> Benchm
     engines_heatmap = benchmark_heatmap(engines, subject="movierec Engines") if len(engines) else None
     scatter = quality_vs_fit_time(table, metric=metric)
     summary = result.summary()
-    summary = summary[summary["metric"] == metric].sort_values("mean", ascending=metric in ("rmse", "mae"))
+    summary = summary[summary["metric"] == metric].sort_values("mean", ascending=lower_is_better(metric))
     summary = summary.round({"mean": 4, "std": 4, "fit_seconds": 3, "predict_seconds": 3})
     where = f"{result.dataset}, {result.split}" if result.dataset else result.split
     message = f"{summary['engine'].nunique()} engines on {where}; {metric} shown"
@@ -125,7 +136,7 @@ def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None =
 # ----------------------------------------------------------------- explore the data
 def dataset_summary(state: AppState) -> pd.DataFrame:
     """The dataset's figures as a two-column table (what, value)."""
-    stats = state.dataset.stats()
+    stats = state.dataset_stats
     rows = [
         ("dataset", stats["spec"]),
         ("ratings", f"{stats['ratings']:,}"),
@@ -143,7 +154,7 @@ def dataset_summary(state: AppState) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["what", "value"])
 
 
-#: the data charts in page order (labels for the plot widgets)
+#: the data charts in page order (labels for the plot widgets), as `movierec.viz.report.data_charts` draws them
 DATA_CHARTS = (
     "Movies by year of release",
     "Distribution of ratings",
@@ -156,18 +167,9 @@ DATA_CHARTS = (
 
 
 def data_figures(state: AppState) -> tuple[Any, ...]:
-    """The notebook's data charts for the served dataset, in DATA_CHARTS order (built once)."""
+    """The report's data charts for the served dataset, in DATA_CHARTS order (built once)."""
     cached = state.memo.get("data_figures")
     if cached is None:
-        ratings, movies = state.dataset.ratings, state.dataset.movies
-        cached = (
-            movies_by_year(movies),
-            rating_distribution(ratings),
-            ratings_by_day(ratings),
-            ratings_per_movie(ratings),
-            ratings_per_user(ratings),
-            top_mean_rating(ratings, movies),
-            top_weighted_rating(ratings, movies),
-        )
+        cached = tuple(chart.figure for chart in data_charts(state.dataset))
         state.memo["data_figures"] = cached
     return cached

@@ -91,7 +91,7 @@ def _engine_choices(names: list[str]) -> list[tuple[str, str]]:
 
 def build_demo(state: AppState) -> gr.Blocks:
     """The five-tab Blocks app for `state` (call `.queue(...)` / `configure_queue` before launch)."""
-    stats = state.dataset.stats()
+    stats = state.dataset_stats
     with gr.Blocks(title="movierec") as demo:
         gr.Markdown(
             f"# movierec\nMovie recommendations on **{state.dataset.spec}**: "

@@ -142,20 +142,27 @@ class AppState:
         return Catalogue.build(self.dataset.movies, self.ratings_per_movie)
 
     @cached_property
+    def dataset_stats(self) -> dict[str, Any]:
+        """`Dataset.stats()`, computed once (it counts distinct users and movies over every rating)."""
+        return self.dataset.stats()
+
+    @cached_property
     def users(self) -> np.ndarray:
         """Every user id, ascending."""
-        return np.unique(self.dataset.ratings["user"].to_numpy())
+        return np.fromiter(self.ratings_by_user, dtype=np.int64, count=len(self.ratings_by_user))
 
     @cached_property
     def user_choices(self) -> list[str]:
         """The user ids the dropdown lists: the most active users first, at most MAX_USER_CHOICES."""
-        counts = self.dataset.ratings["user"].value_counts()
-        top = counts.sort_index().sort_values(ascending=False, kind="stable").index[:MAX_USER_CHOICES]
-        return [str(user) for user in sorted(top.tolist())]
+        users = self.users
+        counts = np.fromiter((len(rows) for rows in self.ratings_by_user.values()), dtype=np.int64, count=len(users))
+        # users ascend, so a stable sort by count keeps the lower id first among equally active users
+        top = users[np.argsort(-counts, kind="stable")[:MAX_USER_CHOICES]]
+        return [str(user) for user in np.sort(top).tolist()]
 
     @cached_property
     def ratings_by_user(self) -> dict[int, np.ndarray]:
-        """Row positions of each user's ratings (for the "rated highest" table)."""
+        """Row positions of each user's ratings (for the "rated highest" table), users ascending."""
         users = self.dataset.ratings["user"].to_numpy()
         order = np.argsort(users, kind="stable")
         boundaries = np.flatnonzero(np.diff(users[order])) + 1
