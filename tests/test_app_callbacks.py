@@ -272,6 +272,15 @@ def test_stored_results_are_read_and_charted(state, tmp_path):
         insights.stored_view("broken.json", None, folder=tmp_path)
 
 
+def test_stored_results_are_parsed_again_only_when_the_file_changes(state, tmp_path):
+    insights.quick_benchmark_result(state, ["mean"]).save(tmp_path / "quick.json")
+    first = insights.stored_results(tmp_path)["quick.json"]
+    assert insights.stored_results(tmp_path)["quick.json"] is first
+    insights.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
+    changed = insights.stored_results(tmp_path)["quick.json"]
+    assert changed is not first and set(changed.table["engine"]) == {"mean", "baseline"}
+
+
 def test_dataset_summary_has_counts_sparsity_and_dates(state):
     summary = dict(insights.dataset_summary(state).itertuples(index=False))
     stats = state.dataset.stats()
@@ -282,3 +291,17 @@ def test_dataset_summary_has_counts_sparsity_and_dates(state):
     figures = insights.data_figures(state)
     assert len(figures) == len(insights.DATA_CHARTS)
     assert all(figure.layout.height for figure in figures)
+
+
+def test_engines_that_report_training_move_the_progress_bar(state, tmp_path):
+    pytest.importorskip("tensorflow")
+    steps: list[tuple[float, str]] = []
+    cache = EngineCache(state.dataset, tmp_path, params={"keras_mf": {"epochs": 2}})
+    folder = cache.folder("keras_mf")
+    engine = cache.get("keras_mf", lambda fraction, text: steps.append((fraction, text)))
+    epochs = [fraction for fraction, text in steps if text.startswith("training keras_mf: epoch")]
+    assert epochs and all(0.2 <= fraction <= 0.9 for fraction in epochs)
+    assert epochs == sorted(epochs) and epochs[-1] > epochs[0]
+    assert [fraction for fraction, _ in steps] == sorted(fraction for fraction, _ in steps)
+    assert cache.folder("keras_mf") == folder and (folder / "engine.json").exists()  # the key ignores the hook
+    assert engine.progress is None

@@ -153,8 +153,18 @@ class EngineCache:
                 _report(progress, 1.0, f"{name} loaded")
                 return engine
         _report(progress, 0.2, f"training {name} on {self.dataset.spec} (first use; cached afterwards)")
-        engine = create_engine(name, **self.params.get(name, {}))
+        params = dict(self.params.get(name, {}))  # the cache key stays the configured parameters only
+        hooked = progress is not None and "progress" not in params and "progress" in engine_class(name)._param_names()
+        if hooked:
+            # engines that report their own training (the Keras ones, ~30 s) move the bar from 0.2 to 0.9
+            def training(fraction: float, text: str) -> None:
+                _report(progress, 0.2 + 0.7 * min(max(float(fraction), 0.0), 1.0), f"training {name}: {text}")
+
+            params["progress"] = training
+        engine = create_engine(name, **params)
         engine.fit(self.dataset.ratings, self.dataset.movies)
+        if hooked:
+            engine.progress = None  # this request's progress bar must not hear later requests' work
         self.timings[name] = ("trained", time.perf_counter() - started)
         _report(progress, 0.9, f"saving {name} to the cache")
         self._save(engine, folder)
