@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from movierec.core.data.matrix import IdIndex
 from movierec.core.errors import DataError, UnsupportedError
 from movierec.core.models.base import Recommender, similar_reason_text
+from movierec.core.models.text import has_overview, overview_texts, overview_tfidf
 
 # ties (movies sharing no term with the profile) are ordered by popularity, far below any cosine
 _POPULARITY_TIE_BREAK = 1e-6
@@ -40,31 +41,21 @@ class ContentTfidf(Recommender):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         if movies is None or "overview" not in movies.columns:
             raise DataError("content_tfidf needs a movies table with an 'overview' column (pass movies to fit)")
-        movies = movies.drop_duplicates("movie")
-        has_text = movies["overview"].notna() & (movies["overview"].astype("string").str.strip() != "")
-        if int(has_text.sum()) < 2:
+        self.content_ids_ = np.unique(movies["movie"].to_numpy(np.int64))
+        with_text = int(has_overview(overview_texts(movies, self.content_ids_)).sum())
+        if with_text < 2:
             raise DataError(
-                f"content_tfidf needs movie overviews: only {int(has_text.sum())} of {len(movies)} movies have one "
+                f"content_tfidf needs movie overviews: only {with_text} of {len(self.content_ids_)} movies have one "
                 "(for MovieLens or Netflix data, join overviews with --metadata)"
             )
-        vectorizer = TfidfVectorizer(
+        tfidf, _ = overview_tfidf(
             # terms in over half the overviews say little and make every query touch most movies
-            stop_words="english", min_df=self.min_df, max_df=self.max_df, max_features=self.max_features, sublinear_tf=self.sublinear_tf
+            movies, self.content_ids_, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
         )
-        texts = movies.loc[has_text, "overview"].astype(str).tolist()
-        with_text = vectorizer.fit_transform(texts).astype(np.float32).tocsr()
-        ids = movies["movie"].to_numpy(np.int64)
-        order = np.argsort(ids, kind="stable")
-        self.content_ids_ = ids[order]
-        # rows of movies without text stay empty: place the fitted rows by id order
-        placement = np.empty(len(ids), dtype=np.int64)
-        placement[order] = np.arange(len(ids))
-        rows = placement[np.flatnonzero(has_text.to_numpy())]
-        self.tfidf_ = _place_rows(with_text, rows, len(ids))
+        self.tfidf_ = tfidf.astype(np.float32)
         self.popularity_ = np.diff(self.seen_.tocsc().indptr).astype(np.float64)
 
     # ----------------------------------------------------------------- lookups
@@ -184,12 +175,3 @@ def _like_weights(ratings: np.ndarray) -> np.ndarray:
     # all ratings equal: every rated movie counts the same
     return np.ones_like(ratings)
 
-
-def _place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
-    """A n_rows-row CSR with `matrix`'s rows at positions `rows` and empty rows elsewhere."""
-    placement = sp.csr_matrix(
-        (np.ones(len(rows), dtype=np.float32), (rows, np.arange(len(rows)))), shape=(n_rows, matrix.shape[0])
-    )
-    result = (placement @ matrix).tocsr()
-    result.sort_indices()
-    return result

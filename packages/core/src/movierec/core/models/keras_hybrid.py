@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from movierec.core.errors import DataError
 from movierec.core.models.keras_common import ProgressCallback, dense_weights
 from movierec.core.models.keras_deep import KerasDeep
+from movierec.core.models.text import has_overview, overview_texts, overview_tfidf
 
 
 class KerasHybrid(KerasDeep):
@@ -81,35 +82,27 @@ class KerasHybrid(KerasDeep):
                 "keras_hybrid reads movie overviews: pass the movies table (with an 'overview' column) "
                 "to fit(ratings, movies)"
             )
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        text = movies.drop_duplicates("movie").set_index("movie")["overview"]
-        text = text.reindex(self.movies_.ids)  # one row per rated movie, NA where unknown
-        has_text = text.notna().to_numpy() & (text.fillna("").str.strip() != "").to_numpy()
+        has_text = has_overview(overview_texts(movies, self.movies_.ids))  # one per rated movie
         if not has_text.any():
             raise DataError("keras_hybrid: none of the rated movies has an overview in the movies table")
-        vectorizer = TfidfVectorizer(
-            stop_words="english",
+        tfidf, _ = overview_tfidf(
+            movies,
+            self.movies_.ids,
             max_features=self.max_features,
             min_df=min(self.min_df, int(has_text.sum())),
             dtype=np.float32,
         )
-        tfidf = vectorizer.fit_transform(text[has_text].astype(str).tolist())
-        rows = np.flatnonzero(has_text)
         n_terms = tfidf.shape[1]
         # rows: every rated movie + the unknown row; last column: the "no overview" indicator
         placed = sp.csr_matrix(
-            (tfidf.data, tfidf.indices, tfidf.indptr), shape=(len(rows), n_terms + 1)
-        )
-        scatter = sp.csr_matrix(
-            (np.ones(len(rows), np.float32), (rows, np.arange(len(rows)))), shape=(len(self.movies_) + 1, len(rows))
+            (tfidf.data, tfidf.indices, np.r_[tfidf.indptr, tfidf.indptr[-1]]), shape=(len(self.movies_) + 1, n_terms + 1)
         )
         missing = np.r_[~has_text, True]
         indicator = sp.csr_matrix(
             (np.ones(int(missing.sum()), np.float32), (np.flatnonzero(missing), np.full(int(missing.sum()), n_terms))),
             shape=(len(self.movies_) + 1, n_terms + 1),
         )
-        matrix = (scatter @ placed + indicator).tocsr()
+        matrix = (placed + indicator).tocsr()
         matrix.sort_indices()
         self.overviews_ = matrix.astype(np.float32)
         self.overview_count_ = int(has_text.sum())
