@@ -1,4 +1,4 @@
-"""Overview TF-IDF shared by the text engines."""
+"""Overview TF-IDF shared by the text engines, and unit-length movie vectors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from movierec.core.errors import DataError
 from movierec.core.models.text import overview_tfidf
+from movierec.core.models.vectors import cached_unit_rows, unit_rows
 
 MOVIES = pd.DataFrame({
     "movie": [30, 10, 20, 40, 10],
@@ -51,3 +52,18 @@ def test_overviews_of_stop_words_only_raise_a_data_error():
     with pytest.raises(DataError, match="no term is left"):
         overview_tfidf(empty, np.array([1]))
 
+
+def test_unit_rows_have_length_one_and_zero_rows_stay_zero():
+    matrix = np.array([[3.0, 4.0], [0.0, 0.0], [0.0, -2.0]], dtype=np.float32)
+    unit = unit_rows(matrix)
+    assert unit.dtype == np.float64
+    assert np.allclose(unit, [[0.6, 0.8], [0.0, 0.0], [0.0, -1.0]])
+
+
+def test_cached_unit_rows_are_recomputed_when_the_vectors_are_replaced():
+    class Engine:
+        pass
+
+    engine, first, second = Engine(), np.array([[2.0, 0.0]]), np.array([[0.0, 5.0]])
+    assert cached_unit_rows(engine, first) is cached_unit_rows(engine, first)
+    assert np.allclose(cached_unit_rows(engine, second), [[0.0, 1.0]])

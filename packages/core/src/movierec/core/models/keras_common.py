@@ -23,6 +23,7 @@ import pandas as pd
 from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
+from movierec.core.models.vectors import cached_unit_rows
 
 ProgressCallback = Callable[[float, str], None]
 MODEL_FILE = "model.keras"
@@ -359,10 +360,8 @@ class KerasRecommender(Recommender):
         return self._clip(scores)
 
     def _similar_scores(self, movie_idx: int) -> np.ndarray:
-        vectors = self._similarity_vectors()[: len(self.movies_)].astype(np.float64)
-        norms = np.linalg.norm(vectors, axis=1)
-        norms[norms == 0] = 1.0
-        return (vectors @ vectors[movie_idx]) / (norms * norms[movie_idx])
+        unit = cached_unit_rows(self, self._similarity_vectors())[: len(self.movies_)]
+        return unit @ unit[movie_idx]
 
     def _similarity_vectors(self) -> np.ndarray:
         """The learned movie representation compared by cosine in `similar_movies`."""

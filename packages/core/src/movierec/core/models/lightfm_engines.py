@@ -19,6 +19,8 @@ import scipy.sparse as sp
 
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
+from movierec.core.models.text import overview_tfidf
+from movierec.core.models.vectors import cached_unit_rows
 
 FEATURE_SETS = (None, "genres", "overview", "genres+overview")
 NO_GENRES = "(no genres listed)"  # MovieLens' placeholder, not a genre
@@ -99,11 +101,8 @@ class LightFMEngine(Recommender):
                                          token_pattern=None, lowercase=False, binary=True)
             blocks.append(vectorizer.fit_transform(genres.tolist()))
         if "overview" in wanted:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            overviews = table["overview"].fillna("").astype(str).tolist()
-            vectorizer = TfidfVectorizer(stop_words="english", max_features=self.overview_terms, min_df=2)
-            blocks.append(vectorizer.fit_transform(overviews))
+            tfidf, _ = overview_tfidf(movies, self.movies_.ids, empty_in_idf=True, max_features=self.overview_terms, min_df=2)
+            blocks.append(tfidf)
         matrix = sp.hstack(blocks, format="csr", dtype=np.float32)
         row_sums = np.asarray(matrix.sum(axis=1)).ravel()
         return sp.csr_matrix(sp.diags(1.0 / row_sums) @ matrix, dtype=np.float32)
@@ -134,9 +133,8 @@ class LightFMEngine(Recommender):
         return scores + self.item_biases_[None, :] + self.user_biases_[user_idx, None]
 
     def _similar_scores(self, movie_idx: int) -> np.ndarray:
-        norms = np.linalg.norm(self.item_embeddings_, axis=1)
-        mine = self.item_embeddings_[movie_idx]
-        return (self.item_embeddings_ @ mine) / np.maximum(norms * norms[movie_idx], 1e-12)
+        unit = cached_unit_rows(self, self.item_embeddings_)
+        return unit @ unit[movie_idx]
 
 
 class LightFMWarp(LightFMEngine):

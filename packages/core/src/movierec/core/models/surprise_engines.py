@@ -24,6 +24,7 @@ import scipy.sparse as sp
 
 from movierec.core.models.base import Recommender
 from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums
+from movierec.core.models.vectors import cached_unit_rows
 
 
 def build_trainset(
@@ -145,8 +146,8 @@ class _Factors(SurpriseEngine):
         return scores
 
     def _similar_scores(self, movie_idx: int) -> np.ndarray:
-        norms = np.linalg.norm(self.qi_, axis=1)
-        return (self.qi_ @ self.qi_[movie_idx]) / np.maximum(norms * norms[movie_idx], 1e-12)
+        unit = cached_unit_rows(self, self.qi_)
+        return unit @ unit[movie_idx]
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """Regularized least squares for a new user's factors (and bias) against frozen qi, bi."""
