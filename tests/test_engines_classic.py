@@ -168,3 +168,16 @@ def test_item_knn_similar_movies_agree_between_stored_neighbours_and_the_exact_r
 def test_sampled_neighbour_search_still_beats_the_mean(fold):
     train, test = fold
     assert _rmse("user_knn", train, test, max_shared=100) < _rmse("mean", train, test) - 0.03
+
+
+def test_content_tfidf_refit_on_other_movies_forgets_the_first_catalogue(sample):
+    from movierec.core.models import create_engine
+
+    movies = sample.movies[sample.movies["overview"].notna()]
+    first, second = movies.iloc[:150], movies.iloc[150:]
+    engine = create_engine("content_tfidf")
+    engine.fit(sample.ratings[sample.ratings["movie"].isin(first["movie"])], first)
+    engine.similar_movies(int(first["movie"].iloc[0]), k=3)  # fills the lookups
+    engine.fit(sample.ratings[sample.ratings["movie"].isin(second["movie"])], second)
+    similar = engine.similar_movies(int(second["movie"].iloc[0]), k=5)
+    assert set(similar["movie"]) <= set(second["movie"])

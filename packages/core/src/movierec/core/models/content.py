@@ -43,6 +43,7 @@ class ContentTfidf(Recommender):
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         if movies is None or "overview" not in movies.columns:
             raise DataError("content_tfidf needs a movies table with an 'overview' column (pass movies to fit)")
+        self._clear_caches()
         self.content_ids_ = np.unique(movies["movie"].to_numpy(np.int64))
         with_text = int(has_overview(overview_texts(movies, self.content_ids_)).sum())
         if with_text < 2:
@@ -59,6 +60,11 @@ class ContentTfidf(Recommender):
         self.popularity_ = np.diff(self.seen_.tocsc().indptr).astype(np.float64)
 
     # ----------------------------------------------------------------- lookups
+    def _clear_caches(self) -> None:
+        """Forget lookups derived from a previous fit (a refit may see other movies)."""
+        for name in ("_content_index_cache", "_by_term_cache", "_rated_rows_cache"):
+            self.__dict__.pop(name, None)
+
     def _content_index(self) -> IdIndex:
         cached = getattr(self, "_content_index_cache", None)
         if cached is None:
@@ -159,6 +165,7 @@ class ContentTfidf(Recommender):
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self._clear_caches()
         self.content_ids_ = state["content_ids"]
         self.tfidf_ = sp.csr_matrix(
             (state["tfidf_data"], state["tfidf_indices"], state["tfidf_indptr"]),
