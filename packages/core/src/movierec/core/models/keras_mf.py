@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from movierec.core.models.keras_common import KerasRecommender, ProgressCallback, embedding_table
+from movierec.core.models.vectors import ridge_fold_in
 
 
 class KerasMF(KerasRecommender):
@@ -85,9 +86,8 @@ class KerasMF(KerasRecommender):
         return self._clip(scores)
 
     def _fit_user(self, movie_idx: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
-        # The loss is mean squared error + l2 * (|u|^2 + b^2), as in training: ridge regression.
-        design = np.hstack([self.movie_vectors_[movie_idx], np.ones((len(movie_idx), 1))]).astype(np.float64)
-        n = len(target)
-        gram = design.T @ design / n + max(self.l2, 1e-6) * np.eye(design.shape[1])
-        solution = np.linalg.solve(gram, design.T @ target / n)
-        return solution[:-1].astype(np.float32), float(solution[-1])
+        # The loss is mean squared error + l2 * (|u|^2 + b^2), as in training: ridge regression
+        # (scaled by the number of ratings, the mean's denominator).
+        penalty = np.full(self.movie_vectors_.shape[1] + 1, len(target) * max(self.l2, 1e-6))
+        vector, bias = ridge_fold_in(self.movie_vectors_[movie_idx], target, penalty)
+        return vector.astype(np.float32), bias

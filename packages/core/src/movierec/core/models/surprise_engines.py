@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from movierec.core.models.base import Recommender
 from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums
-from movierec.core.models.vectors import cached_unit_rows
+from movierec.core.models.vectors import cached_unit_rows, ridge_fold_in
 
 
 def build_trainset(
@@ -168,10 +168,10 @@ class _Factors(SurpriseEngine):
         # Surprise regularizes once per rating in SGD, so the penalty grows with the ratings
         n_factors = qi.shape[1]
         reg_pu, reg_bu = self._fold_in_regularization()
-        design = np.hstack([qi, np.ones((len(qi), 1))]) if self.biased else qi
-        penalty = np.r_[np.full(n_factors, reg_pu), [reg_bu] if self.biased else []] * len(qi)
-        solution = np.linalg.solve(design.T @ design + np.diag(penalty), design.T @ target)
-        return solution[:n_factors], float(solution[n_factors]) if self.biased else 0.0
+        if self.biased:
+            return ridge_fold_in(qi, target, np.r_[np.full(n_factors, reg_pu), reg_bu] * len(qi))
+        penalty = np.full(n_factors, reg_pu * len(qi))
+        return np.linalg.solve(qi.T @ qi + np.diag(penalty), qi.T @ target), 0.0
 
     def _fold_in_regularization(self) -> tuple[float, float]:
         reg_all = getattr(self, "reg_all", 0.02)

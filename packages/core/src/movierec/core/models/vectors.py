@@ -1,4 +1,5 @@
-"""Unit-length movie vectors, so an item-to-item cosine is one matrix-vector product."""
+"""Vector helpers shared by the factor engines: unit-length movie vectors (an item-to-item cosine
+is one matrix-vector product) and the ridge regression that folds in a new user."""
 
 from __future__ import annotations
 
@@ -20,3 +21,14 @@ def cached_unit_rows(owner: object, matrix: np.ndarray) -> np.ndarray:
         cached = (matrix, unit_rows(matrix))
         owner._unit_rows_cache = cached  # type: ignore[attr-defined]
     return cached[1]
+
+
+def ridge_fold_in(movie_vectors: np.ndarray, target: np.ndarray, penalty: np.ndarray) -> tuple[np.ndarray, float]:
+    """A new user's vector and bias against frozen movie vectors: min |Xw + b - y|^2 + sum(penalty * [w, b]^2).
+
+    `penalty` holds one weight per factor and one for the bias (the last entry).
+    """
+    design = np.hstack([np.asarray(movie_vectors, dtype=np.float64), np.ones((len(target), 1))])
+    gram = design.T @ design + np.diag(np.asarray(penalty, dtype=np.float64))
+    solution = np.linalg.solve(gram, design.T @ np.asarray(target, dtype=np.float64))
+    return solution[:-1], float(solution[-1])
