@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from conftest import REPO
+from conftest import REPO, modules_loaded_by
 
 
 def test_top_level_layout():
@@ -25,10 +22,6 @@ def test_movierec_is_one_namespace_over_three_distributions():
 
 
 def test_importing_core_loads_no_heavy_library():
-    code = (
-        "import sys, movierec.core, movierec.core.models, movierec.core.evaluation, movierec.core.cli;"
-        "heavy = [m for m in ('tensorflow', 'surprise', 'lightfm', 'gradio', 'plotly', 'movierec.viz') if m in sys.modules];"
-        "print(','.join(heavy))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    heavy = ("tensorflow", "surprise", "lightfm", "gradio", "plotly", "movierec.viz")
+    statements = "import movierec.core, movierec.core.models, movierec.core.evaluation, movierec.core.cli"
+    assert modules_loaded_by(statements, heavy) == []

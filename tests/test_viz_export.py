@@ -110,16 +110,10 @@ def test_report_without_png_needs_no_browser(tmp_path, monkeypatch, capsys):
 
 
 def test_viz_and_the_report_command_load_no_engine_library():
-    import subprocess
-    import sys
+    from conftest import modules_loaded_by
 
-    code = (
-        "import sys, movierec.viz, movierec.viz.report;"
-        "from movierec.core.cli import build_parser; build_parser();"
-        "print(','.join(m for m in ('tensorflow', 'keras', 'surprise', 'lightfm', 'gradio') if m in sys.modules))"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == ""
+    statements = "import movierec.viz, movierec.viz.report\nfrom movierec.core.cli import build_parser; build_parser()"
+    assert modules_loaded_by(statements, ("tensorflow", "keras", "surprise", "lightfm", "gradio")) == []
 
 
 def test_report_index_escapes_titles_once():
