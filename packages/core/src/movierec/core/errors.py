@@ -31,3 +31,7 @@ class NotFittedError(MovierecError, RuntimeError):
 
 class UnsupportedError(MovierecError, NotImplementedError):
     """The engine cannot answer this kind of question (e.g. ratings from a ranking model)."""
+
+
+class ModelFileError(MovierecError, ValueError):
+    """A saved engine folder is missing, damaged or inconsistent; the message names the file."""

@@ -68,9 +68,9 @@ def print_rows(heading: str, rows: list[dict[str, Any]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from movierec.core.models.base import _check_k
+    from movierec.core.models.base import check_k
 
-    k = _check_k(args.k)
+    k = check_k(args.k)
     dataset = load_from_args(args)
     users = dataset.ratings["user"].to_numpy()
     if not (users == args.user).any():

@@ -27,10 +27,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from movierec.core.data.titles import resolve_title
-    from movierec.core.models.base import _check_k
+    from movierec.core.models.base import check_k
     from movierec.core.models.registry import engine_class
 
-    k = _check_k(args.k)
+    k = check_k(args.k)
     if args.title is None and args.movie_id is None:
         raise MovierecError("give --title TEXT or --movie-id ID")
     if not engine_class(args.engine).has_similar_movies:

@@ -169,7 +169,7 @@ class Recommender(ABC):
         index = self._known_user(user)
         scores = self._score_user(index)
         exclude = self.seen_[index].indices if exclude_seen else None
-        best = top_k(scores, _check_k(k), exclude)
+        best = top_k(scores, check_k(k), exclude)
         return self._frame(best, np.asarray(scores)[best])
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
@@ -185,7 +185,7 @@ class Recommender(ABC):
         matrices answer a batch with one matrix product.
         """
         self._check_fitted()
-        k = _check_k(k)
+        k = check_k(k)
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
         positions = self.users_.index_of(users)
         known = positions >= 0
@@ -204,7 +204,7 @@ class Recommender(ABC):
         self._check_fitted()
         if not self.has_similar_movies:
             raise UnsupportedError(f"{self.name or type(self).__name__} has no movie representations")
-        k = _check_k(k)
+        k = check_k(k)
         index = self._movie_position(movie)
         scores = np.asarray(self._similar_scores_top(index, k), dtype=np.float64)
         best = top_k(scores, k, np.array([index]))
@@ -253,7 +253,7 @@ class Recommender(ABC):
             raise UnknownMovieError("none of the rated movies is known to the engine")
         scores = np.asarray(self._score_new_user(positions[known], values[known]), dtype=np.float64)
         exclude = positions[known] if exclude_rated else None
-        best = top_k(scores, _check_k(k), exclude)
+        best = top_k(scores, check_k(k), exclude)
         return self._frame(best, scores[best])
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
@@ -347,7 +347,8 @@ class Recommender(ABC):
         """Read what `_save_extra` wrote."""
 
 
-def _check_k(k: int) -> int:
+def check_k(k: int) -> int:
+    """`k` as a positive int; ValueError naming the value otherwise."""
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     return int(k)
