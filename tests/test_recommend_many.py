@@ -39,4 +39,4 @@ def test_batched_scores_equal_one_user_scores(train, name):
     rows = np.array([0, 3, 5])
     batch = engine._score_users(rows)
     for i, row in enumerate(rows):
-        np.testing.assert_allclose(batch[i], engine._score_user(int(row)), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(batch[i], engine._score_users(np.array([row]))[0], rtol=1e-5, atol=1e-5)

@@ -67,7 +67,7 @@ def params_key(params: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What an engine can answer, read from its class flags."""
+    """What an engine can answer, asked of an engine with its default parameters."""
 
     predicts_ratings: bool
     has_similar_movies: bool
@@ -76,13 +76,13 @@ class Capabilities:
 
 
 def capabilities(name: str) -> Capabilities:
-    """The capability flags of a registered engine (imports its module)."""
-    cls = engine_class(name)
+    """The capabilities of a registered engine as the app configures it (imports its module)."""
+    engine = create_engine(name)
     return Capabilities(
-        predicts_ratings=bool(cls.predicts_ratings),
-        has_similar_movies=bool(cls.has_similar_movies),
-        supports_fold_in=bool(cls.supports_fold_in),
-        uses_overviews=bool(cls.uses_overviews),
+        predicts_ratings=bool(engine.predicts_ratings),
+        has_similar_movies=bool(engine.has_similar_movies),
+        supports_fold_in=bool(engine.supports_fold_in),
+        uses_overviews=bool(engine.uses_overviews),
     )
 
 

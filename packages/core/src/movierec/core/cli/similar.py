@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from movierec.core.cli._common import add_dataset_arguments, load_from_args, print_json
+from movierec.core.cli._common import add_dataset_arguments, k_value, load_from_args, print_json
 from movierec.core.cli.recommend import fitted_engine, print_rows, release_years, titled_rows
 from movierec.core.errors import MovierecError
 
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--year", type=int, help="release year, to tell remakes apart")
     parser.add_argument("--movie-id", type=int, help="the movie id instead of a title")
     parser.add_argument("--engine", default="content_tfidf", help="engine with movie representations (default content_tfidf)")
-    parser.add_argument("-k", "--k", type=int, default=10, help="how many movies (default 10)")
+    parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -28,14 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from movierec.core.data.titles import resolve_title
     from movierec.core.models.base import check_k
-    from movierec.core.models.registry import engine_class
+    from movierec.core.models.registry import create_engine
 
     k = check_k(args.k)
     if args.title is None and args.movie_id is None:
         raise MovierecError("give --title TEXT or --movie-id ID")
-    if not engine_class(args.engine).has_similar_movies:
+    if not create_engine(args.engine).has_similar_movies:
         raise MovierecError(f"engine {args.engine!r} has no movie representations; try content_tfidf or item_knn")
-    dataset = load_from_args(args)
+    dataset = load_from_args(args, need_ratings=True)
     movie = resolve_title(dataset.movies, args.title, year=args.year, movie_id=args.movie_id)
     engine = fitted_engine(args.engine, dataset)
     frame = engine.similar_movies(movie, k=k)

@@ -4,36 +4,46 @@ Modelled on scikit-learn estimators (hyper-parameters are `__init__` arguments a
 happens there; `fit` returns self; learned state ends in an underscore) and on implicit's
 `RecommenderBase` (`recommend`, `similar_items`, fold-in for unseen users).
 
-Subclasses implement the indexed hooks (`_fit`, `_predict_indexed`, and optionally
-`_score_user`, `_similar_scores`, `_score_new_user`, `_state`/`_set_state`); ids are mapped to
-positions here, once, so every engine answers the same questions the same way.
+An engine sets `name` and implements `_fit`; everything else is optional (the hooks, one screen):
+
+    _fit(ratings, movies)              learn; users_, movies_, seen_, global_mean_ are set   (required)
+    _predict_indexed(u_idx, m_idx)     rating predictions, unclipped; -1 = unknown id        (rating engines)
+    _score_users(u_idx)                ranking scores, one row of every movie per user      (default: _predict_indexed)
+    _similar_scores(m_idx, k)          scores over `similar_index_` (NaN where not computed)
+    _score_new_user(m_idx, ratings)    fold-in scores for a user unseen at fit time
+    reasons(user, movies)              why each movie is recommended (dicts; `explain` renders them)
+    _state() / _set_state(state)       learned arrays to save / restore (derive the rest there)
+    _save_extra(dir) / _load_extra(dir)  files that are not arrays (a `.keras` model)
+
+Capabilities follow from the hooks an engine implements (`predicts_ratings`, `has_similar_movies`,
+`supports_fold_in` are instance properties; override one where it depends on parameters).
+Fitting starts from a blank engine: every attribute that is not a constructor argument is
+dropped, so nothing a previous fit learned or cached survives (`_derived` caches included).
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import re
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from movierec.core.data.matrix import IdIndex, build_matrix
 from movierec.core.data.tables import check_ratings
 from movierec.core.errors import (
     DataError,
+    ModelFileError,
     NotFittedError,
     UnknownMovieError,
     UnknownUserError,
     UnsupportedError,
 )
 
-FORMAT_VERSION = 1
+_T = TypeVar("_T")
 
 #: how `explain` texts name a movie: '{movie:123}'; `render_reason` swaps in the title
 _MOVIE_REFERENCE = re.compile(r"\{movie:(-?\d+)\}")
@@ -51,11 +61,26 @@ def render_reason(text: str | None, title_of: Callable[[int], str]) -> str | Non
     return _MOVIE_REFERENCE.sub(lambda match: title_of(int(match.group(1))), text)
 
 
-def similar_reason_text(reason: Mapping[str, Any] | None) -> str | None:
-    """'similar to {movie:ID}, which you rated R' from a {movie, rating} reason, or None."""
+def reason_text(reason: Mapping[str, Any] | None) -> str | None:
+    """One line from a structured reason: its 'text', or the rated movies it names.
+
+    A reason is {'text': ...}, {'movie': ID, 'rating': R} or {'because': [{'movie', 'rating'}, ...]}.
+    """
     if reason is None:
         return None
-    return f"similar to {movie_reference(reason['movie'])}, which you rated {reason['rating']:g}"
+    if "text" in reason:
+        return str(reason["text"])
+    rated = list(reason.get("because") or [reason])
+    if not rated:
+        return None
+    if len(rated) == 1:
+        return f"similar to {movie_reference(rated[0]['movie'])}, which you rated {rated[0]['rating']:g}"
+    named = [f"{movie_reference(r['movie'])} ({r['rating']:g})" for r in rated]
+    return "similar to " + ", ".join(named[:-1]) + " and " + named[-1] + ", which you rated"
+
+
+#: kept for callers of the earlier name
+similar_reason_text = reason_text
 
 
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.ndarray:
@@ -80,19 +105,49 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     return part[np.lexsort((part, -scores[part]))]
 
 
-class Recommender(ABC):
+def check_k(k: int) -> int:
+    """`k` as a positive int; ValueError naming the value otherwise."""
+    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    return int(k)
+
+
+def check_min_ratings(min_ratings: int) -> int:
+    """`min_ratings` as a non-negative int; ValueError naming the value otherwise."""
+    if not isinstance(min_ratings, (int, np.integer)) or isinstance(min_ratings, bool) or min_ratings < 0:
+        raise ValueError(f"min_ratings must be a non-negative integer, got {min_ratings!r}")
+    return int(min_ratings)
+
+
+def _overrides(engine: object, hook: str) -> bool:
+    return getattr(type(engine), hook) is not getattr(Recommender, hook)
+
+
+class Recommender:
     """Base class of every movierec engine."""
 
-    #: registry name, set by the registry
+    #: the registry name; every concrete engine sets it in its class body
     name: ClassVar[str] = ""
-    #: the engine predicts ratings on the data's scale (RMSE/MAE make sense)
-    predicts_ratings: ClassVar[bool] = True
-    #: the engine has item representations, so `similar_movies` works
-    has_similar_movies: ClassVar[bool] = False
-    #: `recommend_for_ratings` works for a user unseen at fit time
-    supports_fold_in: ClassVar[bool] = False
-    #: the engine reads movie overviews (pass `movies` to fit)
+    #: the engine reads movie text (pass `movies` to fit)
     uses_overviews: ClassVar[bool] = False
+    #: constructor arguments that are run-time hooks, not hyper-parameters (never saved or cloned)
+    _runtime_params: ClassVar[tuple[str, ...]] = ()
+
+    # ----------------------------------------------------------------- capabilities
+    @property
+    def predicts_ratings(self) -> bool:
+        """The engine predicts ratings on the data's scale (RMSE/MAE make sense)."""
+        return _overrides(self, "_predict_indexed")
+
+    @property
+    def has_similar_movies(self) -> bool:
+        """The engine has movie representations, so `similar_movies` works."""
+        return _overrides(self, "_similar_scores")
+
+    @property
+    def supports_fold_in(self) -> bool:
+        """`recommend_for_ratings` works for a user unseen at fit time."""
+        return _overrides(self, "_score_new_user")
 
     # ----------------------------------------------------------------- parameters
     @classmethod
@@ -104,9 +159,21 @@ class Recommender(ABC):
             if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
         ]
 
-    def get_params(self) -> dict[str, Any]:
-        """The constructor arguments, as scikit-learn's `get_params`."""
-        return {name: getattr(self, name) for name in self._param_names()}
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's hyper-parameters, as scikit-learn's `get_params` (run-time hooks left out)."""
+        return {name: getattr(self, name) for name in self._param_names() if name not in self._runtime_params}
+
+    def set_params(self, **params: Any) -> Self:
+        """Change hyper-parameters, as scikit-learn's `set_params`; unknown names are an error."""
+        allowed = self._param_names()
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} has no parameter(s) {', '.join(unknown)}; it takes {', '.join(allowed) or 'none'}"
+            )
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -118,43 +185,68 @@ class Recommender(ABC):
         ratings = check_ratings(ratings)
         if len(ratings) == 0:
             raise DataError("cannot fit on an empty ratings table")
+        self._forget()
         self.users_ = IdIndex.from_values(ratings["user"].to_numpy())
         self.movies_ = IdIndex.from_values(ratings["movie"].to_numpy())
+        self.similar_index_ = self.movies_
         self.seen_ = build_matrix(ratings, self.users_, self.movies_).matrix
         self.global_mean_ = float(ratings["rating"].mean())
         self.rating_range_ = (float(ratings["rating"].min()), float(ratings["rating"].max()))
         self._fit(ratings, movies)
         return self
 
-    @abstractmethod
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
-        """Learn the engine's state; `self.users_`, `self.movies_`, `self.seen_` are set."""
+        """Learn the engine's state; `users_`, `movies_`, `seen_`, `global_mean_` are set."""
+        raise NotImplementedError(f"{type(self).__name__} must implement _fit")
+
+    def _forget(self) -> None:
+        """Drop everything but the hyper-parameters: what a fit learned and every derived cache."""
+        keep = set(self._param_names())
+        for attribute in [key for key in vars(self) if key not in keep]:
+            delattr(self, attribute)
+
+    def _derived(self, key: str, compute: Callable[[], _T]) -> _T:
+        """A value computed once from the fitted state and dropped by the next fit or load."""
+        cache = self.__dict__.setdefault("_derived_cache", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "users_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(ratings) first")
 
+    @property
+    def _label(self) -> str:
+        return self.name or type(self).__name__
+
     # ----------------------------------------------------------------- questions
     def predict(self, users: Any, movies: Any) -> np.ndarray:
-        """Predicted ratings for pairs (users[i], movies[i]); unknown ids get a fallback estimate."""
+        """Predicted ratings for pairs (users[i], movies[i]), clipped to the rating scale; unknown ids get a fallback."""
         self._check_fitted()
         if not self.predicts_ratings:
-            raise UnsupportedError(f"{self.name or type(self).__name__} ranks movies but does not predict ratings")
+            raise UnsupportedError(f"{self._label} ranks movies but does not predict ratings")
         users = np.atleast_1d(np.asarray(users))
         movies = np.atleast_1d(np.asarray(movies))
         if users.shape != movies.shape:
             raise ValueError(f"users and movies must have the same length ({len(users)} != {len(movies)})")
         scores = self._predict_indexed(self.users_.index_of(users), self.movies_.index_of(movies))
-        return np.asarray(scores, dtype=np.float32).reshape(-1)
+        return self._clip(np.asarray(scores, dtype=np.float64).reshape(-1)).astype(np.float32)
 
-    @abstractmethod
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        """Scores for index pairs; -1 marks an id unseen at fit time (fall back, never fail)."""
+        """Unclipped rating predictions for index pairs; -1 marks an id unseen at fit time (fall back)."""
+        raise UnsupportedError(f"{self._label} ranks movies but does not predict ratings")
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        """Scores of every movie for one known user (override with a faster batched form)."""
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        """Ranking scores of every movie for known users, one row each (unclipped)."""
         n = len(self.movies_)
-        return self._predict_indexed(np.full(n, user_idx), np.arange(n))
+        users = np.repeat(np.asarray(user_idx, dtype=np.int64), n)
+        movies = np.tile(np.arange(n), len(user_idx))
+        return np.asarray(self._predict_indexed(users, movies), dtype=np.float64).reshape(len(user_idx), n)
+
+    def _clip(self, scores: np.ndarray) -> np.ndarray:
+        low, high = self.rating_range_
+        return np.clip(scores, low, high)
 
     def _known_user(self, user: int) -> int:
         """The row of a user seen at fit time; UnknownUserError otherwise."""
@@ -164,20 +256,39 @@ class Recommender(ABC):
             raise UnknownUserError(f"unknown user {user}: not in the training data")
         return index
 
-    def recommend(self, user: int, k: int = 10, exclude_seen: bool = True) -> pd.DataFrame:
-        """Top-k movies for a known user, best first: columns movie, score."""
-        index = self._known_user(user)
-        scores = self._score_user(index)
-        exclude = self.seen_[index].indices if exclude_seen else None
-        best = top_k(scores, check_k(k), exclude)
-        return self._frame(best, np.asarray(scores)[best])
+    def ratings_per_movie(self) -> np.ndarray:
+        """Training ratings of each movie, in `movies_` order."""
+        self._check_fitted()
+        return self._derived("ratings_per_movie", lambda: np.bincount(self.seen_.indices, minlength=len(self.movies_)))
 
-    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
-        """Scores of every movie for several known users, one row each (override with a matrix form)."""
-        return np.vstack([np.asarray(self._score_user(int(i)), dtype=np.float64) for i in user_idx])
+    def _too_rare(self, min_ratings: int, ids: np.ndarray | None = None) -> np.ndarray:
+        """Positions (in `ids`, default `movies_.ids`) of movies with fewer than `min_ratings` training ratings."""
+        if check_min_ratings(min_ratings) == 0:
+            return np.empty(0, dtype=np.int64)
+        counts = self.ratings_per_movie()
+        if ids is None:
+            return np.flatnonzero(counts < min_ratings)
+        positions = self.movies_.index_of(ids)
+        per_id = np.where(positions >= 0, counts[np.maximum(positions, 0)], 0)
+        return np.flatnonzero(per_id < min_ratings)
+
+    def _exclusions(self, *parts: np.ndarray | None) -> np.ndarray:
+        return np.concatenate([np.asarray(p, dtype=np.int64) for p in parts if p is not None] or [np.empty(0, np.int64)])
+
+    def recommend(self, user: int, k: int = 10, exclude_seen: bool = True, min_ratings: int = 0) -> pd.DataFrame:
+        """Top-k movies for a known user, best first: movie, score (and predicted_rating for rating engines).
+
+        `score` is the engine's ranking value, unclipped; movies with fewer than `min_ratings`
+        training ratings are not offered.
+        """
+        index = self._known_user(user)
+        scores = np.asarray(self._score_users(np.array([index]))[0], dtype=np.float64)
+        seen = self.seen_[index].indices if exclude_seen else None
+        best = top_k(scores, check_k(k), self._exclusions(seen, self._too_rare(min_ratings)))
+        return self._frame(best, scores[best])
 
     def recommend_many(
-        self, users: Any, k: int = 10, exclude_seen: bool = True, batch_size: int = 256
+        self, users: Any, k: int = 10, exclude_seen: bool = True, batch_size: int = 256, min_ratings: int = 0
     ) -> dict[int, np.ndarray]:
         """Top-k movie ids for many users at once: {user: ids best first}; unknown users omitted.
 
@@ -186,6 +297,7 @@ class Recommender(ABC):
         """
         self._check_fitted()
         k = check_k(k)
+        rare = self._too_rare(min_ratings)
         users = np.atleast_1d(np.asarray(users, dtype=np.int64))
         positions = self.users_.index_of(users)
         known = positions >= 0
@@ -195,48 +307,36 @@ class Recommender(ABC):
             rows = positions[start : start + batch_size]
             scores = np.asarray(self._score_users(rows), dtype=np.float64)
             for user, row, row_scores in zip(users[start : start + batch_size].tolist(), rows, scores):
-                exclude = self.seen_[row].indices if exclude_seen else None
-                result[int(user)] = self.movies_.ids[top_k(row_scores, k, exclude)]
+                seen = self.seen_[row].indices if exclude_seen else None
+                result[int(user)] = self.movies_.ids[top_k(row_scores, k, self._exclusions(seen, rare))]
         return result
 
-    def similar_movies(self, movie: int, k: int = 10) -> pd.DataFrame:
-        """The k movies most similar to `movie`, best first: columns movie, score."""
+    def similar_movies(self, movie: int, k: int = 10, min_ratings: int = 0) -> pd.DataFrame:
+        """The k movies most similar to `movie`, best first: movie, score; rarer candidates than `min_ratings` left out."""
         self._check_fitted()
         if not self.has_similar_movies:
-            raise UnsupportedError(f"{self.name or type(self).__name__} has no movie representations")
+            raise UnsupportedError(f"{self._label} has no movie representations")
         k = check_k(k)
-        index = self._movie_position(movie)
-        scores = np.asarray(self._similar_scores_top(index, k), dtype=np.float64)
-        best = top_k(scores, k, np.array([index]))
-        return self._frame(best, scores[best], ids=self._similar_ids())
-
-    def _movie_position(self, movie: int) -> int:
-        index = self._similar_ids_index().position(int(movie))
+        index = self.similar_index_.position(int(movie))
         if index < 0:
-            raise UnknownMovieError(f"unknown movie {movie}: the engine has no representation of it")
-        return index
+            raise UnknownMovieError(f"unknown movie {movie}: {self._label} has no representation of it")
+        rare = self._too_rare(min_ratings, self.similar_index_.ids)
+        # ask for enough that the filter still leaves k
+        scores = np.asarray(self._similar_scores(index, k + 1 + len(rare)), dtype=np.float64)
+        best = top_k(scores, k, self._exclusions(np.array([index]), rare))
+        return pd.DataFrame({"movie": self.similar_index_.ids[best].astype(np.int64), "score": scores[best]})
 
-    def _similar_ids(self) -> np.ndarray:
-        """The ids that `_similar_scores` positions refer to (content engines may know more movies)."""
-        return self.movies_.ids
-
-    def _similar_ids_index(self) -> IdIndex:
-        return self.movies_
-
-    def _similar_scores_top(self, movie_idx: int, k: int) -> np.ndarray:
-        """Scores good enough to pick the top k (NaN elsewhere); defaults to the full row."""
-        return self._similar_scores(movie_idx)
-
-    def _similar_scores(self, movie_idx: int) -> np.ndarray:
-        raise UnsupportedError(f"{type(self).__name__} has no movie representations")
+    def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
+        """Similarity of movie `movie_idx` to every movie of `similar_index_`; `k` bounds what must be exact."""
+        raise UnsupportedError(f"{self._label} has no movie representations")
 
     def recommend_for_ratings(
-        self, ratings: Mapping[int, float], k: int = 10, exclude_rated: bool = True
+        self, ratings: Mapping[int, float], k: int = 10, exclude_rated: bool = True, min_ratings: int = 0
     ) -> pd.DataFrame:
         """Top-k movies for a new user given as {movie: rating}, without refitting (fold-in)."""
         self._check_fitted()
         if not self.supports_fold_in:
-            raise UnsupportedError(f"{self.name or type(self).__name__} cannot fold in a new user")
+            raise UnsupportedError(f"{self._label} cannot fold in a new user")
         if not ratings:
             raise DataError("rate at least one movie to get recommendations")
         ids = np.fromiter((int(m) for m in ratings), dtype=np.int64, count=len(ratings))
@@ -244,20 +344,19 @@ class Recommender(ABC):
         low, high = self.rating_range_
         bad = (values < low) | (values > high) | np.isnan(values)
         if bad.any():
-            raise DataError(
-                f"rating {values[bad][0]:g} for movie {ids[bad][0]} is outside {low:g}-{high:g}"
-            )
+            raise DataError(f"rating {values[bad][0]:g} for movie {ids[bad][0]} is outside {low:g}-{high:g}")
         positions = self.movies_.index_of(ids)
         known = positions >= 0
         if not known.any():
             raise UnknownMovieError("none of the rated movies is known to the engine")
         scores = np.asarray(self._score_new_user(positions[known], values[known]), dtype=np.float64)
-        exclude = positions[known] if exclude_rated else None
-        best = top_k(scores, check_k(k), exclude)
+        rated = positions[known] if exclude_rated else None
+        best = top_k(scores, check_k(k), self._exclusions(rated, self._too_rare(min_ratings)))
         return self._frame(best, scores[best])
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        raise UnsupportedError(f"{type(self).__name__} cannot fold in a new user")
+        """Scores of every movie for a user given by rated positions and ratings."""
+        raise UnsupportedError(f"{self._label} cannot fold in a new user")
 
     def explain(self, user: int, movies: Any) -> list[str | None]:
         """A one-line reason per recommended movie where the engine can give one.
@@ -265,80 +364,59 @@ class Recommender(ABC):
         Movies named in a reason appear as '{movie:ID}' placeholders: pass the text and a
         title lookup to `render_reason` to show titles.
         """
-        return [None] * len(np.atleast_1d(np.asarray(movies)))
+        return [reason_text(reason) for reason in self.reasons(user, movies)]
 
     def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
-        """The structured form of `explain`: one dict (or None) per movie, keys per engine."""
+        """The structured form of `explain`: one dict (or None) per movie (see `reason_text`)."""
         return [None] * len(np.atleast_1d(np.asarray(movies)))
 
-    def _frame(self, positions: np.ndarray, scores: np.ndarray, ids: np.ndarray | None = None) -> pd.DataFrame:
-        ids = self.movies_.ids if ids is None else ids
-        return pd.DataFrame(
-            {"movie": ids[positions].astype(np.int64), "score": np.asarray(scores, dtype=np.float64)}
+    def _frame(self, positions: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+        frame = pd.DataFrame(
+            {"movie": self.movies_.ids[positions].astype(np.int64), "score": np.asarray(scores, dtype=np.float64)}
         )
+        if self.predicts_ratings:
+            frame["predicted_rating"] = self._clip(frame["score"].to_numpy())
+        return frame
 
     # ----------------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
         """Write the fitted engine to folder `path` (engine.json + arrays.npz, no pickle)."""
+        from movierec.core.models.persistence import write_engine
+
         self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        arrays = {
-            "users": self.users_.ids,
-            "movies": self.movies_.ids,
-            "seen_indptr": self.seen_.indptr,
-            "seen_indices": self.seen_.indices,
-            "seen_data": self.seen_.data,
-        }
-        for key, value in self._state().items():
-            arrays[f"state_{key}"] = np.asarray(value)
-        np.savez(folder / "arrays.npz", **arrays)
-        meta = {
-            "format": FORMAT_VERSION,
-            "engine": self.name,
-            "class": f"{type(self).__module__}:{type(self).__qualname__}",
-            "params": self.get_params(),
-            "global_mean": self.global_mean_,
-            "rating_range": list(self.rating_range_),
-        }
-        (folder / "engine.json").write_text(json.dumps(meta, indent=2, default=_json_default))
-        self._save_extra(folder)
-        return folder
+        return write_engine(self, Path(path))
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Read an engine written by `save`; arrays are loaded with allow_pickle=False."""
-        folder = Path(path)
-        meta_path = folder / "engine.json"
-        if not meta_path.exists():
-            raise DataError(f"{folder}: not a saved movierec engine (no engine.json)")
-        meta = json.loads(meta_path.read_text())
-        if meta.get("format") != FORMAT_VERSION:
-            raise DataError(f"{meta_path}: unsupported format {meta.get('format')!r}")
-        expected = f"{cls.__module__}:{cls.__qualname__}"
-        if cls is not Recommender and meta.get("class") != expected:
-            raise DataError(f"{meta_path}: holds {meta.get('class')}, not {expected}")
-        engine = cls(**meta["params"])
-        with np.load(folder / "arrays.npz", allow_pickle=False) as data:
-            arrays = {key: data[key] for key in data.files}
-        engine.users_ = IdIndex(arrays["users"])
-        engine.movies_ = IdIndex(arrays["movies"])
-        engine.seen_ = sp.csr_matrix(
+        """Read an engine written by `save`; every file is checked (ModelFileError names what is wrong)."""
+        from movierec.core.models.persistence import read_engine
+
+        engine = read_engine(Path(path), expected=cls if cls is not Recommender else None)
+        return engine  # type: ignore[return-value]
+
+    def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], folder: Path) -> None:
+        """Set the fitted state from checked arrays (used by `load`)."""
+        self._forget()
+        self.users_ = IdIndex(arrays["users"])
+        self.movies_ = IdIndex(arrays["movies"])
+        self.similar_index_ = self.movies_
+        import scipy.sparse as sp
+
+        self.seen_ = sp.csr_matrix(
             (arrays["seen_data"], arrays["seen_indices"], arrays["seen_indptr"]),
-            shape=(len(engine.users_), len(engine.movies_)),
+            shape=(len(self.users_), len(self.movies_)),
         )
-        engine.global_mean_ = float(meta["global_mean"])
-        engine.rating_range_ = tuple(meta["rating_range"])
-        engine._set_state({k[6:]: v for k, v in arrays.items() if k.startswith("state_")})
-        engine._load_extra(folder)
-        return engine
+        self.global_mean_ = float(meta["global_mean"])
+        self.rating_range_ = (float(meta["rating_range"][0]), float(meta["rating_range"][1]))
+        self._set_state({k[6:]: v for k, v in arrays.items() if k.startswith("state_")})
+        self._load_extra(folder)
 
     def _state(self) -> dict[str, np.ndarray]:
         """Learned arrays to save (besides the id mappings and the seen matrix)."""
         return {}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        """Restore what `_state` returned."""
+        """Restore what `_state` returned (a missing key raises KeyError, reported as a damaged file)."""
 
     def _save_extra(self, folder: Path) -> None:
         """Write files that are not arrays (e.g. a `.keras` model)."""
@@ -347,16 +425,13 @@ class Recommender(ABC):
         """Read what `_save_extra` wrote."""
 
 
-def check_k(k: int) -> int:
-    """`k` as a positive int; ValueError naming the value otherwise."""
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    return int(k)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    raise TypeError(f"parameter value {value!r} cannot be saved as JSON")
+__all__ = [
+    "ModelFileError",
+    "Recommender",
+    "check_k",
+    "check_min_ratings",
+    "movie_reference",
+    "reason_text",
+    "render_reason",
+    "top_k",
+]

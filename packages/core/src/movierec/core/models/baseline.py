@@ -50,7 +50,7 @@ def fold_in_user_bias(
 class Baseline(Recommender):
     """Predicts mu + b_user + b_movie; unknown users or movies contribute a zero bias."""
 
-    supports_fold_in = True
+    name = "baseline"
 
     def __init__(self, reg_user: float = 15.0, reg_movie: float = 10.0, n_epochs: int = 10) -> None:
         self.reg_user = reg_user
@@ -75,12 +75,12 @@ class Baseline(Recommender):
         movie_term = np.where(movie_idx >= 0, self.movie_bias_[np.maximum(movie_idx, 0)], 0.0)
         return np.clip(self.global_mean_ + user_term + movie_term, *self.rating_range_)
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        return np.clip(self.global_mean_ + self.user_bias_[user_idx] + self.movie_bias_, *self.rating_range_)
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        return self.global_mean_ + self.user_bias_[user_idx, None] + self.movie_bias_[None, :]
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         bias = fold_in_user_bias(self.global_mean_, self.movie_bias_, movie_idx, ratings, self.reg_user)
-        return np.clip(self.global_mean_ + bias + self.movie_bias_, *self.rating_range_)
+        return self.global_mean_ + bias + self.movie_bias_
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"user_bias": self.user_bias_, "movie_bias": self.movie_bias_}

@@ -15,8 +15,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.data.matrix import IdIndex
-from movierec.core.errors import DataError, UnsupportedError
-from movierec.core.models.base import Recommender, similar_reason_text
+from movierec.core.errors import DataError
+from movierec.core.models.base import Recommender
 from movierec.core.models.text import has_overview, overview_texts, overview_tfidf
 
 # ties (movies sharing no term with the profile) are ordered by popularity, far below any cosine
@@ -26,9 +26,8 @@ _POPULARITY_TIE_BREAK = 1e-6
 class ContentTfidf(Recommender):
     """Content-based engine: TF-IDF vectors of overviews (English stop words removed)."""
 
-    predicts_ratings = False
-    has_similar_movies = True
-    supports_fold_in = True
+    name = "content_tfidf"
+
     uses_overviews = True
 
     def __init__(
@@ -43,8 +42,8 @@ class ContentTfidf(Recommender):
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         if movies is None or "overview" not in movies.columns:
             raise DataError("content_tfidf needs a movies table with an 'overview' column (pass movies to fit)")
-        self._clear_caches()
         self.content_ids_ = np.unique(movies["movie"].to_numpy(np.int64))
+        self.similar_index_ = IdIndex(self.content_ids_)
         with_text = int(has_overview(overview_texts(movies, self.content_ids_)).sum())
         if with_text < 2:
             raise DataError(
@@ -60,49 +59,23 @@ class ContentTfidf(Recommender):
         self.popularity_ = np.diff(self.seen_.tocsc().indptr).astype(np.float64)
 
     # ----------------------------------------------------------------- lookups
-    def _clear_caches(self) -> None:
-        """Forget lookups derived from a previous fit (a refit may see other movies)."""
-        for name in ("_content_index_cache", "_by_term_cache", "_rated_rows_cache"):
-            self.__dict__.pop(name, None)
-
-    def _content_index(self) -> IdIndex:
-        cached = getattr(self, "_content_index_cache", None)
-        if cached is None:
-            cached = self._content_index_cache = IdIndex(self.content_ids_)
-        return cached
-
-    def _similar_ids(self) -> np.ndarray:
-        return self.content_ids_
-
-    def _similar_ids_index(self) -> IdIndex:
-        return self._content_index()
-
     def _by_term(self) -> sp.csr_matrix:
         """terms x movies: the inverted index a one-row query walks."""
-        cached = getattr(self, "_by_term_cache", None)
-        if cached is None:
-            cached = self._by_term_cache = self.tfidf_.T.tocsr()
-        return cached
+        return self._derived("by_term", lambda: self.tfidf_.T.tocsr())
 
     def _rated_rows(self) -> np.ndarray:
         """For each movie of the ratings index, its row in `tfidf_` (-1 when it has no entry)."""
-        cached = getattr(self, "_rated_rows_cache", None)
-        if cached is None:
-            cached = self._rated_rows_cache = self._content_index().index_of(self.movies_.ids)
-        return cached
+        return self._derived("rated_rows", lambda: self.similar_index_.index_of(self.movies_.ids))
 
     # ----------------------------------------------------------------- questions
-    def _similar_scores(self, movie_idx: int) -> np.ndarray:
+    def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
         scores = np.asarray((self.tfidf_[movie_idx] @ self._by_term()).todense()).ravel().astype(np.float64)
         scores[scores <= 1e-9] = np.nan
         return scores
 
-    def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        raise UnsupportedError("content_tfidf ranks movies but does not predict ratings")
-
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        row = self.seen_[user_idx]
-        return self._score_profile(row.indices, row.data.astype(np.float64))
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        rows = [self.seen_[int(i)] for i in user_idx]
+        return np.vstack([self._score_profile(row.indices, row.data.astype(np.float64)) for row in rows])
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         return self._score_profile(movie_idx, np.asarray(ratings, dtype=np.float64))
@@ -133,7 +106,7 @@ class ContentTfidf(Recommender):
         liked_rows = self._rated_rows()[liked_idx]
         keep = liked_rows >= 0
         liked_idx, liked_ratings, liked_rows = liked_idx[keep], liked_ratings[keep], liked_rows[keep]
-        content = self._content_index()
+        content = self.similar_index_
         out: list[dict[str, Any] | None] = []
         for movie in np.atleast_1d(np.asarray(movies)).tolist():
             target = content.position(int(movie))
@@ -149,10 +122,6 @@ class ContentTfidf(Recommender):
             })
         return out
 
-    def explain(self, user: int, movies: Any) -> list[str | None]:
-        """'similar to {movie:ID}, which you rated 5' per movie (resolve ids with render_reason)."""
-        return [similar_reason_text(r) for r in self.reasons(user, movies)]
-
     # ----------------------------------------------------------------- persistence
     def _state(self) -> dict[str, np.ndarray]:
         return {
@@ -165,8 +134,8 @@ class ContentTfidf(Recommender):
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
-        self._clear_caches()
         self.content_ids_ = state["content_ids"]
+        self.similar_index_ = IdIndex(self.content_ids_)
         self.tfidf_ = sp.csr_matrix(
             (state["tfidf_data"], state["tfidf_indices"], state["tfidf_indptr"]),
             shape=tuple(int(x) for x in state["tfidf_shape"]),

@@ -17,7 +17,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.errors import DataError
-from movierec.core.models.base import Recommender, similar_reason_text
+from movierec.core.models.base import Recommender
 from movierec.core.models.baseline import fit_biases, fold_in_user_bias
 from movierec.core.models.neighbours import normalize_rows, top_neighbours
 
@@ -175,15 +175,16 @@ class _NeighbourKNN(Recommender):
 class UserKNN(_NeighbourKNN):
     """User-user kNN: a user's rating is moved by what their nearest neighbours thought."""
 
-    supports_fold_in = True
+    name = "user_knn"
+
     _by_user = True
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        return self._score_from_neighbours(
-            self.neighbors_[user_idx], self.weights_[user_idx], self._centre(
-                np.full(len(self.movies_), user_idx), np.arange(len(self.movies_))
-            )
-        )
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        every = np.arange(len(self.movies_))
+        return np.vstack([
+            self._score_from_neighbours(self.neighbors_[i], self.weights_[i], self._centre(np.full(len(every), i), every))
+            for i in user_idx
+        ])
 
     def _score_from_neighbours(self, neighbours: np.ndarray, weights: np.ndarray, centre: np.ndarray) -> np.ndarray:
         """All movies scored at once from the neighbours' rows: two sparse vector products."""
@@ -252,8 +253,8 @@ class UserKNN(_NeighbourKNN):
 class ItemKNN(_NeighbourKNN):
     """Item-item kNN: a movie is scored by the user's ratings of its nearest movies."""
 
-    supports_fold_in = True
-    has_similar_movies = True
+    name = "item_knn"
+
     _by_user = False
 
     def _neighbour_matrix(self) -> sp.csr_matrix:
@@ -269,10 +270,10 @@ class ItemKNN(_NeighbourKNN):
             self._neighbour_cache = cached
         return cached
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        row = self.seen_[user_idx]
-        centre = self._centre(np.full(len(self.movies_), user_idx), np.arange(len(self.movies_)))
-        return self._score_rated(row.indices, row.data.astype(np.float64), centre)
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        every = np.arange(len(self.movies_))
+        rows = [(self.seen_[int(i)], self._centre(np.full(len(every), i), every)) for i in user_idx]
+        return np.vstack([self._score_rated(row.indices, row.data.astype(np.float64), centre) for row, centre in rows])
 
     def _score_rated(self, movie_idx: np.ndarray, ratings: np.ndarray, centre: np.ndarray) -> np.ndarray:
         residual = np.zeros(len(self.movies_))
@@ -290,16 +291,16 @@ class ItemKNN(_NeighbourKNN):
             centre = self.movie_mean_.astype(np.float64)
         return self._score_rated(movie_idx, ratings, centre)
 
-    def _similar_scores_top(self, movie_idx: int, k: int) -> np.ndarray:
+    def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
         # the stored neighbours are the top of the exact row: enough whenever k fits in them
         if k > int(self.n_neighbors) or self.max_shared is not None:
-            return self._similar_scores(movie_idx)
+            return self._exact_similar_scores(movie_idx)
         scores = np.full(len(self.movies_), np.nan)
         valid = self.neighbors_[movie_idx] >= 0
         scores[self.neighbors_[movie_idx][valid]] = self.weights_[movie_idx][valid]
         return scores
 
-    def _similar_scores(self, movie_idx: int) -> np.ndarray:
+    def _exact_similar_scores(self, movie_idx: int) -> np.ndarray:
         # the exact cosine row on demand: one movie's raters times their rating vectors
         vectors = self._vectors()
         by_user = getattr(self, "_by_user_cache", None)
@@ -328,10 +329,6 @@ class ItemKNN(_NeighbourKNN):
                 "movie": int(self.movies_.ids[best[0]]), "similarity": float(best[1]), "rating": float(best[2])
             })
         return out
-
-    def explain(self, user: int, movies) -> list[str | None]:
-        """'similar to {movie:ID}, which you rated 5' per movie (resolve ids with render_reason)."""
-        return [similar_reason_text(r) for r in self.reasons(user, movies)]
 
 
 def _means(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

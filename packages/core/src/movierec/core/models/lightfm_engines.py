@@ -29,8 +29,6 @@ NO_GENRES = "(no genres listed)"  # MovieLens' placeholder, not a genre
 class LightFMEngine(Recommender):
     """LightFM with one loss; subclasses name it."""
 
-    predicts_ratings = False
-    has_similar_movies = True
     loss: ClassVar[str] = "warp"
 
     def __init__(
@@ -117,22 +115,11 @@ class LightFMEngine(Recommender):
         self.item_embeddings_ = np.asarray(state["item_embeddings"], dtype=np.float32)
         self.item_biases_ = np.asarray(state["item_biases"], dtype=np.float32)
 
-    def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        """LightFM's score (a ranking score, not a rating); NaN for ids unseen at fit time."""
-        known = (user_idx >= 0) & (movie_idx >= 0)
-        users, movies = np.maximum(user_idx, 0), np.maximum(movie_idx, 0)
-        scores = (np.einsum("ij,ij->i", self.user_embeddings_[users], self.item_embeddings_[movies])
-                  + self.user_biases_[users] + self.item_biases_[movies])
-        return np.where(known, scores, np.nan)
-
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        return self._score_users(np.array([user_idx]))[0]
-
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         scores = self.user_embeddings_[user_idx] @ self.item_embeddings_.T
         return scores + self.item_biases_[None, :] + self.user_biases_[user_idx, None]
 
-    def _similar_scores(self, movie_idx: int) -> np.ndarray:
+    def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
         unit = cached_unit_rows(self, self.item_embeddings_)
         return unit @ unit[movie_idx]
 
@@ -140,11 +127,15 @@ class LightFMEngine(Recommender):
 class LightFMWarp(LightFMEngine):
     """LightFM with the WARP loss (the notebook's model: 20 components, 20 epochs)."""
 
+    name = "lightfm_warp"
+
     loss = "warp"
 
 
 class LightFMBpr(LightFMEngine):
     """LightFM with the BPR loss."""
+
+    name = "lightfm_bpr"
 
     loss = "bpr"
 

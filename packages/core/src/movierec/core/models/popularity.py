@@ -43,8 +43,8 @@ class _PerMovieScore(Recommender):
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         return np.where(movie_idx >= 0, self.movie_score_[np.maximum(movie_idx, 0)], self.global_mean_)
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        return self.movie_score_
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        return np.tile(self.movie_score_, (len(user_idx), 1))
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"movie_count": self.movie_count_, "movie_mean": self.movie_mean_, "movie_score": self.movie_score_}
@@ -58,6 +58,8 @@ class _PerMovieScore(Recommender):
 class MeanRating(_PerMovieScore):
     """The notebook's "Mean Rating": each movie's mean rating."""
 
+    name = "mean"
+
     def __init__(self) -> None:
         pass
 
@@ -68,6 +70,8 @@ class WeightedRating(_PerMovieScore):
     `m` is the number of ratings at which a movie's own mean counts half; None takes the
     `m_quantile` quantile of ratings per movie (the 90th percentile is the usual choice).
     """
+
+    name = "weighted"
 
     def __init__(self, m: float | None = None, m_quantile: float = DEFAULT_M_QUANTILE) -> None:
         self.m = m

@@ -22,7 +22,7 @@ class EngineInfo:
 
     name: str
     target: str  # "module:Class"
-    family: str  # classic | deep | surprise | lightfm
+    family: str  # classic | deep | surprise | lightfm | ensemble
     summary: str
     requires: str | None = None  # top-level module that must be importable
 
@@ -55,11 +55,15 @@ ENGINES: dict[str, EngineInfo] = {
         EngineInfo("baseline", f"{_CLASSIC}.baseline:Baseline", "classic",
                    "global mean plus regularized user and movie biases"),
         EngineInfo("user_knn", f"{_CLASSIC}.knn:UserKNN", "classic",
-                   "user-user cosine kNN over mean-centred ratings (sparse, blocked)"),
+                   "user-user cosine kNN over baseline-centred ratings (sparse, blocked)"),
         EngineInfo("item_knn", f"{_CLASSIC}.knn:ItemKNN", "classic",
                    "item-item cosine kNN over mean-centred ratings (sparse, blocked)"),
         EngineInfo("content_tfidf", f"{_CLASSIC}.content:ContentTfidf", "classic",
                    "TF-IDF over movie overviews, cosine similarity"),
+        EngineInfo("ease", f"{_CLASSIC}.ease:EASE", "classic",
+                   "EASE closed-form item-item weights (Steck 2019), ranking only"),
+        EngineInfo("blend", f"{_CLASSIC}.blend:Blend", "ensemble",
+                   "ridge blend of member engines' predictions, learned on held-out ratings"),
         EngineInfo("keras_mf", f"{_CLASSIC}.keras_mf:KerasMF", "deep",
                    "Keras matrix factorization with biases and L2", "tensorflow"),
         EngineInfo("keras_deep", f"{_CLASSIC}.keras_deep:KerasDeep", "deep",
@@ -104,7 +108,8 @@ def engine_class(name: str) -> type:
         )
     module_name, _, class_name = info.target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    cls.name = name
+    if cls.name != name:  # identity belongs to the class; the registry only points at it
+        raise MovierecError(f"registry entry {name!r} points at {info.target}, whose name is {cls.name!r}")
     return cls
 
 
@@ -121,9 +126,7 @@ def create_engine(name: str, **params: Any) -> Any:
 
 
 def load_engine(path: str | Path) -> Any:
-    """Load any engine written by `save`, choosing its class from the saved `engine.json`."""
-    meta_path = Path(path) / "engine.json"
-    if not meta_path.exists():
-        raise DataError(f"{path}: not a saved movierec engine (no engine.json)")
-    name = json.loads(meta_path.read_text()).get("engine")
-    return engine_class(name).load(path)
+    """Load any engine written by `save`, wherever it was created; the saved manifest names its class."""
+    from movierec.core.models.persistence import read_engine
+
+    return read_engine(Path(path))

@@ -80,9 +80,10 @@ class SurpriseEngine(Recommender):
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         return np.clip(self._estimate(np.asarray(user_idx), np.asarray(movie_idx)), *self.rating_range_)
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         n = len(self.movies_)
-        return self._estimate(np.full(n, user_idx), np.arange(n))
+        users = np.repeat(np.asarray(user_idx, dtype=np.int64), n)
+        return self._estimate(users, np.tile(np.arange(n), len(user_idx))).reshape(len(user_idx), n)
 
     def _estimate(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         """Surprise's `estimate` for index pairs (-1 = unknown), unclipped."""
@@ -118,8 +119,6 @@ def _options(value: dict[str, Any] | None) -> dict[str, Any]:
 class _Factors(SurpriseEngine):
     """Shared by SVD, SVD++ and NMF: item factors qi give similar movies and fold-in."""
 
-    has_similar_movies = True
-    supports_fold_in = True
     learned = ("pu", "qi", "bu", "bi")
     biased: bool = True
 
@@ -136,16 +135,13 @@ class _Factors(SurpriseEngine):
             return self._biases(user_idx, movie_idx) + dot
         return np.where(both, dot, self.global_mean_)  # Surprise: PredictionImpossible -> mean
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        return self._score_users(np.array([user_idx]))[0]
-
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         scores = self._user_factors(user_idx) @ self.qi_.T
         if self.biased:
             scores += self.global_mean_ + self.bu_[user_idx, None] + self.bi_[None, :]
         return scores
 
-    def _similar_scores(self, movie_idx: int) -> np.ndarray:
+    def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
         unit = cached_unit_rows(self, self.qi_)
         return unit @ unit[movie_idx]
 
@@ -183,6 +179,8 @@ class _Factors(SurpriseEngine):
 class SurpriseSVD(_Factors):
     """Surprise `SVD`: Funk matrix factorization with biases, fitted by SGD."""
 
+    name = "surprise_svd"
+
     algorithm = "SVD"
 
     def __init__(self, n_factors: int = 100, n_epochs: int = 20, biased: bool = True, init_mean: float = 0,
@@ -200,6 +198,8 @@ class SurpriseSVD(_Factors):
 
 class SurpriseSVDpp(_Factors):
     """Surprise `SVDpp`: SVD plus implicit feedback yj from which movies a user rated."""
+
+    name = "surprise_svdpp"
 
     algorithm = "SVDpp"
     learned = ("pu", "qi", "bu", "bi", "yj")
@@ -234,6 +234,8 @@ class SurpriseSVDpp(_Factors):
 class SurpriseNMF(_Factors):
     """Surprise `NMF`: non-negative factors by multiplicative updates (biases optional)."""
 
+    name = "surprise_nmf"
+
     algorithm = "NMF"
 
     def __init__(self, n_factors: int = 15, n_epochs: int = 50, biased: bool = False, reg_pu: float = 0.06,
@@ -261,9 +263,10 @@ class SurpriseNMF(_Factors):
 class SurpriseBaselineOnly(SurpriseEngine):
     """Surprise `BaselineOnly`: mu + bu + bi, by ALS (default) or SGD (`bsl_options`)."""
 
+    name = "surprise_baselineonly"
+
     algorithm = "BaselineOnly"
     learned = ("bu", "bi")
-    supports_fold_in = True
 
     def __init__(self, bsl_options: dict[str, Any] | None = None) -> None:
         self.bsl_options = bsl_options
@@ -280,6 +283,8 @@ class SurpriseBaselineOnly(SurpriseEngine):
 
 class SurpriseNormalPredictor(SurpriseEngine):
     """Surprise `NormalPredictor`: random ratings from N(mu, sigma) of the training ratings."""
+
+    name = "surprise_normalpredictor"
 
     algorithm = "NormalPredictor"
     learned = ("sigma",)
@@ -303,9 +308,10 @@ class SurpriseSlopeOne(SurpriseEngine):
     Surprise's fit reads ratings as C ints, so half stars are truncated in the deviations.
     """
 
+    name = "surprise_slopeone"
+
     algorithm = "SlopeOne"
     learned = ("dev", "user_mean")
-    supports_fold_in = True
 
     def __init__(self) -> None:
         pass
@@ -326,9 +332,11 @@ class SurpriseSlopeOne(SurpriseEngine):
             estimate[pairs] = self._from_rated(movie_idx[pairs], rated, float(self.user_mean_[user]))
         return estimate
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        rated = self._rated_by_user(user_idx)
-        return self._from_rated(np.arange(len(self.movies_)), rated, float(self.user_mean_[user_idx]))
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        every = np.arange(len(self.movies_))
+        return np.vstack(
+            [self._from_rated(every, self._rated_by_user(int(i)), float(self.user_mean_[i])) for i in user_idx]
+        )
 
     def _from_rated(self, movie_idx: np.ndarray, rated: np.ndarray, user_mean: float) -> np.ndarray:
         deviations = self.dev_[np.ix_(movie_idx, rated)]
@@ -343,6 +351,8 @@ class SurpriseSlopeOne(SurpriseEngine):
 
 class SurpriseCoClustering(SurpriseEngine):
     """Surprise `CoClustering`: user and movie clusters, their averages plus individual offsets."""
+
+    name = "surprise_coclustering"
 
     algorithm = "CoClustering"
     learned = ("cltr_u", "cltr_i", "user_mean", "item_mean", "avg_cltr_u", "avg_cltr_i", "avg_cocltr")
@@ -381,9 +391,13 @@ class _KNN(SurpriseEngine):
     def user_based(self) -> bool:
         return bool(_options(self.sim_options).get("user_based", True))
 
+    @property
+    def has_similar_movies(self) -> bool:
+        """Only an item-based similarity matrix relates movies to movies."""
+        return not self.user_based
+
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         super()._set_state(state)
-        self.has_similar_movies = not self.user_based
         # Surprise's yr: for user-based the raters of each movie, for item-based each user's movies
         self.neighbours_ = self.seen_.T.tocsr() if self.user_based else self.seen_
 
@@ -411,12 +425,14 @@ class _KNN(SurpriseEngine):
         enough = (sums.count >= self.min_k) & (sums.weights > 0)
         return np.where(enough, sums.weighted / np.where(enough, sums.weights, 1.0), 0.0)
 
-    def _similar_scores(self, movie_idx: int) -> np.ndarray:
+    def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
         return self.sim_[movie_idx]
 
 
 class SurpriseKNNBasic(_KNN):
     """Surprise `KNNBasic`: similarity-weighted mean rating of the k nearest neighbours."""
+
+    name = "surprise_knnbasic"
 
     algorithm = "KNNBasic"
 
@@ -431,12 +447,16 @@ class SurpriseKNNBasic(_KNN):
 class SurpriseKNNWithMeans(_KNN):
     """Surprise `KNNWithMeans`: kNN over mean-centred ratings."""
 
+    name = "surprise_knnwithmeans"
+
     algorithm = "KNNWithMeans"
     learned = ("sim", "means")
 
 
 class SurpriseKNNWithZScore(_KNN):
     """Surprise `KNNWithZScore`: kNN over z-scored ratings."""
+
+    name = "surprise_knnwithzscore"
 
     algorithm = "KNNWithZScore"
     learned = ("sim", "means", "sigmas")
@@ -450,6 +470,8 @@ class SurpriseKNNWithZScore(_KNN):
 
 class SurpriseKNNBaseline(_KNN):
     """Surprise `KNNBaseline`: kNN over baseline-corrected ratings, the baseline as fallback."""
+
+    name = "surprise_knnbaseline"
 
     algorithm = "KNNBaseline"
     learned = ("sim", "bu", "bi")

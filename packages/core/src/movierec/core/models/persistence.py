@@ -1,0 +1,301 @@
+"""Saved engine folders: `engine.json` (parameters, array manifest) + `arrays.npz`, never pickle.
+
+Writing puts `engine.json` last, so a folder without it is an unfinished save. Reading trusts
+nothing: the manifest's JSON and types, each array's header (shape and dtype) before its data is
+read (a damaged header cannot ask for terabytes), each array's and extra file's SHA-256, the id
+arrays and the seen matrix' structure. Whatever is wrong is a `ModelFileError` naming the folder,
+the file and the problem.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from movierec.core.errors import ModelFileError, MovierecError
+
+if TYPE_CHECKING:
+    from movierec.core.models.base import Recommender
+
+FORMAT_VERSION = 2
+META_FILE = "engine.json"
+ARRAYS_FILE = "arrays.npz"
+#: a manifest is a few KB; anything far larger is not one
+_META_LIMIT = 4 << 20
+_EXCERPT = 80
+
+
+def write_engine(engine: Recommender, folder: Path) -> Path:
+    """Write a fitted engine's arrays, extra files, then the manifest that makes the folder loadable."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / META_FILE).unlink(missing_ok=True)
+    arrays = {
+        "users": engine.users_.ids,
+        "movies": engine.movies_.ids,
+        "seen_indptr": engine.seen_.indptr,
+        "seen_indices": engine.seen_.indices,
+        "seen_data": engine.seen_.data,
+    }
+    for key, value in engine._state().items():
+        arrays[f"state_{key}"] = np.asarray(value)
+    for key, value in arrays.items():
+        if value.dtype.hasobject:
+            raise MovierecError(f"{type(engine).__name__}: state array {key!r} holds Python objects; cannot save it")
+    np.savez(folder / ARRAYS_FILE, **arrays)
+    before = _snapshot(folder)
+    engine._save_extra(folder)
+    after = _snapshot(folder)
+    extra = sorted(name for name, stamp in after.items() if before.get(name) != stamp)
+    meta = {
+        "format": FORMAT_VERSION,
+        "engine": engine.name,
+        "class": f"{type(engine).__module__}:{type(engine).__qualname__}",
+        "params": engine.get_params(),
+        "global_mean": engine.global_mean_,
+        "rating_range": list(engine.rating_range_),
+        "arrays": {
+            key: {"shape": list(value.shape), "dtype": value.dtype.str, "sha256": _array_digest(value)}
+            for key, value in arrays.items()
+        },
+        "files": {name: _file_digest(folder / name) for name in extra if (folder / name).is_file()},
+    }
+    partial = folder / f".{META_FILE}.partial"
+    partial.write_text(json.dumps(meta, indent=2, default=_json_default))
+    os.replace(partial, folder / META_FILE)
+    return folder
+
+
+def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    """Name -> (mtime, size) of the folder's files other than ours: what `_save_extra` adds or rewrites shows."""
+    return {
+        path.name: (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in folder.iterdir()
+        if path.is_file() and path.name not in (META_FILE, ARRAYS_FILE) and not path.name.startswith(".")
+    }
+
+
+def read_engine(folder: Path, expected: type | None = None) -> Recommender:
+    """The engine saved in `folder`; `expected` (a class) must match what was saved."""
+    meta = read_manifest(folder)
+    cls = _engine_class(folder, meta)
+    if expected is not None and cls is not expected:
+        raise ModelFileError(f"{folder / META_FILE}: holds {meta['class']}, not {expected.__module__}:{expected.__qualname__}")
+    try:
+        engine = cls(**meta["params"])
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{folder / META_FILE}: parameters do not fit {cls.__name__}: {_short(error)}") from None
+    arrays = _read_arrays(folder, meta["arrays"])
+    _check_structure(folder, arrays)
+    for name, digest in meta["files"].items():
+        path = _regular_file(folder, name)
+        if _file_digest(path) != digest:
+            raise ModelFileError(f"{path}: damaged (its checksum differs from {META_FILE})")
+    try:
+        engine._restore(arrays, meta, folder)
+    except MovierecError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the engine's own reader; name the folder, keep the cause
+        raise ModelFileError(f"{folder}: the saved state does not load: {type(error).__name__}: {_short(error)}") from error
+    return engine
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """`engine.json` of a saved engine, checked for every key and type that loading relies on."""
+    if not folder.exists():
+        raise ModelFileError(f"{folder}: no such folder")
+    if not folder.is_dir():
+        raise ModelFileError(f"{folder}: not a folder (a saved engine is a folder with {META_FILE} and {ARRAYS_FILE})")
+    path = folder / META_FILE
+    if not path.exists() and not path.is_symlink():
+        raise ModelFileError(f"{folder}: not a saved movierec engine, or an unfinished save (no {META_FILE})")
+    path = _regular_file(folder, META_FILE)
+    if path.stat().st_size > _META_LIMIT:
+        raise ModelFileError(f"{path}: {path.stat().st_size:,} bytes is far too large for an engine manifest")
+    try:
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{path}: not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise ModelFileError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(f"{path}: expected a JSON object, got {type(meta).__name__}")
+    if meta.get("format") != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: format {_short(meta.get('format'))}, expected {FORMAT_VERSION} (refit and save the engine again)"
+        )
+    expected_types = {"class": str, "params": dict, "rating_range": list, "arrays": dict, "files": dict}
+    for key, kind in expected_types.items():
+        if not isinstance(meta.get(key), kind):
+            raise ModelFileError(f"{path}: '{key}' missing or not a {kind.__name__}")
+    numbers = [meta.get("global_mean"), *meta["rating_range"]]
+    if len(meta["rating_range"]) != 2 or not all(_is_number(v) for v in numbers) or numbers[1] > numbers[2]:
+        raise ModelFileError(f"{path}: 'global_mean' and 'rating_range' must be finite numbers, low <= high")
+    for key, entry in meta["arrays"].items():
+        ok = (
+            isinstance(entry, dict)
+            and isinstance(entry.get("shape"), list)
+            and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in entry["shape"])
+            and isinstance(entry.get("dtype"), str)
+            and isinstance(entry.get("sha256"), str)
+        )
+        if not ok:
+            raise ModelFileError(f"{path}: array entry {_short(key)} needs shape, dtype and sha256")
+    for name, digest in meta["files"].items():
+        if not isinstance(digest, str) or Path(name).name != name or name in (META_FILE, ARRAYS_FILE):
+            raise ModelFileError(f"{path}: bad extra file entry {_short(name)}")
+    return meta
+
+
+def _engine_class(folder: Path, meta: dict[str, Any]) -> type:
+    """The class named in the manifest: the registry name if known, else the saved class path."""
+    from movierec.core.models import registry
+    from movierec.core.models.base import Recommender
+
+    name = meta.get("engine")
+    if isinstance(name, str) and name in registry.ENGINES:
+        cls = registry.engine_class(name)
+    else:
+        module_name, _, class_name = meta["class"].partition(":")
+        if not module_name.startswith("movierec.") and not _importable_outside(module_name):
+            raise ModelFileError(f"{folder / META_FILE}: unknown engine class {_short(meta['class'])}")
+        try:
+            import importlib
+
+            cls = importlib.import_module(module_name)
+            for part in class_name.split("."):
+                cls = getattr(cls, part)
+        except (ImportError, AttributeError, ValueError):
+            raise ModelFileError(f"{folder / META_FILE}: engine class {_short(meta['class'])} cannot be imported") from None
+    if not (isinstance(cls, type) and issubclass(cls, Recommender)):
+        raise ModelFileError(f"{folder / META_FILE}: {_short(meta['class'])} is not a movierec engine")
+    return cls
+
+
+def _importable_outside(module_name: str) -> bool:
+    """A user's own engine module, already imported by the user (never imported on a file's word)."""
+    import sys
+
+    return module_name in sys.modules
+
+
+def _regular_file(folder: Path, name: str) -> Path:
+    path = folder / name
+    if path.is_symlink():
+        raise ModelFileError(f"{path}: is a symbolic link; a saved engine's files must be regular files")
+    if not path.exists():
+        raise ModelFileError(f"{path}: missing")
+    if not path.is_file():
+        raise ModelFileError(f"{path}: not a regular file")
+    return path
+
+
+def _read_arrays(folder: Path, manifest: dict[str, dict[str, Any]]) -> dict[str, np.ndarray]:
+    path = _regular_file(folder, ARRAYS_FILE)
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ModelFileError(f"{path}: not a readable .npz archive ({_short(error)})") from None
+    arrays: dict[str, np.ndarray] = {}
+    with archive:
+        members = {info.filename: info for info in archive.infolist()}
+        names = {name[:-4] for name in members if name.endswith(".npy")}
+        if names != set(manifest) or len(members) != len(manifest):
+            missing = sorted(set(manifest) - names)
+            extra = sorted(set(members) - {f"{key}.npy" for key in manifest})
+            raise ModelFileError(f"{path}: arrays differ from {META_FILE} (missing {missing[:5]}, unexpected {extra[:5]})")
+        for key, entry in manifest.items():
+            arrays[key] = _read_member(path, archive, members[f"{key}.npy"], key, entry)
+    return arrays
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, key: str, entry: dict[str, Any]) -> np.ndarray:
+    where = f"{path}: array '{key}'"
+    try:
+        dtype = np.dtype(entry["dtype"])
+    except TypeError:
+        raise ModelFileError(f"{where}: unknown dtype {_short(entry['dtype'])} in {META_FILE}") from None
+    if dtype.hasobject:
+        raise ModelFileError(f"{where}: object arrays are never loaded")
+    expected_bytes = math.prod(entry["shape"]) * dtype.itemsize
+    try:
+        with archive.open(info) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran, header_dtype = np.lib.format.read_array_header_1_0(stream)
+            elif version == (2, 0):
+                shape, fortran, header_dtype = np.lib.format.read_array_header_2_0(stream)
+            else:
+                raise ModelFileError(f"{where}: .npy format version {version} is not one movierec writes")
+            if list(shape) != entry["shape"] or header_dtype != dtype:
+                raise ModelFileError(
+                    f"{where}: holds {header_dtype} {list(shape)}, {META_FILE} says {dtype} {entry['shape']}"
+                )
+            data = stream.read(expected_bytes + 1)
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as error:
+        raise ModelFileError(f"{where}: damaged ({_short(error)})") from None
+    if len(data) != expected_bytes:
+        raise ModelFileError(f"{where}: {len(data):,} bytes of data, expected {expected_bytes:,}")
+    order = "F" if fortran else "C"
+    array = np.frombuffer(data, dtype=dtype).reshape(entry["shape"], order=order).copy(order="C")
+    if _array_digest(array) != entry["sha256"]:
+        raise ModelFileError(f"{where}: damaged (its checksum differs from {META_FILE})")
+    return array
+
+
+def _check_structure(folder: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Ids sorted and unique, and a seen matrix whose pointers and columns fit them."""
+    where = folder / ARRAYS_FILE
+    for key in ("users", "movies", "seen_indptr", "seen_indices", "seen_data"):
+        if key not in arrays or arrays[key].ndim != 1:
+            raise ModelFileError(f"{where}: '{key}' missing or not one-dimensional")
+    for key in ("users", "movies", "seen_indptr", "seen_indices"):
+        if arrays[key].dtype.kind not in "iu":
+            raise ModelFileError(f"{where}: '{key}' must hold integers, holds {arrays[key].dtype}")
+    for key in ("users", "movies"):
+        ids = arrays[key]
+        if len(ids) > 1 and not np.all(ids[1:] > ids[:-1]):
+            raise ModelFileError(f"{where}: '{key}' ids are not sorted and unique")
+    indptr, indices = arrays["seen_indptr"], arrays["seen_indices"]
+    n_users, n_movies = len(arrays["users"]), len(arrays["movies"])
+    if len(indptr) != n_users + 1 or indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] != len(indices):
+        raise ModelFileError(f"{where}: the seen matrix' row pointers do not fit {n_users} users")
+    if len(arrays["seen_data"]) != len(indices) or (len(indices) and (indices.min() < 0 or indices.max() >= n_movies)):
+        raise ModelFileError(f"{where}: the seen matrix' columns do not fit {n_movies} movies")
+
+
+def _array_digest(array: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _short(value: Any) -> str:
+    text = repr(value) if not isinstance(value, BaseException) else str(value)
+    return text if len(text) <= _EXCERPT else text[: _EXCERPT - 3] + "..."
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (tuple, set)):
+        return list(value)
+    raise TypeError(f"parameter value {value!r} cannot be saved as JSON")
