@@ -1,0 +1,191 @@
+"""`blend`: ridge weights learned on held-out ratings, members refitted on all, predictions, persistence."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from movierec.core.data.split import holdout_split
+from movierec.core.errors import DataError, ModelFileError, MovierecError, UnsupportedError
+from movierec.core.evaluation import rmse
+from movierec.core.models import create_engine
+from movierec.core.models.blend import ridge_with_intercept
+
+CHEAP = ("baseline", "user_knn")
+
+
+@pytest.fixture(scope="module")
+def fold(sample) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return holdout_split(sample.ratings, 0.2, seed=11)
+
+
+@pytest.fixture(scope="module")
+def fitted(fold):
+    return create_engine("blend", members=("baseline", "user_knn", "item_knn")).fit(fold[0])
+
+
+def test_ridge_recovers_a_known_linear_mix():
+    rng = np.random.default_rng(0)
+    features = rng.normal(3.5, 1.0, (500, 3))
+    target = 0.4 + 0.5 * features[:, 0] + 0.2 * features[:, 1] - 0.1 * features[:, 2]
+    coef, intercept = ridge_with_intercept(features, target, alpha=0.0)
+    np.testing.assert_allclose(coef, [0.5, 0.2, -0.1], atol=1e-10)
+    assert intercept == pytest.approx(0.4)
+    shrunk, _ = ridge_with_intercept(features, target, alpha=1000.0)
+    assert np.linalg.norm(shrunk) < np.linalg.norm(coef)
+
+
+def test_weights_are_learned_on_the_held_out_part_and_members_refit_on_all(sample):
+    ratings = sample.ratings
+    blend = create_engine("blend", members=("baseline", "mean"), holdout_fraction=0.2, alpha=0.5, seed=3).fit(ratings)
+    # the same seeded split by hand: 20 % held out, members fitted on the rest
+    order = np.random.default_rng(3).permutation(len(ratings))
+    n_holdout = int(round(len(ratings) * 0.2))
+    holdout, train = ratings.iloc[np.sort(order[:n_holdout])], ratings.iloc[np.sort(order[n_holdout:])]
+    features = np.column_stack([
+        create_engine(name).fit(train).predict(holdout["user"], holdout["movie"]).astype(np.float64)
+        for name in ("baseline", "mean")
+    ])
+    coef, intercept = ridge_with_intercept(features, holdout["rating"].to_numpy(np.float64), 0.5)
+    np.testing.assert_allclose(blend.coef_, coef, rtol=1e-9)
+    assert blend.intercept_ == pytest.approx(intercept)
+    assert blend.member_weights() == pytest.approx({"baseline": coef[0], "mean": coef[1], "intercept": intercept})
+    everyone = create_engine("baseline").fit(ratings)
+    np.testing.assert_array_equal(blend.members_[0].movie_bias_, everyone.movie_bias_)
+
+
+def test_prediction_is_the_clipped_weighted_sum_of_the_members(fitted, fold):
+    _, test = fold
+    users, movies = test["user"].to_numpy(), test["movie"].to_numpy()
+    parts = [engine._predict_indexed(fitted.users_.index_of(users), fitted.movies_.index_of(movies))
+             for engine in fitted.members_]
+    expected = np.clip(fitted.intercept_ + sum(w * p for w, p in zip(fitted.coef_, parts)), 0.5, 5.0)
+    predicted = fitted.predict(users, movies)
+    np.testing.assert_allclose(predicted, np.clip(expected, *fitted.rating_range_), atol=1e-5)
+    assert predicted.min() >= fitted.rating_range_[0] and predicted.max() <= fitted.rating_range_[1]
+
+
+def test_blend_beats_each_of_its_members_on_unseen_ratings(fitted, fold):
+    train, test = fold
+    blended = rmse(test["rating"], fitted.predict(test["user"], test["movie"]))
+    for name in ("baseline", "user_knn", "item_knn"):
+        alone = create_engine(name).fit(train)
+        assert blended < rmse(test["rating"], alone.predict(test["user"], test["movie"])), name
+    assert fitted.holdout_rmse_["blend"] < min(v for k, v in fitted.holdout_rmse_.items() if k != "blend")
+    assert set(fitted.member_fit_seconds_) == {"baseline", "user_knn", "item_knn"}
+
+
+def test_recommend_ranks_unseen_movies_by_the_blended_score(fitted, fold):
+    user = int(fold[0]["user"].iloc[0])
+    index = fitted.users_.position(user)
+    scores = fitted.intercept_ + sum(w * e._score_users(np.array([index]))[0]
+                                     for w, e in zip(fitted.coef_, fitted.members_))
+    ranked = fitted.recommend(user, k=10)
+    seen = set(fitted.movies_.ids[fitted.seen_[index].indices])
+    assert not seen & set(ranked["movie"])
+    np.testing.assert_allclose(ranked["score"], scores[fitted.movies_.index_of(ranked["movie"].to_numpy())])
+    unseen = np.setdiff1d(np.arange(len(scores)), fitted.seen_[index].indices)
+    assert ranked["score"].iloc[0] == pytest.approx(scores[unseen].max())
+    assert ranked["predicted_rating"].max() <= fitted.rating_range_[1]
+
+
+def test_a_new_user_is_folded_in_through_every_member(fitted, fold):
+    train = fold[0]
+    user = int(train["user"].iloc[0])
+    mine = train[train["user"] == user]
+    ranked = fitted.recommend_for_ratings(dict(zip(mine["movie"], mine["rating"])), k=5)
+    assert len(ranked) == 5 and not set(ranked["movie"]) & set(mine["movie"])
+
+
+def test_fold_in_needs_every_member_to_support_it(fold):
+    blend = create_engine("blend", members=("baseline", "mean")).fit(fold[0])
+    assert not blend.supports_fold_in
+    with pytest.raises(UnsupportedError):
+        blend.recommend_for_ratings({int(fold[0]["movie"].iloc[0]): 4.0})
+
+
+def test_explain_gives_each_members_weight_and_prediction(fitted, fold):
+    user = int(fold[0]["user"].iloc[0])
+    movies = fitted.recommend(user, k=2)["movie"].to_numpy()
+    reasons = fitted.reasons(user, movies)
+    for reason, text in zip(reasons, fitted.explain(user, movies)):
+        assert [m["engine"] for m in reason["members"]] == ["baseline", "user_knn", "item_knn"]
+        total = reason["intercept"] + sum(m["contribution"] for m in reason["members"])
+        assert reason["prediction"] == pytest.approx(np.clip(total, *fitted.rating_range_), abs=1e-5)
+        assert text.startswith("blend of ") and all(f"weight {m['weight']:.2f}" in text for m in reason["members"])
+
+
+def test_member_params_reach_the_members_and_survive_clone(fold):
+    from sklearn.base import clone
+
+    params = {"user_knn": {"n_neighbors": 7}}
+    blend = create_engine("blend", members=CHEAP, member_params=params).fit(fold[0])
+    assert blend.members_[1].n_neighbors == 7
+    copy = clone(blend)
+    assert copy.get_params() == blend.get_params() and not hasattr(copy, "members_")
+    assert copy.fit(fold[0]).members_[1].n_neighbors == 7
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"members": ("baseline", "baseline")}, "distinct"),
+        ({"members": ()}, "at least one"),
+        ({"members": ("baseline", "ease")}, "does not predict ratings"),
+        ({"members": ("baseline",), "member_params": {"user_knn": {}}}, "user_knn"),
+        ({"members": ("baseline",), "member_params": {"baseline": {"bogus": 1}}}, "bogus"),
+        ({"members": ("baseline", "nonsense")}, "nonsense"),
+        ({"holdout_fraction": 1.5}, "holdout_fraction"),
+        ({"alpha": -1}, "alpha"),
+    ],
+)
+def test_bad_blends_are_named(fold, params, message):
+    with pytest.raises(MovierecError, match=message):
+        create_engine("blend", **{"members": CHEAP, **params}).fit(fold[0])
+
+
+def test_refit_forgets_the_first_data(sample, fold):
+    blend = create_engine("blend", members=CHEAP).fit(sample.ratings)
+    small = fold[1]
+    blend.fit(small)
+    fresh = create_engine("blend", members=CHEAP).fit(small)
+    assert len(blend.users_) == len(fresh.users_) == small["user"].nunique()
+    assert all(len(m.users_) == len(fresh.users_) for m in blend.members_)
+    np.testing.assert_array_equal(blend.coef_, fresh.coef_)
+
+
+def test_saved_blend_reloads_from_any_folder(fitted, fold, tmp_path):
+    from movierec.core.models.registry import load_engine
+
+    _, test = fold
+    moved = tmp_path / "moved" / "blend"
+    shutil.copytree(fitted.save(tmp_path / "saved"), moved)
+    shutil.rmtree(tmp_path / "saved")
+    assert sorted(p.name for p in (moved / "members").iterdir()) == ["0_baseline", "1_user_knn", "2_item_knn"]
+    loaded = load_engine(moved)
+    np.testing.assert_array_equal(loaded.predict(test["user"], test["movie"]), fitted.predict(test["user"], test["movie"]))
+    assert loaded.member_weights() == fitted.member_weights() and loaded.get_params()["members"] == list(fitted.members)
+    user = int(test["user"].iloc[0])
+    assert loaded.recommend(user, k=10).equals(fitted.recommend(user, k=10))
+
+
+def test_a_saved_blend_missing_a_member_is_a_clear_error(fold, tmp_path):
+    from movierec.core.models.registry import load_engine
+
+    blend = create_engine("blend", members=CHEAP).fit(fold[0])
+    shutil.rmtree(blend.save(tmp_path / "saved") / "members" / "1_user_knn")
+    with pytest.raises(ModelFileError, match="user_knn"):
+        load_engine(tmp_path / "saved")
+
+
+def test_blend_on_movielens_small_beats_its_members(movielens_small):
+    """Real data, cheap members: the blend's RMSE on a 10 % holdout is below both members'."""
+    train, test = holdout_split(movielens_small.ratings, 0.1, seed=5)
+    blend = create_engine("blend", members=CHEAP).fit(train)
+    blended = rmse(test["rating"], blend.predict(test["user"], test["movie"]))
+    for member in blend.members_:
+        assert blended < rmse(test["rating"], member.predict(test["user"], test["movie"])) - 0.002
+    assert blend.coef_.min() > 0
