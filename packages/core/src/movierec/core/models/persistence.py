@@ -224,6 +224,8 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, ke
     if dtype.hasobject:
         raise ModelFileError(f"{where}: object arrays are never loaded")
     expected_bytes = math.prod(entry["shape"]) * dtype.itemsize
+    if info.file_size < expected_bytes:  # checked before reading: a damaged size never allocates
+        raise ModelFileError(f"{where}: {info.file_size:,} bytes stored, {META_FILE} promises {expected_bytes:,}")
     try:
         with archive.open(info) as stream:
             version = np.lib.format.read_magic(stream)
