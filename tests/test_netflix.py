@@ -286,3 +286,133 @@ def test_a_file_in_another_format_is_one_short_sentence(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r":1: rating line 'userId,movieId,rating,timestamp' before") as error:
         read_netflix_ratings(path)
     assert len(str(error.value)) < 300
+
+
+def test_two_per_movie_files_of_one_movie_are_refused_naming_both(tmp_path: Path) -> None:
+    write(tmp_path / "training_set" / "mv_0000001.txt", "1:\n10,3,2005-01-01\n")
+    write(tmp_path / "training_set" / "mv_1.txt", "1:\n11,4,2005-01-02\n")
+    with pytest.raises(DataError, match=r"mv_0000001\.txt and .*mv_1\.txt are both files of movie 1"):
+        load_netflix(tmp_path, spec="netflix:x")
+
+
+@pytest.mark.parametrize("day", ["2038-01-20", "2100-03-01", "9999-12-31"])
+def test_dates_after_2038_do_not_wrap(tmp_path: Path, day: str) -> None:
+    table, skipped, _ = parse_bytes(tmp_path, f"1:\n10,3,{day}\n".encode(), lenient=False)
+    assert as_rows(table) == [(1, 10, 3, day)] and skipped == 0
+
+
+@pytest.mark.parametrize("header", [b"2", b"2: ", b"2;", b"X2:"])
+def test_lenient_damaged_header_never_gives_ratings_to_the_previous_movie(
+    tmp_path: Path, header: bytes
+) -> None:
+    data = b"1:\n10,3,2005-09-06\n" + header + b"\n11,4,2005-01-01\n12,5,2005-01-02\n3:\n13,2,2005-01-03\n"
+    table, skipped, headers = parse_bytes(tmp_path, data, lenient=True)
+    assert as_rows(table) == [(1, 10, 3, "2005-09-06"), (3, 13, 2, "2005-01-03")]
+    assert skipped == 3  # the damaged header and the two ratings under it
+    assert headers.tolist() == [1, 3]
+    with pytest.raises(DataError, match=r"combined_data_1\.txt:3: movie header"):
+        parse_bytes(tmp_path, data, lenient=False)
+
+
+def test_header_with_trailing_space_is_named_so(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r":3: movie header with trailing space: '2: '"):
+        parse_bytes(tmp_path, b"1:\n10,3,2005-09-06\n2: \n11,4,2005-01-01\n", lenient=False)
+
+
+def test_damaged_header_at_a_block_boundary_skips_the_next_block_lines_too(tmp_path: Path) -> None:
+    data = b"1:\n10,3,2005-09-06\n2\n" + b"".join(b"%d,4,2005-01-01\n" % u for u in range(11, 40)) + b"3:\n9,1,2005-01-03\n"
+    table, skipped, _ = parse_bytes(tmp_path, data, lenient=True, chunk_bytes=32)
+    assert as_rows(table) == [(1, 10, 3, "2005-09-06"), (3, 9, 1, "2005-01-03")]
+    assert skipped == 30
+
+
+def test_corrupt_rating_line_ending_in_a_colon_drops_only_itself(tmp_path: Path) -> None:
+    data = b"1:\n10,3,2005-09-06\n11,4,2005-01-0:\n12,5,2005-01-02\n13,1,2005-01-03\n"
+    table, skipped, _ = parse_bytes(tmp_path, data, lenient=True)
+    assert as_rows(table) == [(1, 10, 3, "2005-09-06"), (1, 12, 5, "2005-01-02"), (1, 13, 1, "2005-01-03")]
+    assert skipped == 1
+    with pytest.raises(DataError, match=r":3: date '2005-01-0:'"):
+        parse_bytes(tmp_path, data, lenient=False)
+
+
+def test_lines_of_only_spaces_are_blank(tmp_path: Path) -> None:
+    table, skipped, _ = parse_bytes(tmp_path, b"1:\n  \n10,3,2005-09-06\n\t\n", lenient=False)
+    assert as_rows(table) == [(1, 10, 3, "2005-09-06")] and skipped == 0
+
+
+@pytest.mark.parametrize(
+    ("files", "found"),
+    [
+        ({"combined_data_1.txt": ""}, "1 combined_data_"),
+        ({"combined_data_1.txt": "1:\n\n2:\n\n"}, "1 combined_data_"),
+        ({"combined_data_1.txt": "\n\n\n"}, "1 combined_data_"),
+        ({"training_set/mv_0000001.txt": ""}, "1 mv_"),
+        ({"training_set/.keep": "", "movie_titles.csv": "1,2001,One\n"}, "training_set/ folder without"),
+        ({"movie_titles.csv": "1,2001,One\n"}, "movie_titles.csv"),
+    ],
+)
+def test_a_directory_without_ratings_says_what_it_found(tmp_path: Path, files: dict, found: str) -> None:
+    for name, text in files.items():
+        write(tmp_path / name, text)
+    with pytest.raises(DataError, match=rf"no ratings found \(found .*{found}"):
+        load_netflix(tmp_path, spec="netflix:x")
+
+
+def test_lenient_directory_where_every_line_is_bad_says_so(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,9,2005-01-01\n")
+    with pytest.raises(DataError, match=r"no ratings found .*1 malformed line\(s\) skipped"):
+        load_netflix(tmp_path, spec="netflix:x", lenient=True)
+
+
+def test_empty_ratings_files_beside_full_ones_are_noted(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n")
+    write(tmp_path / "combined_data_2.txt", "")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert "1 ratings file(s) hold no rating, e.g. combined_data_2.txt" in dataset.notes
+
+
+def test_per_movie_files_placed_directly_in_the_folder_are_read_with_a_note(tmp_path: Path) -> None:
+    write(tmp_path / "mv_0000001.txt", "1:\n10,3,2005-01-01\n")
+    write(tmp_path / "mv_0000002.txt", "2:\n11,4,2005-01-02\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert sorted(dataset.ratings["movie"].tolist()) == [1, 2]
+    assert any("read 2 mv_*.txt file(s) placed directly in" in note for note in dataset.notes)
+
+
+def test_a_movie_header_repeated_within_a_file_is_merged_and_noted(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n2:\n11,4,2005-01-02\n1:\n12,5,2005-01-03\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert sorted(dataset.ratings["movie"].tolist()) == [1, 1, 2]
+    assert any("repeated within a file" in n and "combined_data_1.txt (1, e.g. movie 1)" in n for n in dataset.notes)
+
+
+def test_a_repeated_user_movie_rating_keeps_the_last_and_is_counted(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n11,2,2005-01-01\n10,5,2004-01-01\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert as_rows(dataset.ratings) == [(1, 11, 2, "2005-01-01"), (1, 10, 5, "2004-01-01")]
+    assert dataset.repeated_ratings == 1 and dataset.stats()["repeated_ratings"] == 1
+    assert any("1 repeated (user, movie) rating(s) dropped: the last one in file order is kept" in n for n in dataset.notes)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("1,2001,One\n99999999999,2001,Two\n", r":2: movie id '99999999999' is not an integer of 1-9"),
+        ("1,2001,One\n2,99999,Two\n", r":2: year '99999' is not a year of four digits"),
+        ("1,2001,One\n2,2002,Two\n1,2003,Again\n", r":3: movie id 1 appears more than once \(first on line 1\)"),
+        ("1,2001,One\n2," + "9" * 5000 + ",Two\n", r":2: year '9{60}'\.\.\. is not"),
+    ],
+)
+def test_title_file_problems_are_one_short_line(tmp_path: Path, text: str, problem: str) -> None:
+    path = write(tmp_path / "movie_titles.csv", text)
+    with pytest.raises(DataError, match=r"movie_titles\.csv" + problem) as error:
+        read_movie_titles(path)
+    assert len(str(error.value)) < 300
+
+
+def test_a_ratings_file_that_is_a_folder_is_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "combined_data_1.txt").mkdir()
+    with pytest.raises(DataError, match=r"combined_data_1\.txt: is a folder"):
+        load_netflix(tmp_path, spec="netflix:x")
+    with pytest.raises(DataError, match=r"combined_data_1\.txt: is a folder"):
+        read_netflix_ratings(tmp_path / "combined_data_1.txt")

@@ -35,3 +35,11 @@ class UnsupportedError(MovierecError, NotImplementedError):
 
 class ModelFileError(MovierecError, ValueError):
     """A saved engine folder is missing, damaged or inconsistent; the message names the file."""
+
+
+EXCERPT_CHARS = 60  # a bad field is quoted up to this length: a 1 MiB line must not make a 1 MiB message
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """`text` quoted with repr for an error message, cut to `limit` characters with '...'."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."

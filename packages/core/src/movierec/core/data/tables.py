@@ -42,6 +42,38 @@ def empty_ratings() -> pd.DataFrame:
     return make_ratings([], [], [], np.array([], dtype="datetime64[s]"))
 
 
+def repeated_pairs(user: np.ndarray, movie: np.ndarray) -> np.ndarray | None:
+    """Rows to drop so that each (user, movie) pair keeps only its LAST rating in file order.
+
+    None when no pair repeats, the usual case, found with one in-place sort of a 64-bit key;
+    the stable sort that picks the last rating runs only when there are repeats.
+    """
+    if len(user) < 2:
+        return None
+    key = (movie.astype(np.int64) << 32) | (user.astype(np.int64) & 0xFFFFFFFF)
+    probe = key.copy()
+    probe.sort()
+    if not np.any(probe[1:] == probe[:-1]):
+        return None
+    del probe
+    order = np.argsort(key, kind="stable")  # equal keys stay in file order
+    ordered = key[order]
+    superseded = np.zeros(len(key), dtype=bool)
+    superseded[order[:-1][ordered[1:] == ordered[:-1]]] = True  # a later rating of the pair follows
+    return superseded
+
+
+def drop_repeated_ratings(ratings: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Keep the last rating of each (user, movie) pair; return the table and how many were dropped."""
+    drop = repeated_pairs(ratings["user"].to_numpy(), ratings["movie"].to_numpy())
+    if drop is None:
+        return ratings, 0
+    return ratings[~drop].reset_index(drop=True), int(np.count_nonzero(drop))
+
+
+REPEATED_RULE = "the last one in file order is kept"
+
+
 def make_movies(
     movie: Any,
     title: Any,
@@ -97,6 +129,8 @@ class Dataset:
     movies: pd.DataFrame
     skipped_lines: int = 0
     notes: list[str] = field(default_factory=list)
+    # repeated (user, movie) ratings dropped at load: only the last of each pair is kept
+    repeated_ratings: int = 0
     # name -> (train, test), e.g. MovieLens 100k "u1".."u5", "ua", "ub"
     predefined_splits: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
 
@@ -126,9 +160,20 @@ class Dataset:
             "date_max": day(dates.max()) if len(dates) else None,
             "density": (len(r) / cells) if cells else 0.0,
             "skipped_lines": int(self.skipped_lines),
+            "repeated_ratings": int(self.repeated_ratings),
             "predefined_splits": sorted(self.predefined_splits),
             "notes": list(self.notes),
         }
+
+    def drop_repeated_ratings(self) -> None:
+        """Keep the last rating of each repeated (user, movie) pair, counted and noted."""
+        self.ratings, dropped = drop_repeated_ratings(self.ratings)
+        if dropped:
+            self.repeated_ratings += dropped
+            self.notes.append(
+                f"{dropped} repeated (user, movie) rating(s) dropped: {REPEATED_RULE}, "
+                "so every engine sees one rating per pair"
+            )
 
     def title_of(self, movie: int) -> str:
         """The title of a movie id, or 'movie <id>' when the title file lacks it."""

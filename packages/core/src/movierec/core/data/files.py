@@ -1,0 +1,58 @@
+"""Reading data files: OS errors and undecodable bytes become one-line DataErrors naming the file."""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from movierec.core.errors import DataError
+
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@contextmanager
+def reading(path: str | Path) -> Iterator[None]:
+    """Run a read of `path`; an OSError (a folder, no permission, an I/O error) names the file."""
+    try:
+        yield
+    except IsADirectoryError as error:
+        raise DataError(f"{error.filename or path}: is a folder, expected a file") from None
+    except PermissionError as error:
+        raise DataError(f"{error.filename or path}: permission denied, the file cannot be read") from None
+    except FileNotFoundError as error:
+        raise DataError(f"{error.filename or path}: file not found") from None
+    except OSError as error:
+        if error.errno == errno.EISDIR:  # some calls report a folder as a plain OSError
+            raise DataError(f"{error.filename or path}: is a folder, expected a file") from None
+        raise DataError(f"{error.filename or path}: cannot be read ({error.strerror or error})") from None
+
+
+def decode_utf8(path: str | Path, data: bytes) -> str:
+    """`data` as UTF-8 (a BOM dropped), or a DataError naming the line of the first bad byte."""
+    position = first_bad_utf8(data)
+    if position is not None:
+        raise utf8_error(path, data, position)
+    return data.decode("utf-8-sig")
+
+
+def utf8_error(path: str | Path, data: bytes, position: int) -> DataError:
+    """The DataError for a byte that is not UTF-8 at `position` of `data`."""
+    if data.startswith(_UTF16_BOMS):
+        return DataError(f"{path}:1: the file is UTF-16 encoded; save it as UTF-8")
+    line = data.count(b"\n", 0, position) + 1
+    return DataError(
+        f"{path}:{line}: byte {data[position:position + 1].hex()!r} is not UTF-8 text "
+        "(save the file as UTF-8)"
+    )
+
+
+def first_bad_utf8(data: bytes) -> int | None:
+    """Position of the first byte that does not decode as UTF-8 (a leading BOM is fine), or None."""
+    skip = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    try:
+        data[skip:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        return skip + error.start
+    return None
