@@ -190,7 +190,7 @@ class Recommender:
         self.movies_ = IdIndex.from_values(ratings["movie"].to_numpy())
         self.similar_index_ = self.movies_
         self.seen_ = build_matrix(ratings, self.users_, self.movies_).matrix
-        self.global_mean_ = float(ratings["rating"].mean())
+        self.global_mean_ = float(ratings["rating"].to_numpy(np.float64).mean())
         self.rating_range_ = (float(ratings["rating"].min()), float(ratings["rating"].max()))
         self._fit(ratings, movies)
         return self

@@ -58,7 +58,7 @@ class Baseline(Recommender):
         self.n_epochs = n_epochs
 
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
-        mu, self.user_bias_, self.movie_bias_ = fit_biases(
+        _, self.user_bias_, self.movie_bias_ = fit_biases(
             self.users_.index_of(ratings["user"].to_numpy()),
             self.movies_.index_of(ratings["movie"].to_numpy()),
             ratings["rating"].to_numpy(),
@@ -68,7 +68,6 @@ class Baseline(Recommender):
             self.reg_movie,
             self.n_epochs,
         )
-        self.global_mean_ = mu
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         user_term = np.where(user_idx >= 0, self.user_bias_[np.maximum(user_idx, 0)], 0.0)

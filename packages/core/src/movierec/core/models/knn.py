@@ -1,16 +1,23 @@
-"""`user_knn` and `item_knn`: neighbourhood engines over sparse, centred ratings.
+"""`user_knn` and `item_knn`: Koren's neighbourhood model over baseline residuals (Surprise's KNNBaseline).
 
-Similarities are cosines of centred rating vectors (`center="baseline"`: r - mu - b_user - b_movie,
-Koren's baseline residuals; `center="mean"`: r minus the user's mean for user_knn or the movie's
-mean for item_knn). They are computed in row blocks of a sparse product sized by a work budget, so
-no dense users x users matrix ever exists, and only the `n_neighbors` best positive neighbours of
-each row are kept (int32 + float32: 480,189 users x 40 neighbours is 154 MB).
+Both engines compare one kind of entity: item_knn compares movies (by the users who rated both),
+user_knn compares users (by the movies both rated). Ratings are centred on
+`center="baseline"`, Koren's baseline mu + b_user + b_movie, or on `center="mean"`, the compared
+entity's mean rating (each movie's for item_knn, each user's for user_knn). Similarity is the
+shrunk correlation of those residuals over the common raters (`neighbours.shrunk_correlation`,
+Surprise's `pearson_baseline`, `shrinkage` 100 as there).
 
-A prediction is centre(u, i) + sum(w * residual) / (sum(|w|) + shrinkage) over the neighbours
-that rated the movie; with no such neighbour it is centre(u, i), i.e. the baseline (or the mean).
+Each entity keeps its `n_candidates` most similar entities, best first (int32 + float32 each).
+A prediction for (user, movie) uses, among the movie's candidates, the `n_neighbors` most
+similar that the user rated (user_knn: among the user's candidates, those who rated the movie):
+centre + sum(s * residual) / sum(s); with none, the centre alone (`fallback_rate` counts how
+often). With `n_candidates` >= the number of entities this is exactly Surprise's KNNBaseline;
+fewer candidates trade a few fallbacks for memory and speed.
 """
 
 from __future__ import annotations
+
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -19,24 +26,26 @@ import scipy.sparse as sp
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
 from movierec.core.models.baseline import fit_biases, fold_in_user_bias
-from movierec.core.models.neighbours import normalize_rows, top_neighbours
+from movierec.core.models.neighbours import shared_columns, shrunk_correlation, top_neighbours
 
-_PREDICT_CHUNK = 200_000  # pairs per vectorized step: bounds the (pairs x neighbours) temporaries
+_GATHER_ENTRIES = 2_000_000  # (pairs x candidates) looked up per vectorized step: bounds the temporaries
 
 
 class _NeighbourKNN(Recommender):
-    """What user_knn and item_knn share: centring, fallbacks, neighbour storage."""
+    """What user_knn and item_knn share: centring, similarity, candidate lists, the prediction rule."""
 
-    #: True when neighbours are users (rows of `seen_`), False when they are movies
-    _by_user: bool = True
+    #: what a neighbour is: "movies" (item_knn) or "users" (user_knn)
+    compares: ClassVar[str] = "movies"
 
     def __init__(
         self,
         n_neighbors: int = 40,
         center: str = "baseline",
-        shrinkage: float = 0.5,
+        shrinkage: float = 100.0,
+        n_candidates: int = 200,
         reg_user: float = 15.0,
         reg_movie: float = 10.0,
+        bias_epochs: int = 10,
         block_budget: int = 8_000_000,
         max_shared: int | None = None,
         seed: int = 0,
@@ -44,8 +53,10 @@ class _NeighbourKNN(Recommender):
         self.n_neighbors = n_neighbors
         self.center = center
         self.shrinkage = shrinkage
+        self.n_candidates = n_candidates
         self.reg_user = reg_user
         self.reg_movie = reg_movie
+        self.bias_epochs = bias_epochs
         self.block_budget = block_budget
         self.max_shared = max_shared
         self.seed = seed
@@ -54,32 +65,33 @@ class _NeighbourKNN(Recommender):
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         if self.center not in ("baseline", "mean"):
             raise DataError(f"center must be 'baseline' or 'mean', got {self.center!r}")
-        if int(self.n_neighbors) < 1:
-            raise DataError(f"n_neighbors must be >= 1, got {self.n_neighbors!r}")
+        for name in ("n_neighbors", "n_candidates", "bias_epochs"):
+            if int(getattr(self, name)) < 1:
+                raise DataError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if float(self.shrinkage) < 0:
+            raise DataError(f"shrinkage must be >= 0, got {self.shrinkage!r}")
         seen = self.seen_.tocoo()
-        mu, self.user_bias_, self.movie_bias_ = fit_biases(
+        _, self.user_bias_, self.movie_bias_ = fit_biases(
             seen.row, seen.col, seen.data, len(self.users_), len(self.movies_),
-            self.reg_user, self.reg_movie, 10,
+            self.reg_user, self.reg_movie, int(self.bias_epochs),
         )
-        self.global_mean_ = mu
         self.user_mean_ = _means(seen.row, seen.data, len(self.users_))
         self.movie_mean_ = _means(seen.col, seen.data, len(self.movies_))
-        vectors = self._vectors()
         self.neighbors_, self.weights_ = top_neighbours(
-            vectors, int(self.n_neighbors), int(self.block_budget), self.max_shared, self.seed
+            self._residuals(), int(self.n_candidates), float(self.shrinkage), int(self.block_budget),
+            self.max_shared, self.seed,
         )
 
-    def _vectors(self) -> sp.csr_matrix:
-        """Unit-length centred rating vectors of the compared entities (users or movies)."""
-        cached = getattr(self, "_vectors_cache", None)
-        if cached is None:
-            seen = self.seen_.tocoo()
-            residual = (seen.data - self._centre(seen.row, seen.col)).astype(np.float32)
-            shape = self.seen_.shape
-            matrix = sp.csr_matrix((residual, (seen.row, seen.col)), shape=shape)
-            cached = normalize_rows(matrix if self._by_user else matrix.T.tocsr())
-            self._vectors_cache = cached
-        return cached
+    def _residuals(self) -> sp.csr_matrix:
+        """Centred ratings, one row per compared entity (movies x users for item_knn)."""
+        seen = self.seen_.tocoo()
+        residual = seen.data - self._centre(seen.row, seen.col)
+        by_user = sp.csr_matrix((residual, (seen.row, seen.col)), shape=self.seen_.shape)
+        return by_user if self.compares == "users" else sp.csr_matrix(by_user.T)
+
+    def _oriented(self, first: np.ndarray, second: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(compared, other) from (user, movie), and back: Surprise's `switch` (its own inverse)."""
+        return (first, second) if self.compares == "users" else (second, first)
 
     def _centre(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         """The value ratings are centred on and predictions fall back to; -1 marks unknown ids."""
@@ -96,67 +108,61 @@ class _NeighbourKNN(Recommender):
         )
         if self.center == "baseline":
             return baseline
-        if self._by_user:
+        if self.compares == "users":
             return np.where(known_user, self.user_mean_[u], baseline)
         return np.where(known_movie, self.movie_mean_[m], baseline)
 
     # ----------------------------------------------------------------- prediction
-    def _rating_lookup(self) -> sp.csr_matrix:
-        """Ratings shifted to be >= 1, so a stored zero never hides a rating."""
-        cached = getattr(self, "_lookup_cache", None)
-        if cached is None:
-            cached = self.seen_.copy()
-            cached.data = cached.data - self.rating_range_[0] + 1.0
-            cached.sort_indices()
-            self._lookup_cache = cached
-        return cached
-
     def _ratings_at(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(rating, present) for index pairs; both ids must be known."""
-        shifted = np.asarray(self._rating_lookup()[user_idx, movie_idx]).ravel()
-        present = shifted > 0
-        return shifted + self.rating_range_[0] - 1.0, present
+        """(rating, present) for known index pairs."""
+        lookup = self.seen_
+        shift = 0.0
+        if self.rating_range_[0] <= 0:  # a stored 0 would read as absent: shift every rating above it
+            shift = 1.0 - self.rating_range_[0]
+            lookup = self._derived("shifted_ratings", lambda: _with_data(self.seen_, self.seen_.data + shift))
+        found = np.asarray(lookup[user_idx, movie_idx], dtype=np.float64).ravel()
+        return found - shift, found != 0
+
+    def _neighbour_sums(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per known pair: sum(s * residual), sum(s) and how many neighbours, over the neighbours used."""
+        compared, other = self._oriented(np.asarray(user_idx), np.asarray(movie_idx))
+        n, width = len(compared), self.neighbors_.shape[1]
+        numerator, denominator, count = np.zeros(n), np.zeros(n), np.zeros(n, dtype=np.int64)
+        step = max(1, _GATHER_ENTRIES // width)
+        for start in range(0, n, step):
+            part = slice(start, start + step)
+            candidates = self.neighbors_[compared[part]]
+            valid = candidates >= 0
+            users, movies = self._oriented(np.where(valid, candidates, 0).ravel(), np.repeat(other[part], width))
+            rating, present = self._ratings_at(users, movies)
+            present = present.reshape(-1, width) & valid
+            # candidates are stored best first: the first n_neighbors present ones are the k nearest
+            used = present & (np.cumsum(present, axis=1) <= int(self.n_neighbors))
+            residual = (rating - self._centre(users, movies)).reshape(-1, width)
+            weights = self.weights_[compared[part]].astype(np.float64)
+            numerator[part] = np.where(used, weights * residual, 0.0).sum(axis=1)
+            denominator[part] = np.where(used, weights, 0.0).sum(axis=1)
+            count[part] = used.sum(axis=1)
+        return numerator, denominator, count
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        out = np.empty(len(user_idx), dtype=np.float64)
-        for start in range(0, len(user_idx), _PREDICT_CHUNK):
-            stop = start + _PREDICT_CHUNK
-            out[start:stop] = self._predict_chunk(user_idx[start:stop], movie_idx[start:stop])
-        return np.clip(out, *self.rating_range_)
-
-    def _predict_chunk(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        centre = self._centre(user_idx, movie_idx)
+        user_idx, movie_idx = np.asarray(user_idx), np.asarray(movie_idx)
+        estimate = self._centre(user_idx, movie_idx).astype(np.float64)
         known = (user_idx >= 0) & (movie_idx >= 0)
-        if not known.any():
-            return centre
-        users, movies = user_idx[known], movie_idx[known]
-        owner = users if self._by_user else movies
-        neighbours = self.neighbors_[owner]
-        weights = self.weights_[owner].astype(np.float64)
-        valid = neighbours >= 0
-        k = neighbours.shape[1]
-        if self._by_user:
-            pair_users = np.where(valid, neighbours, 0).ravel()
-            pair_movies = np.repeat(movies, k)
-        else:
-            pair_users = np.repeat(users, k)
-            pair_movies = np.where(valid, neighbours, 0).ravel()
-        rating, present = self._ratings_at(pair_users, pair_movies)
-        present = present.reshape(-1, k) & valid
-        residual = (rating - self._centre(pair_users, pair_movies)).reshape(-1, k)
-        numerator = np.where(present, weights * residual, 0.0).sum(axis=1)
-        denominator = np.where(present, np.abs(weights), 0.0).sum(axis=1)
-        adjust = np.divide(numerator, denominator + self.shrinkage, out=np.zeros_like(numerator),
-                           where=denominator > 0)
-        centre[known] += adjust
-        return centre
+        numerator, denominator, _ = self._neighbour_sums(user_idx[known], movie_idx[known])
+        estimate[known] += _adjustment(numerator, denominator)
+        return estimate
 
-    def _combine(self, centre: np.ndarray, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-        numerator = np.asarray(numerator, dtype=np.float64)  # bincount of nothing is int64
-        denominator = np.asarray(denominator, dtype=np.float64)
-        adjust = np.divide(numerator, denominator + self.shrinkage, out=np.zeros_like(numerator),
-                           where=denominator > 0)
-        return np.clip(centre + adjust, *self.rating_range_)
+    def fallback_rate(self, users: Any, movies: Any) -> float:
+        """Share of (users[i], movies[i]) pairs predicted by the centre alone (no neighbour, or an unknown id)."""
+        self._check_fitted()
+        user_idx = self.users_.index_of(np.atleast_1d(np.asarray(users)))
+        movie_idx = self.movies_.index_of(np.atleast_1d(np.asarray(movies)))
+        if len(user_idx) == 0:
+            return 0.0
+        known = (user_idx >= 0) & (movie_idx >= 0)
+        _, _, count = self._neighbour_sums(user_idx[known], movie_idx[known])
+        return float(((~known).sum() + (count == 0).sum()) / len(user_idx))
 
     # ----------------------------------------------------------------- persistence
     def _state(self) -> dict[str, np.ndarray]:
@@ -171,129 +177,117 @@ class _NeighbourKNN(Recommender):
         self.user_bias_, self.movie_bias_ = state["user_bias"], state["movie_bias"]
         self.user_mean_, self.movie_mean_ = state["user_mean"], state["movie_mean"]
 
+    def _folded_centre(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
+        """Centre values of every movie for a user known only by a few ratings."""
+        if self.center == "mean":
+            if self.compares == "movies":
+                return self.movie_mean_.astype(np.float64)
+            return np.full(len(self.movies_), float(np.mean(ratings)))
+        bias = fold_in_user_bias(self.global_mean_, self.movie_bias_, movie_idx, ratings, self.reg_user)
+        return self.global_mean_ + bias + self.movie_bias_
+
 
 class UserKNN(_NeighbourKNN):
-    """User-user kNN: a user's rating is moved by what their nearest neighbours thought."""
+    """User-user kNN: a user's rating is moved by what the most similar users who rated the movie thought."""
 
     name = "user_knn"
-
-    _by_user = True
+    compares = "users"
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         every = np.arange(len(self.movies_))
         return np.vstack([
-            self._score_from_neighbours(self.neighbors_[i], self.weights_[i], self._centre(np.full(len(every), i), every))
-            for i in user_idx
+            self._score_from(self.neighbors_[i], self.weights_[i], self._centre(np.full(len(every), i), every))
+            for i in np.asarray(user_idx)
         ])
 
-    def _score_from_neighbours(self, neighbours: np.ndarray, weights: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        """All movies scored at once from the neighbours' rows: two sparse vector products."""
-        valid = neighbours >= 0
-        neighbours, weights = neighbours[valid], weights[valid].astype(np.float64)
-        rows = self.seen_[neighbours].tocoo()
-        residual = rows.data - self._centre(neighbours[rows.row], rows.col)
-        w = weights[rows.row]
+    def _used_neighbours(self, candidates: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(candidate rank, movie, rating, weight) of every rating the prediction rule uses, by movie."""
+        valid = candidates >= 0
+        candidates, weights = candidates[valid], weights[valid].astype(np.float64)
+        rows = sp.csr_matrix(self.seen_[candidates]).tocoo()
+        order = np.lexsort((rows.row, rows.col))  # by movie, then candidate rank (best first)
+        rank, movie, rating = rows.row[order], rows.col[order], rows.data[order].astype(np.float64)
+        starts = np.r_[0, np.flatnonzero(np.diff(movie)) + 1]
+        position = np.arange(len(movie)) - np.repeat(starts, np.diff(np.r_[starts, len(movie)]))
+        keep = position < int(self.n_neighbors)
+        return candidates[rank[keep]], movie[keep], rating[keep], weights[rank[keep]]
+
+    def _score_from(self, candidates: np.ndarray, weights: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        """Every movie scored from one user's candidates: the first n_neighbors who rated each movie."""
+        users, movies, ratings, w = self._used_neighbours(candidates, weights)
         n = len(self.movies_)
-        numerator = np.bincount(rows.col, w * residual, minlength=n)
-        denominator = np.bincount(rows.col, np.abs(w), minlength=n)
-        return self._combine(centre, numerator, denominator)
+        residual = ratings - self._centre(users, movies)
+        numerator = np.bincount(movies, w * residual, minlength=n)
+        denominator = np.bincount(movies, w, minlength=n)
+        return centre + _adjustment(numerator, denominator)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        centre = self._new_user_centre(movie_idx, ratings)
-        residual = ratings - centre[movie_idx]
-        norm = np.sqrt((residual**2).sum())
-        if norm == 0:
-            return centre
-        columns = self._vectors_by_movie()[:, movie_idx]
-        similarity = np.asarray(columns @ (residual / norm)).ravel()
-        best = np.argsort(-similarity, kind="stable")[: int(self.n_neighbors)]
-        best = best[similarity[best] > 0]
-        return self._score_from_neighbours(best.astype(np.int32), similarity[best], centre)
+        centre = self._folded_centre(movie_idx, ratings)
+        own = sp.csr_matrix((ratings - centre[movie_idx])[None, :])
+        # the other users' residuals on the rated movies only: one column block of the seen matrix
+        rated = sp.csr_matrix(self.seen_[:, movie_idx]).tocoo()
+        residual = rated.data - self._centre(rated.row, movie_idx[rated.col])
+        others = sp.csr_matrix((residual, (rated.row, rated.col)), shape=rated.shape)
+        similarity = shrunk_correlation(own, shared_columns(others), float(self.shrinkage)).toarray().ravel()
+        best = np.argsort(-similarity, kind="stable")[: int(self.n_candidates)]
+        best = best[similarity[best] > 1e-9]
+        return self._score_from(best.astype(np.int32), similarity[best], centre)
 
-    def _new_user_centre(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        """Centre values of every movie for a user known only by a few ratings."""
-        bias = fold_in_user_bias(self.global_mean_, self.movie_bias_, movie_idx, ratings, self.reg_user)
-        baseline = self.global_mean_ + bias + self.movie_bias_
-        if self.center == "baseline":
-            return baseline
-        return np.full(len(self.movies_), float(np.mean(ratings)))
-
-    def _vectors_by_movie(self) -> sp.csc_matrix:
-        cached = getattr(self, "_vectors_csc", None)
-        if cached is None:
-            cached = self._vectors_csc = self._vectors().tocsc()
-        return cached
-
-    def reasons(self, user: int, movies) -> list[dict | None]:
-        """How many of the user's neighbours rated each movie, and their mean rating."""
+    def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
+        """How many of the user's nearest neighbours who rated each movie rated it above expectation."""
         index = self._known_user(user)
-        neighbours = self.neighbors_[index]
-        neighbours = neighbours[neighbours >= 0]
-        movie_idx = self.movies_.index_of(np.atleast_1d(np.asarray(movies)))
-        out: list[dict | None] = []
-        for m in movie_idx.tolist():
-            if m < 0 or not len(neighbours):
+        users, movie, ratings, w = self._used_neighbours(self.neighbors_[index], self.weights_[index])
+        residual = ratings - self._centre(users, movie)
+        out: list[dict[str, Any] | None] = []
+        for m in self.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
+            here = movie == m
+            # a reason only where the neighbours pushed this movie up
+            if m < 0 or not here.any() or float((w[here] * residual[here]).sum()) <= 0:
                 out.append(None)
                 continue
-            rating, present = self._ratings_at(neighbours, np.full(len(neighbours), m))
-            count = int(present.sum())
-            out.append({"neighbours": count, "of": int(len(neighbours)),
-                        "mean_rating": float(rating[present].mean())} if count else None)
+            count, mean = int(here.sum()), float(ratings[here].mean())
+            out.append({"neighbours": count, "mean_rating": mean,
+                        "text": f"{count} of the users most like you rated it, {mean:.1f} on average"})
         return out
-
-    def explain(self, user: int, movies) -> list[str | None]:
-        """'3 of your 40 nearest neighbours rated it, 4.7 on average' per movie."""
-        return [
-            None if r is None else
-            f"{r['neighbours']} of your {r['of']} nearest neighbours rated it, {r['mean_rating']:.1f} on average"
-            for r in self.reasons(user, movies)
-        ]
 
 
 class ItemKNN(_NeighbourKNN):
-    """Item-item kNN: a movie is scored by the user's ratings of its nearest movies."""
+    """Item-item kNN: a movie is scored by the user's ratings of the most similar movies they rated."""
 
     name = "item_knn"
+    compares = "movies"
 
-    _by_user = False
-
-    def _neighbour_matrix(self) -> sp.csr_matrix:
-        """movies x movies, row i holding the stored neighbours of movie i with their weights."""
-        cached = getattr(self, "_neighbour_cache", None)
-        if cached is None:
-            n = len(self.movies_)
-            valid = self.neighbors_ >= 0
-            rows = np.repeat(np.arange(n), valid.sum(axis=1))
-            cached = sp.csr_matrix(
-                (self.weights_[valid].astype(np.float64), (rows, self.neighbors_[valid])), shape=(n, n)
-            )
-            self._neighbour_cache = cached
-        return cached
+    def _candidate_slots(self) -> np.ndarray:
+        """`neighbors_` with padding pointing one past the last movie (where a lookup finds NaN)."""
+        return self._derived("candidate_slots", lambda: np.where(self.neighbors_ >= 0, self.neighbors_, len(self.movies_)))
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         every = np.arange(len(self.movies_))
-        rows = [(self.seen_[int(i)], self._centre(np.full(len(every), i), every)) for i in user_idx]
-        return np.vstack([self._score_rated(row.indices, row.data.astype(np.float64), centre) for row, centre in rows])
+        rows = []
+        for i in np.asarray(user_idx):
+            row = self.seen_[int(i)]
+            centre = self._centre(np.full(len(every), i), every)
+            rows.append(self._score_rated(row.indices, row.data.astype(np.float64), centre))
+        return np.vstack(rows)
 
     def _score_rated(self, movie_idx: np.ndarray, ratings: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        residual = np.zeros(len(self.movies_))
-        rated = np.zeros(len(self.movies_))
+        """Every movie scored from one user's ratings: the n_neighbors most similar rated candidates each."""
+        residual = np.full(len(self.movies_) + 1, np.nan)
         residual[movie_idx] = ratings - centre[movie_idx]
-        rated[movie_idx] = 1.0
-        weights = self._neighbour_matrix()  # only positive similarities are kept: |w| = w
-        return self._combine(centre, weights @ residual, weights @ rated)
+        gathered = residual[self._candidate_slots()]  # movies x candidates
+        present = ~np.isnan(gathered)
+        used = present & (np.cumsum(present, axis=1) <= int(self.n_neighbors))
+        weights = self.weights_.astype(np.float64)
+        numerator = np.where(used, weights * np.where(used, gathered, 0.0), 0.0).sum(axis=1)
+        denominator = np.where(used, weights, 0.0).sum(axis=1)
+        return centre + _adjustment(numerator, denominator)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        if self.center == "baseline":
-            bias = fold_in_user_bias(self.global_mean_, self.movie_bias_, movie_idx, ratings, self.reg_user)
-            centre = self.global_mean_ + bias + self.movie_bias_
-        else:
-            centre = self.movie_mean_.astype(np.float64)
-        return self._score_rated(movie_idx, ratings, centre)
+        return self._score_rated(movie_idx, ratings, self._folded_centre(movie_idx, ratings))
 
     def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
-        # the stored neighbours are the top of the exact row: enough whenever k fits in them
-        if k > int(self.n_neighbors) or self.max_shared is not None:
+        # the stored candidates are the top of the exact row: enough whenever k fits in them
+        if k > self.neighbors_.shape[1] or self.max_shared is not None:
             return self._exact_similar_scores(movie_idx)
         scores = np.full(len(self.movies_), np.nan)
         valid = self.neighbors_[movie_idx] >= 0
@@ -301,34 +295,52 @@ class ItemKNN(_NeighbourKNN):
         return scores
 
     def _exact_similar_scores(self, movie_idx: int) -> np.ndarray:
-        # the exact cosine row on demand: one movie's raters times their rating vectors
-        vectors = self._vectors()
-        by_user = getattr(self, "_by_user_cache", None)
-        if by_user is None:
-            by_user = self._by_user_cache = vectors.T.tocsr()
-        scores = np.asarray((vectors[movie_idx] @ by_user).todense()).ravel().astype(np.float64)
+        """One movie's shrunk correlation with every movie, computed on demand."""
+        residuals = self._derived("residuals", self._residuals)
+        columns = self._derived("shared_columns", lambda: shared_columns(residuals))
+        row = shrunk_correlation(residuals[movie_idx], columns, float(self.shrinkage))
+        scores = row.toarray().ravel()
         scores[scores <= 1e-9] = np.nan
         return scores
 
-    def reasons(self, user: int, movies) -> list[dict | None]:
-        """Per movie, the user's rated movie most similar to it: {movie, rating, similarity}."""
+    def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
+        """Per movie, the rated neighbours that raised its score most: {movie, rating, similarity, because}.
+
+        Only neighbours the prediction used count, weighted by similarity x residual; a reason
+        names movies the user liked (above their own mean and the scale's midpoint), else None.
+        """
         index = self._known_user(user)
         row = self.seen_[index]
-        rated = dict(zip(row.indices.tolist(), row.data.tolist()))
-        # a reason names a movie the user liked: above their own mean and the scale's midpoint
+        rated = dict(zip(row.indices.tolist(), row.data.astype(np.float64).tolist()))
         liked_from = max(self.user_mean_[index], sum(self.rating_range_) / 2)
-        out: list[dict | None] = []
+        out: list[dict[str, Any] | None] = []
         for m in self.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
-            best = None
-            if m >= 0:
-                for neighbour, weight in zip(self.neighbors_[m].tolist(), self.weights_[m].tolist()):
-                    rating = rated.get(neighbour)
-                    if rating is not None and rating >= liked_from and (best is None or weight > best[1]):
-                        best = (neighbour, weight, rating)
-            out.append(None if best is None else {
-                "movie": int(self.movies_.ids[best[0]]), "similarity": float(best[1]), "rating": float(best[2])
-            })
+            contributions = []
+            for neighbour, weight in zip(self.neighbors_[m].tolist() if m >= 0 else [], self.weights_[m].tolist() if m >= 0 else []):
+                if neighbour >= 0 and neighbour in rated:
+                    contributions.append((neighbour, weight, rated[neighbour]))
+                    if len(contributions) == int(self.n_neighbors):
+                        break
+            because = []
+            for neighbour, weight, rating in contributions:
+                push = weight * (rating - float(self._centre(np.array([index]), np.array([neighbour]))[0]))
+                if push > 0 and rating >= liked_from:
+                    because.append({"movie": int(self.movies_.ids[neighbour]), "rating": rating,
+                                    "similarity": float(weight), "contribution": float(push)})
+            because.sort(key=lambda r: -r["contribution"])
+            out.append({**because[0], "because": because[:3]} if because else None)
         return out
+
+
+def _adjustment(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+    """sum(s * residual) / sum(s), 0 where no neighbour was used."""
+    numerator = np.asarray(numerator, dtype=np.float64)  # bincount of nothing is int64
+    denominator = np.asarray(denominator, dtype=np.float64)
+    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
+
+
+def _with_data(matrix: sp.csr_matrix, data: np.ndarray) -> sp.csr_matrix:
+    return sp.csr_matrix((data, matrix.indices, matrix.indptr), shape=matrix.shape)
 
 
 def _means(index: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:

@@ -67,7 +67,6 @@ class SurpriseEngine(Recommender):
         trainset = build_trainset(self.seen_, self.users_.ids, self.movies_.ids, self.rating_range_)
         algo = algo_class(**kwargs).fit(trainset)
         self.algo_ = algo  # the fitted Surprise object, kept for comparison; not saved
-        self.global_mean_ = float(trainset.global_mean)
         self._set_state({name: np.asarray(getattr(algo, name)) for name in self.learned})
 
     def _state(self) -> dict[str, np.ndarray]:

@@ -3,6 +3,8 @@ is one matrix-vector product) and the ridge regression that folds in a new user.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -13,14 +15,9 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return rows / np.where(norms > 0, norms, 1.0)
 
 
-def cached_unit_rows(owner: object, matrix: np.ndarray) -> np.ndarray:
-    """`unit_rows(matrix)`, kept on `owner` until `matrix` is replaced (by a refit or a load)."""
-    cached = getattr(owner, "_unit_rows_cache", None)
-    if cached is None or cached[0] is not matrix:
-        # keyed on the array itself: fit, _set_state and load all assign a new array
-        cached = (matrix, unit_rows(matrix))
-        owner._unit_rows_cache = cached  # type: ignore[attr-defined]
-    return cached[1]
+def cached_unit_rows(owner: Any, matrix: np.ndarray) -> np.ndarray:
+    """`unit_rows(matrix)` of an engine's movie vectors, kept until the engine's next fit or load."""
+    return owner._derived("unit_movie_rows", lambda: unit_rows(matrix))
 
 
 def ridge_fold_in(movie_vectors: np.ndarray, target: np.ndarray, penalty: np.ndarray) -> tuple[np.ndarray, float]:
