@@ -83,13 +83,14 @@ def test_knn_falls_back_to_the_baseline_when_no_neighbour_rated_the_movie():
     np.testing.assert_allclose(knn.predict([3, 3], [10, 11]), baseline.predict([3, 3], [10, 11]), rtol=1e-6)
 
 
-def test_weighted_rating_is_the_imdb_formula(sample):
-    engine = create_engine("weighted", m=50.0).fit(sample.ratings)
-    counts = sample.ratings.groupby("movie")["rating"].agg(["mean", "size"])
-    c = sample.ratings["rating"].astype(float).mean()
-    expected = counts["size"] / (counts["size"] + 50) * counts["mean"] + 50 / (counts["size"] + 50) * c
-    got = engine.predict(np.full(len(counts), sample.ratings["user"].iloc[0]), counts.index.to_numpy())
-    np.testing.assert_allclose(got, expected.to_numpy(), rtol=1e-5)
+def test_weighted_rating_is_the_imdb_formula():
+    # movie 1: 5, 5 (v=2, R=5); movie 2: 1, 3 (v=2, R=2); C = the mean of all ratings = 14/4 = 3.5
+    ratings = pd.DataFrame({"user": [1, 2, 1, 2], "movie": [1, 1, 2, 2], "rating": [5.0, 5.0, 1.0, 3.0]})
+    engine = create_engine("weighted", m=2.0).fit(ratings)
+    # v/(v+m)*R + m/(v+m)*C by hand: 0.5*5 + 0.5*3.5 = 4.25 and 0.5*2 + 0.5*3.5 = 2.75
+    np.testing.assert_allclose(engine.predict([1, 1], [1, 2]), [4.25, 2.75], rtol=1e-6)
+    # m from the ratings-per-movie quantile when not given: both movies have 2, so m = 2 again
+    np.testing.assert_allclose(create_engine("weighted").fit(ratings).predict([1, 1], [1, 2]), [4.25, 2.75])
 
 
 def test_weighted_rating_shrinks_rarely_rated_movies_towards_the_global_mean(sample):
@@ -97,6 +98,20 @@ def test_weighted_rating_shrinks_rarely_rated_movies_towards_the_global_mean(sam
     weighted = create_engine("weighted").fit(sample.ratings)
     c = weighted.global_mean_
     assert np.all(np.abs(weighted.movie_score_ - c) <= np.abs(mean.movie_score_ - c) + 1e-9)
+
+
+@pytest.mark.shared_data
+def test_content_similar_titles_on_real_overviews_find_the_sequels(movielens_small_dir):
+    from movierec.core.data import load_dataset
+
+    dataset = load_dataset(
+        f"movielens:{movielens_small_dir}", metadata=movielens_small_dir / "movies_with_overview.csv"
+    )
+    engine = create_engine("content_tfidf").fit(dataset.ratings, dataset.movies)
+    # real TMDB overviews: the sequels share names and plots (Woody and Buzz, Corleone, Frodo)
+    for movie, sequels in [(1, {3114, 78499}), (858, {1221, 2023}), (4993, {5952, 7153})]:
+        top = set(engine.similar_movies(movie, k=5)["movie"].tolist())
+        assert sequels <= top, (dataset.title_of(movie), [dataset.title_of(m) for m in top])
 
 
 def test_content_similar_movies_share_the_genre(sample):

@@ -99,11 +99,22 @@ def test_same_seed_same_model(split):
     np.testing.assert_array_equal(first.item_embeddings_, second.item_embeddings_)
 
 
-def test_genre_and_overview_features_make_a_hybrid(split, sample):
+def test_genre_features_pull_movies_of_one_genre_together(split, sample):
     train, _ = split
-    engine = create_engine("lightfm_warp", item_features="genres+overview", epochs=2).fit(train, sample.movies)
-    assert engine.item_embeddings_.shape == (len(engine.movies_), 20)
-    assert len(engine.recommend(int(train["user"].iloc[0]), k=5)) == 5
+    genre = sample.movies.set_index("movie")["genres"].str.split("|").str[0]
+
+    def agreement(engine) -> float:
+        movies = engine.movies_.ids[:40]
+        return float(np.mean([
+            np.mean(genre.loc[engine.similar_movies(int(m), k=5)["movie"]].to_numpy() == genre.loc[int(m)])
+            for m in movies
+        ]))
+
+    plain = create_engine("lightfm_warp", epochs=5).fit(train, sample.movies)
+    hybrid = create_engine("lightfm_warp", item_features="genres", epochs=5).fit(train, sample.movies)
+    assert hybrid.item_embeddings_.shape == (len(hybrid.movies_), 20)
+    # a movie's vector includes its genres' vectors, so same-genre titles sit closer than without them
+    assert agreement(hybrid) > agreement(plain) + 0.1
 
 
 def test_features_need_the_movies_table(split):
@@ -115,5 +126,19 @@ def test_features_need_the_movies_table(split):
 
 def test_min_rating_keeps_only_liked_movies_as_positives(split):
     train, _ = split
-    engine = create_engine("lightfm_warp", min_rating=4.0, epochs=1).fit(train)
-    assert len(engine.recommend(int(train["user"].iloc[0]), k=5)) == 5
+    users = np.unique(train["user"].to_numpy())
+    # a movie that half the users watched and every one of them disliked
+    disliked = pd.DataFrame({"user": users[::2], "movie": 999_999, "rating": 1.0})
+    ratings = pd.concat([train, disliked], ignore_index=True)
+    others = users[1::2][:60]
+
+    def rank_of_disliked(engine) -> float:
+        column = engine.movies_.position(999_999)
+        scores = engine._score_users(engine.users_.index_of(others))
+        return float(np.mean((scores > scores[:, [column]]).sum(axis=1)))
+
+    every_rating = create_engine("lightfm_warp", epochs=10).fit(ratings)
+    liked_only = create_engine("lightfm_warp", min_rating=4.0, epochs=10).fit(ratings)
+    # as a positive it is the most watched movie, near the top; as a non-positive it sinks
+    assert rank_of_disliked(every_rating) < 50  # of 300 movies
+    assert rank_of_disliked(liked_only) > 250

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from movierec.core.errors import DataError
+from movierec.core.models.registry import create_engine
 from movierec.core.models.text import overview_tfidf
 from movierec.core.models.vectors import cached_unit_rows, unit_rows
 
@@ -60,10 +61,11 @@ def test_unit_rows_have_length_one_and_zero_rows_stay_zero():
     assert np.allclose(unit, [[0.6, 0.8], [0.0, 0.0], [0.0, -1.0]])
 
 
-def test_cached_unit_rows_are_recomputed_when_the_vectors_are_replaced():
-    class Engine:
-        pass
-
-    engine, first, second = Engine(), np.array([[2.0, 0.0]]), np.array([[0.0, 5.0]])
-    assert cached_unit_rows(engine, first) is cached_unit_rows(engine, first)
-    assert np.allclose(cached_unit_rows(engine, second), [[0.0, 1.0]])
+def test_cached_unit_rows_are_recomputed_after_a_refit():
+    first = pd.DataFrame({"user": [1, 1, 2], "movie": [1, 2, 1], "rating": [5.0, 3.0, 4.0]})
+    second = pd.DataFrame({"user": [1, 2, 3], "movie": [7, 8, 9], "rating": [2.0, 3.0, 4.0]})
+    engine = create_engine("baseline").fit(first)
+    rows = cached_unit_rows(engine, np.array([[2.0, 0.0], [0.0, 3.0]]))
+    assert cached_unit_rows(engine, np.array([[9.0, 9.0]])) is rows  # kept while the fit stands
+    engine.fit(second)
+    assert np.allclose(cached_unit_rows(engine, np.array([[0.0, 5.0]])), [[0.0, 1.0]])
