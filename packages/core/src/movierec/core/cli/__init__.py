@@ -12,18 +12,30 @@ import logging
 import os
 import pkgutil
 import sys
+import traceback
 from importlib.metadata import entry_points
 
+from movierec.core.cli._common import CommandLineParser, UsageError
 from movierec.core.errors import MovierecError
+
+VERBOSE_HELP = "log progress details; on an internal error, show the traceback"
+EXIT_STATUS = """exit status:
+  0  done
+  1  internal error (a bug): one line, the full traceback with -v
+  2  bad input: a bad argument, a missing or malformed file, an engine that cannot run on the
+     data, or a benchmark in which no engine ran; one 'movierec: error:' line names the value
+  130  interrupted"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every discovered subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="movierec",
         description="Movie recommenders on Netflix Prize and MovieLens data.",
+        epilog=EXIT_STATUS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     parser.add_argument(
         "--accelerator",
         choices=("auto", "tpu", "gpu", "cpu"),
@@ -40,13 +52,29 @@ def build_parser() -> argparse.ArgumentParser:
             register(subparsers)
     for entry_point in sorted(entry_points(group="movierec.cli"), key=lambda e: e.name):
         entry_point.load()(subparsers)
+    for command in subparsers.choices.values():
+        _accept_verbose(command)
     return parser
+
+
+def _accept_verbose(command: argparse.ArgumentParser) -> None:
+    """-v also after the command name; SUPPRESS keeps a -v given before it."""
+    try:
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+    except argparse.ArgumentError:
+        pass  # the command defines its own -v
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `movierec` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as error:
+        print(f"movierec: error: {error}", file=sys.stderr)
+        return 2
+    except SystemExit as done:  # --help and --version
+        return done.code if isinstance(done.code, int) else 0
     if args.accelerator:
         os.environ["MOVIEREC_ACCELERATOR"] = args.accelerator
     logging.basicConfig(
@@ -61,9 +89,31 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as error:
         print(f"movierec: error: {error.filename or error}: file not found", file=sys.stderr)
         return 2
+    except OSError as error:
+        if error.filename is None:
+            return _internal_error(error, args.verbose)
+        print(f"movierec: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("movierec: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:  # a bug, not bad input: say so, and keep the traceback one flag away
+        return _internal_error(error, args.verbose)
+
+
+def _internal_error(error: BaseException, verbose: bool) -> int:
+    """Exit status 1 for a bug: the traceback with -v, else one line saying how to get it."""
+    if verbose:
+        traceback.print_exception(error)
+    else:
+        print(f"movierec: internal error: {type(error).__name__}: {_first_line(error)} "
+              "(this is a bug; rerun with -v for the traceback)", file=sys.stderr)
+    return 1
+
+
+def _first_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0][:200] if lines else ""
 
 
 if __name__ == "__main__":

@@ -1,11 +1,99 @@
-"""Arguments and output helpers shared by subcommands."""
+"""Arguments and output helpers shared by subcommands: argument types that check values as they
+are parsed, one-line usage errors, output paths checked before any work, and data loading."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
+
+from movierec.core.errors import DataError, MovierecError
+
+
+class UsageError(MovierecError):
+    """A command-line argument that is missing or malformed (exit status 2)."""
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one `movierec: error:` line (raised, printed by `main`)."""
+
+    def error(self, message: str) -> NoReturn:
+        """Raise the message as a UsageError that points at this command's --help."""
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def _excerpt(text: str, limit: int = 40) -> str:
+    """A value quoted in a message, cut to `limit` characters."""
+    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {_excerpt(text)}") from None
+
+
+def k_value(text: str) -> int:
+    """Type of -k: a whole number accepted by the engines' own check (check_k)."""
+    from movierec.core.models.base import check_k
+
+    try:
+        return check_k(_whole_number(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def positive_count(text: str) -> int:
+    """Type of counts such as --sample: a whole number >= 1."""
+    number = _whole_number(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {_excerpt(text)}")
+    return number
+
+
+def seed_value(text: str) -> int:
+    """Type of --seed: a whole number >= 0 (numpy's generators refuse negative seeds)."""
+    number = _whole_number(text)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {_excerpt(text)}")
+    return number
+
+
+def finite_number(text: str) -> float:
+    """Type of ratings such as --threshold: a finite number (nan and inf compare false with everything)."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {_excerpt(text)}") from None
+    if not math.isfinite(number):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {_excerpt(text)}")
+    return number
+
+
+def check_output_file(path: str, option: str) -> Path:
+    """The file an option names, checked before any work: not a folder, in a folder we can write."""
+    if not path.strip():
+        raise UsageError(f"{option}: the file name is empty")
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: is a folder; give a file name inside it, e.g. {target / 'benchmark.json'}")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise UsageError(f"{option} {path}: the file exists and cannot be written")
+        return target
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent  # missing folders are created when the file is written
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{option} {path}: cannot write in {folder}")
+    return target
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,11 +116,15 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_from_args(args: argparse.Namespace) -> Any:
-    """Load the dataset named on the command line."""
+def load_from_args(args: argparse.Namespace, need_ratings: bool = False) -> Any:
+    """Load the dataset named on the command line; with `need_ratings`, an empty one is an error."""
     from movierec.core.data import load_dataset
 
-    return load_dataset(args.dataset, lenient=args.lenient, metadata=args.metadata, links=args.links)
+    dataset = load_dataset(args.dataset, lenient=args.lenient, metadata=args.metadata, links=args.links)
+    if need_ratings and len(dataset.ratings) == 0:
+        skipped = f", {dataset.skipped_lines:,} malformed lines skipped" if dataset.skipped_lines else ""
+        raise DataError(f"{dataset.spec}: no ratings loaded{skipped}; `movierec stats` shows what was found")
+    return dataset
 
 
 def print_json(value: Any) -> None:

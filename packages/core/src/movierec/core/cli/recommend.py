@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movierec.core.cli._common import add_dataset_arguments, load_from_args, print_json
+from movierec.core.cli._common import add_dataset_arguments, k_value, load_from_args, print_json
 from movierec.core.errors import UnknownUserError
 
 
@@ -21,7 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_dataset_arguments(parser)
     parser.add_argument("--user", type=int, required=True, help="user id as in the ratings files")
     parser.add_argument("--engine", default="item_knn", help="engine name (default item_knn)")
-    parser.add_argument("-k", "--k", type=int, default=10, help="how many movies (default 10)")
+    parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
     parser.add_argument("--include-seen", action="store_true", help="also list movies the user rated")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     from movierec.core.models.base import check_k
 
     k = check_k(args.k)
-    dataset = load_from_args(args)
+    dataset = load_from_args(args, need_ratings=True)
     users = dataset.ratings["user"].to_numpy()
     if not (users == args.user).any():
         raise UnknownUserError(

@@ -192,7 +192,11 @@ def read_netflix_links(path: str | Path, min_confidence: float = MIN_LINK_CONFID
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: Netflix id-map file not found")
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error).strip().splitlines()[0][:120]
+        raise DataError(f"{path}: not a Netflix id-map CSV ({reason})") from None
     needed = ["netflix_id", "imdb_id", "tmdb_id", "confidence_score"]
     missing = [c for c in needed if c not in raw.columns]
     if missing:

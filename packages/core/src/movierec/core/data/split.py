@@ -1,15 +1,19 @@
 """Seeded, reproducible train/test splits, named by one string as the CLI spells them.
 
-    holdout:N      shuffle, the last N ratings are the test set (the notebook's split)
-    kfold:K        random K-fold cross-validation
+    holdout:N      shuffle, the last N ratings are the test set (the notebook's split); N is a
+                   whole number of ratings, or a fraction 0 < N < 1 of them (holdout:0.1)
+    kfold:K        random K-fold cross-validation (K a whole number >= 2)
     user:F         per user, a random fraction F of their ratings is the test set (ranking metrics)
     temporal:F     per user, the latest fraction F of their ratings is the test set (probe-like)
-    predefined     the dataset's own splits (MovieLens 100k u1..u5)
-    predefined:NAMES  some of them, comma-separated (e.g. predefined:ua,ub)
+    predefined     MovieLens 100k's five-fold cross-validation: the folds u1..u5 the dataset has
+    predefined:NAMES  the named folds, comma-separated; ua and ub only this way (predefined:ua,ub)
+
+Numbers that are not finite (inf, nan) and counts with a fractional part (holdout:1.5) are errors.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +24,7 @@ from movierec.core.data.tables import Dataset
 from movierec.core.errors import DataError
 
 SPLIT_HELP = "holdout:N, kfold:K, user:F, temporal:F or predefined[:NAMES]"
+FIVE_FOLD = ("u1", "u2", "u3", "u4", "u5")
 
 
 @dataclass(frozen=True)
@@ -42,37 +47,71 @@ class SplitSpec:
     def __str__(self) -> str:
         if self.kind == "predefined":
             return "predefined" + (":" + ",".join(self.names) if self.names else "")
-        return f"{self.kind}:{self.value:g}" if isinstance(self.value, float) else f"{self.kind}:{self.value}"
+        return f"{self.kind}:{_number(self.value)}"  # type: ignore[arg-type]
 
 
 def parse_split(text: str) -> SplitSpec:
-    """Parse 'kfold:5', 'holdout:100000', 'user:0.25', 'temporal:0.2' or 'predefined'."""
+    """Parse 'kfold:5', 'holdout:100000', 'user:0.25', 'temporal:0.2' or 'predefined[:NAMES]'."""
+    shown = _excerpt(text)
     kind, _, value = text.strip().partition(":")
     kind = kind.lower()
     defaults = {"kfold": "5", "holdout": "0.1", "user": "0.25", "temporal": "0.2"}
     if kind == "predefined":
-        names = tuple(n for n in value.split(",") if n)
+        names = tuple(n.strip() for n in value.split(",") if n.strip())
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise DataError(f"split {shown}: fold {', '.join(repeated)} named twice")
         return SplitSpec("predefined", None, names)
     if kind not in defaults:
-        raise DataError(f"unknown split {text!r}: expected {SPLIT_HELP}")
-    value = value or defaults[kind]
+        raise DataError(f"unknown split {shown}: expected {SPLIT_HELP}")
+    value = value.strip() or defaults[kind]
     try:
         number = float(value)
     except ValueError:
-        raise DataError(f"split {text!r}: {value!r} is not a number") from None
+        raise DataError(f"split {shown}: {_excerpt(value)} is not a number") from None
+    if not math.isfinite(number):
+        raise DataError(f"split {shown}: {_excerpt(value)} is not a finite number")
     if kind == "kfold":
         if number != int(number) or number < 2:
-            raise DataError(f"split {text!r}: K must be an integer >= 2")
+            raise DataError(f"split {shown}: K must be a whole number >= 2")
         return SplitSpec(kind, int(number))
     if kind == "holdout":
-        if number >= 1:
-            return SplitSpec(kind, int(number))
         if number <= 0:
-            raise DataError(f"split {text!r}: N must be a positive count or a fraction in (0, 1)")
-        return SplitSpec(kind, number)
+            raise DataError(f"split {shown}: N must be a positive count or a fraction in (0, 1)")
+        if number < 1:
+            return SplitSpec(kind, number)
+        if number != int(number):
+            raise DataError(
+                f"split {shown}: N must be a whole number of test ratings, or a fraction in (0, 1) "
+                f"such as holdout:0.1"
+            )
+        return SplitSpec(kind, int(number))
     if not 0 < number < 1:
-        raise DataError(f"split {text!r}: F must be a fraction between 0 and 1")
+        raise DataError(f"split {shown}: F must be a fraction between 0 and 1")
     return SplitSpec(kind, number)
+
+
+def predefined_fold_names(dataset: Dataset | pd.DataFrame, spec: SplitSpec) -> tuple[str, ...]:
+    """The folds a predefined split runs: the names given, else u1..u5 (MovieLens 100k's five folds)."""
+    available = dataset.predefined_splits if isinstance(dataset, Dataset) else {}
+    if not available:
+        raise DataError(
+            f"split {str(spec)!r}: this dataset has no predefined splits (MovieLens 100k has u1..u5, ua, ub)"
+        )
+    for name in spec.names:
+        if name not in available:
+            raise DataError(
+                f"split 'predefined:{_excerpt(name, quote=False)}': unknown; this dataset has {', '.join(available)}"
+            )
+    if spec.names:
+        return spec.names
+    five_fold = tuple(name for name in FIVE_FOLD if name in available)
+    if not five_fold:
+        raise DataError(
+            f"split 'predefined' means the five folds u1..u5, and this dataset has none of them; "
+            f"name its folds instead: predefined:{','.join(available)}"
+        )
+    return five_fold
 
 
 def iter_folds(dataset: Dataset | pd.DataFrame, split: str | SplitSpec, seed: int = 42) -> Iterator[Fold]:
@@ -91,24 +130,21 @@ def iter_folds(dataset: Dataset | pd.DataFrame, split: str | SplitSpec, seed: in
         train, test = temporal_split(ratings, float(spec.value))  # type: ignore[arg-type]
         yield Fold("temporal", train, test)
     else:
-        if not isinstance(dataset, Dataset) or not dataset.predefined_splits:
-            raise DataError("split 'predefined': this dataset has no predefined splits (MovieLens 100k has u1..u5, ua, ub)")
-        names = spec.names or tuple(dataset.predefined_splits)
-        for name in names:
-            if name not in dataset.predefined_splits:
-                raise DataError(
-                    f"split 'predefined:{name}': unknown; this dataset has {', '.join(dataset.predefined_splits)}"
-                )
-            train, test = dataset.predefined_splits[name]
+        for name in predefined_fold_names(dataset, spec):
+            train, test = dataset.predefined_splits[name]  # type: ignore[union-attr]
             yield Fold(name, train, test)
 
 
 def holdout_split(ratings: pd.DataFrame, n_test: int | float, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Shuffle, then the last `n_test` ratings (or that fraction) are the test set."""
     n = len(ratings)
+    if n < 2:
+        counted = f"{n} rating" + ("" if n == 1 else "s")
+        raise DataError(f"holdout:{_number(n_test)}: {counted} cannot be split; train and test need at least 2")
     count = int(round(n * n_test)) if isinstance(n_test, float) and n_test < 1 else int(n_test)
     if not 0 < count < n:
-        raise DataError(f"holdout:{n_test}: the test size must be between 1 and {n - 1} ratings")
+        size = f"{n_test:g} of {n} ratings is {count}" if isinstance(n_test, float) and n_test < 1 else _number(count)
+        raise DataError(f"holdout:{_number(n_test)}: the test size ({size}) must be between 1 and {n - 1} ratings")
     order = np.random.default_rng(seed).permutation(n)
     return _take(ratings, order[:-count]), _take(ratings, order[-count:])
 
@@ -116,7 +152,7 @@ def holdout_split(ratings: pd.DataFrame, n_test: int | float, seed: int = 42) ->
 def kfold_split(ratings: pd.DataFrame, k: int, seed: int = 42) -> Iterator[Fold]:
     """Random K-fold: every rating is in exactly one test fold."""
     if len(ratings) < k:
-        raise DataError(f"kfold:{k}: only {len(ratings)} ratings")
+        raise DataError(f"kfold:{_number(k)}: {_number(k)} folds need as many ratings, there are {len(ratings)}")
     fold_of = np.random.default_rng(seed).permutation(len(ratings)) % k
     for i in range(k):
         test = fold_of == i
@@ -170,6 +206,19 @@ def _per_user_split(
     is_test = np.empty(n, dtype=bool)
     is_test[order] = rank >= np.repeat(counts - n_test, counts)
     return _select(ratings, ~is_test), _select(ratings, is_test)
+
+
+def _excerpt(text: str, quote: bool = True, limit: int = 40) -> str:
+    """A value as quoted in an error message, cut to `limit` characters."""
+    short = text if len(text) <= limit else text[: limit - 3] + "..."
+    return repr(short) if quote else short
+
+
+def _number(value: int | float) -> str:
+    """A count or fraction as an error message shows it: 300, 0.1, 1e+300 (never 300 digits)."""
+    if isinstance(value, float) or abs(value) >= 10**12:
+        return f"{value:g}"
+    return str(value)
 
 
 def _take(ratings: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.split import SplitSpec, iter_folds, parse_split
+from movierec.core.data.split import SplitSpec, iter_folds, parse_split, predefined_fold_names
 from movierec.core.data.tables import Dataset
 from movierec.core.errors import DataError, MovierecError
 from movierec.core.evaluation.metrics import mae, protocol_text, ranking_metrics, relevant_items, rmse
@@ -56,23 +56,31 @@ def run_benchmark(
 
     `engines` are registry names or (name, params) pairs. `progress` is True for a tqdm bar or a
     callable(fraction, message), e.g. to forward to gr.Progress. An engine that cannot run on
-    this data (e.g. content_tfidf without overviews) is recorded in `extra['failures']`.
+    this data (e.g. content_tfidf without overviews) is recorded in `extra['failures']` and its
+    rows from earlier folds are dropped, so no engine is averaged over fewer folds than the others.
     """
+    from movierec.core.models.base import check_k
     from movierec.core.models.registry import create_engine
 
     if isinstance(dataset, str):
         from movierec.core.data import load_dataset
 
         dataset = load_dataset(dataset)
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    k = check_k(k)
+    _check_seed(seed)
     spec = parse_split(split) if isinstance(split, str) else split
     specs = [_normalize(e) for e in engines]
     if not specs:
         raise DataError("no engines to benchmark")
     labels = [engine_label(name, params) for name, params in specs]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise DataError(f"engine {', '.join(repeated)} listed more than once")
     if sample is not None and spec.kind == "predefined":
         raise DataError("--sample cannot be combined with the predefined splits (they fix their own ratings)")
+    if len(dataset.ratings) == 0:
+        raise DataError(f"{dataset.spec}: no ratings to benchmark")
+    _check_threshold(threshold, dataset.ratings)
     ratings = dataset.ratings if sample is None else sample_ratings(dataset.ratings, sample, seed)
     source: Dataset | pd.DataFrame = dataset if sample is None else ratings
     n_folds = _fold_count(spec, dataset)
@@ -82,6 +90,7 @@ def run_benchmark(
     step = 0
     try:
         for fold in iter_folds(source, spec, seed):
+            _check_fold(fold, spec, len(ratings))
             for (name, params), label in zip(specs, labels):
                 step += 1
                 if label in failures:
@@ -91,7 +100,8 @@ def run_benchmark(
                     engine = create_engine(name, **params)
                     rows.extend(_score_fold(engine, label, fold, dataset.movies, spec, k, threshold))
                 except MovierecError as error:
-                    failures[label] = str(error)
+                    failures[label] = f"{fold.name}: {error}" if n_folds > 1 else str(error)
+                    rows = [row for row in rows if row["engine"] != label]
         report(step, "done")
     finally:
         close()
@@ -147,7 +157,10 @@ def _score_fold(
         seconds = time.perf_counter() - start
         seen = _seen_movies(engine, users)
         metrics = ranking_metrics(recommended, relevant, k, len(engine.movies_), seen=seen)
-        metrics.pop("users")
+        if metrics.pop("users") == 0:
+            wanted = "a test movie" if threshold is None else f"a test movie rated >= {threshold:g}"
+            raise DataError(f"{fold.name}: no test user has {wanted} outside their training movies; "
+                            "ranking metrics need one")
         for metric, value in metrics.items():
             add(metric, value, seconds)
     return rows
@@ -175,8 +188,38 @@ def _fold_count(spec: SplitSpec, dataset: Dataset) -> int:
     if spec.kind == "kfold":
         return int(spec.value)  # type: ignore[arg-type]
     if spec.kind == "predefined":
-        return len(spec.names or dataset.predefined_splits) or 1
+        return len(predefined_fold_names(dataset, spec))
     return 1
+
+
+def _check_seed(seed: Any) -> None:
+    """Seeds are whole numbers >= 0 (numpy's generators refuse the rest)."""
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise DataError(f"seed must be a whole number >= 0, got {seed!r}")
+
+
+def _check_threshold(threshold: float | None, ratings: pd.DataFrame) -> None:
+    """A relevance threshold is a finite rating that some rating reaches."""
+    if threshold is None:
+        return
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float, np.number)) or not np.isfinite(threshold):
+        raise DataError(f"threshold must be a finite rating, got {threshold!r}")
+    highest = float(ratings["rating"].max())
+    if threshold > highest:
+        lowest = float(ratings["rating"].min())
+        raise DataError(
+            f"threshold {threshold:g}: no rating reaches it (ratings span {lowest:g}..{highest:g}), "
+            "so no movie would be relevant"
+        )
+
+
+def _check_fold(fold: Any, spec: SplitSpec, n_ratings: int) -> None:
+    """A fold with an empty train or test part cannot score anything: say why, once."""
+    for part, rows in (("test", fold.test), ("training", fold.train)):
+        if len(rows) == 0:
+            why = " (no user has 2 or more ratings)" if spec.kind in RANKING_SPLITS and part == "test" else ""
+            counted = f"{n_ratings:,} rating" + ("" if n_ratings == 1 else "s")
+            raise DataError(f"split {spec} on {counted}: fold {fold.name} has an empty {part} set{why}")
 
 
 def _progress(progress: bool | ProgressCallback, total: int) -> tuple[Callable[[int, str], None], Callable[[], None]]:

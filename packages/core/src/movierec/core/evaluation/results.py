@@ -52,6 +52,11 @@ class BenchmarkResult:
             raise DataError(f"benchmark table lacks column(s) {', '.join(missing)}")
         self.table = self.table.loc[:, list(COLUMNS)].reset_index(drop=True)
 
+    @property
+    def failures(self) -> dict[str, str]:
+        """{engine: why it could not run}; empty when every engine ran."""
+        return dict(self.extra.get("failures", {}))
+
     def summary(self) -> pd.DataFrame:
         """Mean and std over folds: engine, metric, mean, std, folds, fit_seconds, predict_seconds."""
         return summarize(self.table)
@@ -76,8 +81,12 @@ class BenchmarkResult:
     def save(self, path: str | Path) -> Path:
         """Write the JSON file (folders are created)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_json(), indent=1, default=_plain))
+        text = json.dumps(self.to_json(), indent=1, default=_plain)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        except OSError as error:
+            raise DataError(f"{path}: cannot write the benchmark file ({error.strerror or error})") from None
         return path
 
     @classmethod
