@@ -2,14 +2,16 @@
 
 Ratings files go through pandas' C parser with explicit dtypes. Only when that fast read fails
 does a chunked reader (still vectorized) find the offending lines: a DataError naming file and
-line, or, in lenient mode, lines skipped and counted.
+line, or, in lenient mode, lines skipped and counted. Blank lines (nothing but spaces and
+separators) carry no rating and are not counted. Bytes that are not UTF-8 are an error naming
+the line. A `::` file is read with `::` as the only separator: a tab inside it stays part of a
+field (so `3<TAB>1::5::978300760` is a malformed line, not user 3's rating).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,15 +19,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movierec.core.data.files import first_bad_utf8, reading, utf8_error
 from movierec.core.data.tables import empty_ratings, make_ratings
-from movierec.core.errors import DataError
+from movierec.core.errors import DataError, excerpt
 
 _FIELDS = ("user", "movie", "rating", "timestamp")
 _DTYPES = {"user": np.int32, "movie": np.int32, "rating": np.float32, "timestamp": np.int64}
 _INT32_MAX = np.iinfo(np.int32).max
 _MAX_STAMP = 253_402_300_799  # 9999-12-31T23:59:59
-_SKIPPED_LINE = re.compile(r"Skipping line (\d+)")
 _CHUNK_ROWS = 1_000_000
+_UNIT_SEPARATOR = b"\x1f"  # stands for a multi-byte separator, which the C parser cannot take
 
 
 def read_rating_file(
@@ -37,29 +40,33 @@ def read_rating_file(
     DataError naming file and line; with lenient=True it is skipped and counted.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
-    if header is not None:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            first = handle.readline().rstrip("\r\n")
-        if first != header:
-            raise DataError(f"{path}:1: expected the header {header!r}, got {first!r}")
-    if len(sep) > 1:
-        # The C parser takes one-character separators only; '::' files hold no tabs.
-        source: Path | io.BytesIO = io.BytesIO(path.read_bytes().replace(sep.encode(), b"\t"))
-        sep = "\t"
-    else:
-        source = path
-    first_line = 2 if header is not None else 1
-    try:
-        columns = _read_fast(source, sep, first_line - 1)
-        checked = None
-    except pd.errors.EmptyDataError:  # a ValueError too: catch it first
-        return empty_ratings(), 0
-    except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.ParserWarning):
-        if isinstance(source, io.BytesIO):
-            source.seek(0)
-        columns, checked = _read_checked(source, sep, first_line - 1)
+    with reading(path):
+        if path.is_dir():
+            raise IsADirectoryError(21, "Is a directory", str(path))
+        if not path.is_file():
+            raise DataError(f"{path}: file not found")
+        if header is not None:
+            with open(path, "rb") as handle:
+                first = handle.readline(len(header) + 8).rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf")
+            if first != header.encode():
+                shown = excerpt(first.decode("utf-8", errors="replace"))
+                raise DataError(f"{path}:1: expected the header {header!r}, got {shown}")
+        source: Path | io.BytesIO = path
+        if len(sep) > 1:
+            source = io.BytesIO(_single_separator(path, path.read_bytes(), sep.encode()))
+            sep = _UNIT_SEPARATOR.decode()
+        first_line = 2 if header is not None else 1
+        try:
+            columns = _read_fast(source, sep, first_line - 1)
+            checked = None
+        except pd.errors.EmptyDataError:  # a ValueError too: catch it first
+            return empty_ratings(), 0
+        except (ValueError, OverflowError, pd.errors.ParserError, pd.errors.ParserWarning):
+            data = source.getvalue() if isinstance(source, io.BytesIO) else path.read_bytes()
+            bad_byte = first_bad_utf8(data)
+            if bad_byte is not None:
+                raise utf8_error(path, data, bad_byte) from None
+            columns, checked = _read_checked(data, sep, first_line - 1)
     bad = _bad_values(*columns)
     if checked is not None:
         bad |= checked.wrong_count
@@ -78,6 +85,14 @@ def read_rating_file(
         columns = tuple(c[~bad] for c in columns)
     user, movie, rating, stamp = columns
     return make_ratings(user, movie, rating, stamp.astype(np.int64, copy=False).view("datetime64[s]")), skipped
+
+
+def _single_separator(path: Path, data: bytes, sep: bytes) -> bytes:
+    """`data` with `sep` (e.g. '::') turned into one byte the C parser takes; that byte is refused."""
+    if _UNIT_SEPARATOR in data:
+        line = data.count(b"\n", 0, data.index(_UNIT_SEPARATOR)) + 1
+        raise DataError(f"{path}:{line}: control byte 0x1f in a '{sep.decode()}'-separated file")
+    return data.replace(sep, _UNIT_SEPARATOR)
 
 
 def _read_fast(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[np.ndarray, ...]:
@@ -102,28 +117,30 @@ class _Checked:
     texts: dict[int, tuple[str, ...]]  # row -> its raw fields, for the first bad row of each chunk
 
 
-def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[tuple[np.ndarray, ...], _Checked]:
+def _read_checked(data: bytes, sep: str, skiprows: int) -> tuple[tuple[np.ndarray, ...], _Checked]:
     """The slow path: chunks with inferred dtypes; only a column holding text is coerced to NaN.
 
-    Inference keeps clean chunks numeric (fast); a line with no values at all (blank, or only
-    separators) carries no rating and is dropped uncounted, as the Netflix reader does.
+    Inference keeps clean chunks numeric (fast); a line with no values at all (blank, spaces
+    only, or only separators) carries no rating and is dropped uncounted, as the Netflix reader
+    does. Lines with more fields than the parser is given are counted here, not by the parser.
     """
+    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # the C parser ends lines at either
     names = [*_FIELDS, "extra"]
+    skipped = {line: f"expected 4 fields ({', '.join(_FIELDS)}), got more" for line in _overlong_lines(data, sep, len(names))}
     parts: list[list[np.ndarray]] = [[], [], [], []]
     wrong: list[np.ndarray] = []
     blank: list[np.ndarray] = []
     texts: dict[int, tuple[str, ...]] = {}
     offset = 0
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", pd.errors.ParserWarning)
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", pd.errors.DtypeWarning)
         reader = pd.read_csv(
-            source, sep=sep, header=None, names=names, skiprows=skiprows, index_col=False,
+            io.BytesIO(data), sep=sep, header=None, names=names, skiprows=skiprows, index_col=False,
             quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c", encoding="utf-8-sig",
-            keep_default_na=False, na_values=[""], on_bad_lines="warn", chunksize=_CHUNK_ROWS,
+            keep_default_na=False, na_values=[""], on_bad_lines="skip", chunksize=_CHUNK_ROWS,
         )  # fmt: skip
         for chunk in reader:
-            missing = [chunk[name].isna().to_numpy() for name in names]
+            missing = [_is_empty(chunk[name]) for name in names]
             numbers = [_as_numbers(chunk[name]) for name in names[:4]]
             is_blank = np.logical_and.reduce(missing)
             is_wrong = ~is_blank & (~missing[4] | np.logical_or.reduce(missing[:4]))
@@ -134,15 +151,10 @@ def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[t
             blank.append(is_blank)
             wrong.append(is_wrong)
             offset += len(chunk)
-    skipped = {}
-    for warning in caught:
-        match = _SKIPPED_LINE.search(str(warning.message))
-        if match:
-            skipped[int(match.group(1))] = f"expected 4 fields ({', '.join(_FIELDS)}), got more"
     if not parts[0]:
         empty_columns = (np.array([], dtype=np.float64),) * 4
         return empty_columns, _Checked(np.array([], dtype=np.int64), np.array([], dtype=bool), skipped, {})
-    # line of row r: r + first line, plus the parser-skipped lines before it
+    # line of row r: r + first line, plus the lines the parser skipped before it
     skipped_base = np.array(sorted(skipped), dtype=np.int64)
     skipped_base -= np.arange(len(skipped_base))
     rows = np.arange(offset, dtype=np.int64) + skiprows + 1
@@ -157,6 +169,25 @@ def _read_checked(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[t
     position[kept] = np.arange(len(kept))
     kept_texts = {int(position[row]): text for row, text in texts.items() if position[row] >= 0}
     return tuple(c[kept] for c in columns), _Checked(lines[kept], is_wrong[kept], skipped, kept_texts)
+
+
+def _overlong_lines(data: bytes, sep: str, max_fields: int) -> list[int]:
+    """1-based numbers of the lines holding more than `max_fields` fields (the parser skips them)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    separators = np.flatnonzero(buf == ord(sep))
+    if len(separators) < max_fields:
+        return []
+    line_of = np.searchsorted(np.flatnonzero(buf == ord("\n")), separators)  # 0-based line of each
+    per_line = np.bincount(line_of)
+    return (np.flatnonzero(per_line >= max_fields) + 1).tolist()
+
+
+def _is_empty(column: pd.Series) -> np.ndarray:
+    """Cells that hold nothing: missing, or only spaces (text columns only pay for the strip)."""
+    missing = column.isna().to_numpy()
+    if column.dtype.kind in "iuf":
+        return missing
+    return missing | (column.astype("string").str.strip() == "").fillna(True).to_numpy(dtype=bool)
 
 
 def _as_numbers(column: pd.Series) -> np.ndarray:

@@ -198,9 +198,9 @@ def _no_ratings(
     directory: Path, combined: list[Path], per_movie: dict[int, Path], titles: Path | None, skipped: int
 ) -> str:
     """Say what a Netflix directory that yielded no rating holds, and what is missing."""
-    found = [f"{len(combined)} combined_data_*.txt file(s)"] if combined else []
+    found = [f"{len(combined)} combined_data_*.txt file(s) ({_some_names(combined)})"] if combined else []
     if per_movie:
-        found.append(f"{len(per_movie)} mv_*.txt file(s)")
+        found.append(f"{len(per_movie)} mv_*.txt file(s) ({_some_names(list(per_movie.values()))})")
     elif (directory / "training_set").is_dir():
         found.append("a training_set/ folder without mv_*.txt files")
     if titles is not None:
@@ -211,6 +211,11 @@ def _no_ratings(
         "lines followed by 'CustomerID,Rating,Date' lines in combined_data_*.txt or "
         "training_set/mv_*.txt"
     )
+
+
+def _some_names(paths: list[Path]) -> str:
+    """The first three file names, then '...'."""
+    return ", ".join(p.name for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
 
 
 def _per_movie_files(folders: list[Path]) -> dict[int, Path]:
