@@ -218,3 +218,85 @@ def test_movie_files_in_utf8_or_latin1_both_decode(tmp_path: Path) -> None:
         (folder / "ratings.dat").write_text("1::10::4.5::978300760\n")
         (folder / "movies.dat").write_bytes("10::Cité des enfants perdus, La (1995)::Sci-Fi\n".encode(encoding))
         assert load_movielens(folder).movies["title"].tolist() == ["Cité des enfants perdus, La"]
+
+
+def test_a_tab_in_a_ratings_dat_line_is_malformed_not_a_rating(tmp_path: Path) -> None:
+    (tmp_path / "ratings.dat").write_text("1::1::5::978300760\n3\t1::5::978300760\n2::1::4::978301968\n")
+    with pytest.raises(DataError, match=r"ratings\.dat:2: expected 4 fields"):
+        load_movielens(tmp_path)
+    dataset = load_movielens(tmp_path, lenient=True)
+    assert (dataset.ratings["user"].tolist(), dataset.skipped_lines) == ([1, 2], 1)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (HEADER.encode() + b"\n1,1,4.0,964982703\n\xe91,2,3.5,964981247\n", r"ratings\.csv:3: byte 'e9' is not UTF-8"),
+        (b"\xff\xfe" + f"{HEADER}\n1,1,4.0,964982703\n".encode("utf-16-le"), r"ratings\.csv:1: .*UTF-16"),
+    ],
+)
+def test_bytes_that_are_not_utf8_name_the_line(tmp_path: Path, data: bytes, problem: str) -> None:
+    (tmp_path / "ratings.csv").write_bytes(data)
+    for lenient in (False, True):
+        with pytest.raises(DataError, match=problem):
+            load_movielens(tmp_path, lenient=lenient)
+
+
+@pytest.mark.parametrize(
+    ("movies", "problem"),
+    [
+        ("", r"movies\.csv: empty file"),
+        ("movieId,title,genres\n99999999999,Heat (1995),Action\n", r"movies\.csv:2: movie id '99999999999' is not a positive 32-bit"),
+        ("movieId,title,genres\n10,Heat (1995),Action\n10,Heat (1995),Action\n", r"movies\.csv:3: movie id 10 appears more than once \(first on line 2\)"),
+        ('movieId,title,genres\n10,"Heat (1995),Action\n', r"movies\.csv:\d+: .*quote"),
+        ("movieId,title,genres\n10,Heat (1995),Action,x\n", r"movies\.csv:2: expected 3 fields"),
+    ],
+)
+def test_damaged_movies_csv_is_one_line_naming_the_line(tmp_path: Path, movies: str, problem: str) -> None:
+    write_latest(tmp_path, ["1,10,4,1"])
+    (tmp_path / "movies.csv").write_text(movies)
+    with pytest.raises(DataError, match=problem) as error:
+        load_movielens(tmp_path)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_links_rows_are_ignored_counted_and_named(tmp_path: Path) -> None:
+    write_latest(tmp_path, ["1,10,4,1", "1,20,3,1"], movies=["10,Heat (1995),Action", "20,Up (2009),Animation"])
+    (tmp_path / "links.csv").write_text("movieId,imdbId,tmdbId\n10,0113277,949\nx,1,2\n10,0000001,1\n20,0000002,\n")
+    dataset = load_movielens(tmp_path)
+    movies = dataset.movies.set_index("movie")
+    assert (movies.loc[10, "tmdb_id"], movies.loc[10, "imdb_id"]) == (949, "tt0113277")  # the first row wins
+    assert pd.isna(movies.loc[20, "tmdb_id"]) and movies.loc[20, "imdb_id"] == "tt0000002"
+    assert "links.csv: 2 malformed row(s) ignored (first: line 3: movie id 'x' is not an integer)" in dataset.notes
+
+
+@pytest.mark.parametrize("name", ["movies.csv", "links.csv", "ratings.csv"])
+def test_a_folder_in_place_of_a_movielens_file_is_named(tmp_path: Path, name: str) -> None:
+    write_latest(tmp_path, ["1,10,4,1"], movies=["10,Heat (1995),Action"])
+    (tmp_path / "links.csv").write_text("movieId,imdbId,tmdbId\n")
+    (tmp_path / name).unlink()
+    (tmp_path / name).mkdir()
+    with pytest.raises(DataError, match=rf"{name}: is a folder"):
+        load_movielens(tmp_path)
+
+
+def test_repeated_user_movie_ratings_keep_the_last_in_file_order(tmp_path: Path) -> None:
+    folder = write_latest(tmp_path, ["1,10,4,5", "2,10,3,1", "1,10,2,3"])
+    dataset = load_movielens(folder)
+    assert dataset.ratings[["user", "rating"]].values.tolist() == [[2, 3.0], [1, 2.0]]
+    assert dataset.repeated_ratings == 1
+    assert any("1 repeated (user, movie) rating(s) dropped: the last one in file order is kept" in n for n in dataset.notes)
+
+
+def test_a_ratings_file_of_only_blank_lines_is_no_dataset(tmp_path: Path) -> None:
+    (tmp_path / "u.data").write_text("\n  \n\t\t\t\n")
+    for lenient in (False, True):
+        with pytest.raises(DataError, match=r"u\.data: no ratings found"):
+            load_movielens(tmp_path, lenient=lenient)
+
+
+def test_very_long_fields_are_quoted_short(tmp_path: Path) -> None:
+    (tmp_path / "u.data").write_text("1\t2\t3\t1\n" + "7" * 100_000 + "x\t2\t3\t1\n")
+    with pytest.raises(DataError, match=r"u\.data:2: user id") as error:
+        load_movielens(tmp_path)
+    assert len(str(error.value)) < 300

@@ -207,7 +207,7 @@ def _read_movies_csv(path: Path) -> pd.DataFrame:
     ids, titles, genres, lines = [], [], [], []
     for line, fields in rows:
         movie = fields[at["movieId"]].strip()
-        if not (movie.isascii() and movie.isdigit() and len(movie) <= 10):
+        if not (movie.isascii() and movie.isdigit() and len(movie) <= 20):  # range checked below
             raise DataError(f"{path}:{line}: movie id {excerpt(movie)} is not an integer")
         ids.append(int(movie))
         titles.append(fields[at["title"]])

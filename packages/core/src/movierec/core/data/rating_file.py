@@ -48,6 +48,8 @@ def read_rating_file(
         if header is not None:
             with open(path, "rb") as handle:
                 first = handle.readline(len(header) + 8).rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf")
+            if first.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise utf8_error(path, first, 0)
             if first != header.encode():
                 shown = excerpt(first.decode("utf-8", errors="replace"))
                 raise DataError(f"{path}:1: expected the header {header!r}, got {shown}")
@@ -198,10 +200,10 @@ def _as_numbers(column: pd.Series) -> np.ndarray:
 
 
 _PROBLEMS = (
-    "user id {!r} is not a positive integer",
-    "movie id {!r} is not a positive integer",
-    "rating {!r} is not 0.5-5 in half stars",
-    "timestamp {!r} is not whole seconds since 1970 (up to the year 9999)",
+    "user id {} is not a positive integer",
+    "movie id {} is not a positive integer",
+    "rating {} is not 0.5-5 in half stars",
+    "timestamp {} is not whole seconds since 1970 (up to the year 9999)",
 )
 
 
@@ -238,4 +240,4 @@ def _describe(columns: tuple[np.ndarray, ...], row: int, checked: _Checked | Non
     values = list(raw[:4]) if raw else [str(c[row]) for c in columns]
     problems = _field_problems(*(c[row : row + 1] for c in columns))
     field = next(i for i, problem in enumerate(problems) if problem[0])
-    return _PROBLEMS[field].format(values[field])
+    return _PROBLEMS[field].format(excerpt(values[field]))
