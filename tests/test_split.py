@@ -106,10 +106,74 @@ def test_predefined_splits_come_from_the_dataset(ratings: pd.DataFrame) -> None:
         list(iter_folds(ratings, "predefined"))
 
 
-@pytest.mark.parametrize("text", ["kfold:1", "kfold:2.5", "user:1.5", "temporal:0", "holdout:-3", "random:3", "user:x"])
+def write_100k_folder(folder: Path, folds: tuple[str, ...]) -> Path:
+    """A MovieLens 100k layout: u.data plus .base/.test pairs; u1..u5 partition the ratings, ua/ub
+    hold out one movie per user (as the real ua/ub hold out ten)."""
+    folder.mkdir()
+    lines = [f"{user}\t{movie}\t{1 + (user + movie) % 5}\t{880000000 + user * 100 + movie}"
+             for user in range(1, 11) for movie in range(1, 7)]
+    (folder / "u.data").write_text("\n".join(lines) + "\n")
+    for name in folds:
+        if name.startswith("u") and name[1:].isdigit():
+            test = [line for position, line in enumerate(lines) if position % 5 == int(name[1:]) - 1]
+        else:
+            test = [line for position, line in enumerate(lines) if position % 6 == "ab".index(name[1])]
+        base = [line for line in lines if line not in test]
+        (folder / f"{name}.base").write_text("\n".join(base) + "\n")
+        (folder / f"{name}.test").write_text("\n".join(test) + "\n")
+    return folder
+
+
+def test_predefined_means_the_five_folds_u1_to_u5(tmp_path: Path) -> None:
+    dataset = load_movielens(write_100k_folder(tmp_path / "ml-100k", ("u1", "u2", "u3", "u4", "u5", "ua", "ub")))
+    folds = list(iter_folds(dataset, "predefined"))
+    assert [f.name for f in folds] == ["u1", "u2", "u3", "u4", "u5"]
+    assert sum(len(f.test) for f in folds) == len(dataset.ratings)  # five-fold: every rating tested once
+    assert [f.name for f in iter_folds(dataset, "predefined:ua,ub")] == ["ua", "ub"]
+    assert [f.name for f in iter_folds(dataset, "predefined:u3")] == ["u3"]
+
+
+def test_a_benchmark_on_predefined_averages_u1_to_u5_only(tmp_path: Path) -> None:
+    from movierec.core.evaluation import run_benchmark
+
+    dataset = load_movielens(write_100k_folder(tmp_path / "ml-100k", ("u1", "u2", "u3", "u4", "u5", "ua", "ub")))
+    progress: list[float] = []
+    result = run_benchmark(dataset, "predefined", ["mean"], progress=lambda f, _: progress.append(f))
+    assert sorted(set(result.table["fold"])) == ["u1", "u2", "u3", "u4", "u5"]
+    assert result.summary().set_index("metric").loc["rmse", "folds"] == 5 and progress[-1] == 1.0
+
+
+def test_predefined_without_u1_to_u5_asks_for_the_names(tmp_path: Path) -> None:
+    dataset = load_movielens(write_100k_folder(tmp_path / "ml-100k", ("ua", "ub")))
+    with pytest.raises(DataError, match=r"means the five folds u1..u5.*predefined:ua,ub"):
+        list(iter_folds(dataset, "predefined"))
+
+
+@pytest.mark.parametrize("text", [
+    "kfold:1", "kfold:2.5", "user:1.5", "temporal:0", "holdout:-3", "random:3", "user:x", "kfold:inf", "kfold:nan",
+    "kfold:-inf", "kfold:1e309", "holdout:inf", "holdout:nan", "holdout:1.5", "holdout:2.25", "user:nan",
+    "temporal:inf", "predefined:u1,u1",
+])
 def test_bad_split_strings_are_clear_errors(text: str) -> None:
     with pytest.raises(DataError, match="split"):
         parse_split(text)
+
+
+def test_holdout_counts_have_no_fractional_part() -> None:
+    with pytest.raises(DataError, match=r"holdout:1.5.*whole number of test ratings, or a fraction in \(0, 1\)"):
+        parse_split("holdout:1.5")
+    assert parse_split("holdout:2").value == 2 and parse_split("holdout:0.5").value == 0.5
+
+
+def test_split_errors_quote_a_long_value_briefly() -> None:
+    with pytest.raises(DataError) as error:
+        parse_split("kfold:" + "9" * 5000)
+    assert len(str(error.value)) < 200
+
+
+def test_a_holdout_of_one_rating_says_it_cannot_be_split() -> None:
+    with pytest.raises(DataError, match="holdout:0.1: 1 rating cannot be split; train and test need at least 2"):
+        holdout_split(make_ratings([1], [1], [3]), 0.1)
 
 
 def test_split_strings_round_trip() -> None:
