@@ -59,3 +59,58 @@ def test_an_unknown_title_suggests_the_closest(movies):
         resolve_title(movies, "Toy Storey")
     with pytest.raises(UnknownMovieError, match="unknown movie id 99"):
         resolve_title(movies, movie_id=99)
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    """Short titles that sit inside longer queries ('M' in 'matrix', 'Go' in 'godfather') next to the real ones."""
+    return make_movies(
+        list(range(1, 15)),
+        ["M", "Matrix, The", "Matrix Reloaded, The", "Animatrix, The", "Go", "O", "Water", "Godfather, The",
+         "Godfather: Part II, The", "Father of the Bride Part II", "Star Wars: Episode V - The Empire Strikes Back",
+         "Empire of the Sun", "Star Wars: Episode IV - A New Hope", "Toy Story"],
+        [1931, 1999, 2003, 2003, 1999, 2001, 2005, 1972, 1974, 1991, 1980, 1987, 1977, 1995],
+    )
+
+
+def titles(found) -> list[str]:
+    return found["title"].tolist()
+
+
+def test_the_matrix_lists_matrix_titles_before_short_titles_inside_it(catalogue):
+    matrix_titles = ["Matrix, The", "Matrix Reloaded, The", "Animatrix, The"]
+    assert titles(find_titles(catalogue, "The Matrix", limit=3)) == matrix_titles
+    assert titles(find_titles(catalogue, "the matrx", limit=2)) == ["Matrix, The", "Matrix Reloaded, The"]
+
+
+def test_a_misspelt_godfather_finds_the_godfather_not_go_or_o(catalogue):
+    found = titles(find_titles(catalogue, "godfater", limit=3))
+    assert found[:2] == ["Godfather, The", "Godfather: Part II, The"]
+    assert not {"Go", "O"} & set(found)
+
+
+def test_titles_holding_the_query_words_in_order_come_first(catalogue):
+    empire = ["Star Wars: Episode V - The Empire Strikes Back"]
+    assert titles(find_titles(catalogue, "star wars empire", limit=1)) == empire
+    assert titles(find_titles(catalogue, "empire sun", limit=1)) == ["Empire of the Sun"]
+
+
+def test_a_half_typed_last_word_and_a_numbered_sequel_are_understood(catalogue):
+    empire = ["Star Wars: Episode V - The Empire Strikes Back"]
+    assert titles(find_titles(catalogue, "star wars emp", limit=1)) == empire
+    assert titles(find_titles(catalogue, "godfather 2", limit=1)) == ["Godfather: Part II, The"]
+    assert titles(find_titles(catalogue, "toystory", limit=1)) == ["Toy Story"]
+
+
+def test_an_unknown_title_suggests_titles_with_its_words(catalogue):
+    with pytest.raises(UnknownMovieError, match="closest titles: Matrix, The \\(1999\\) \\[id 2\\]; Matrix Reloaded"):
+        resolve_title(catalogue, "matrx")
+
+
+def test_matrix_and_godfather_on_movielens_small(movielens_small):
+    matrix = find_titles(movielens_small.movies, "The Matrix", limit=3)
+    assert (matrix["title"].iloc[0], matrix["year"].iloc[0]) == ("Matrix, The", 1999)
+    assert all(title.startswith("Matrix") for title in titles(matrix))
+    godfather = find_titles(movielens_small.movies, "godfater", limit=3)
+    assert titles(godfather)[0] == "Godfather, The"
+    assert not {"Go", "O", "M"} & (set(titles(godfather)) | set(titles(matrix)))

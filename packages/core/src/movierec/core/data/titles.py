@@ -1,13 +1,17 @@
 """Finding a movie by the title a person types: fuzzy matches with years, so remakes stay apart.
 
-`find_titles` ranks candidates (rapidfuzz WRatio on case-, accent- and punctuation-free titles);
-`resolve_title` turns a title (optionally with a year or 'Title (1999)') into one movie id, or
+`find_titles` ranks candidates on case-, accent- and punctuation-free titles: an exact title first,
+then titles holding the query's words in order (each word may carry a typo, the last may be cut
+short as while typing), the fewer other words the better. rapidfuzz WRatio picks the candidates
+to rank; it alone would let short titles inside the query win ('The Matrix' -> 'M', 'godfater' ->
+'Go'). `resolve_title` turns a title (optionally with a year or 'Title (1999)') into one movie id, or
 raises an error that lists the closest titles or, for remakes, every candidate with its year.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -17,6 +21,11 @@ from movierec.core.data.metadata import normalize_title, split_title_year
 from movierec.core.errors import UnknownMovieError
 
 _LEADING_ARTICLE = re.compile(r"^(the|a|an) ")
+_ROMAN = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}  # not i, v, x: words too
+CANDIDATES = 300  # titles WRatio lets through to the word-by-word ranking, which costs Python time per title
+WORD_MATCH = 82.0  # least rapidfuzz ratio for a typed word to count as a title word ('godfater' ~ 'godfather')
+EXTRA_WORDS_WEIGHT = 0.15  # share of the score that titles lose for characters the query lacks
+WHOLE_STRING_WEIGHT = 0.9  # a whole-string match ranks below the same match word by word
 
 
 class AmbiguousTitleError(UnknownMovieError):
@@ -46,6 +55,45 @@ def _title_keys(titles: tuple[str, ...]) -> np.ndarray:
     return keys
 
 
+def match_score(query: str, title: str) -> float:
+    """0-100: how well a title key holds the query key's words, in order, with few other words."""
+    from rapidfuzz import fuzz
+
+    query_words, title_words = _numbered(query.split()), _numbered(title.split())
+    if not query_words or not title_words:
+        return 0.0
+    # best order-keeping alignment of query words to title words (a tiny edit-distance table)
+    previous = [0.0] * (len(title_words) + 1)
+    for i, word in enumerate(query_words, start=1):
+        last = i == len(query_words)
+        row = [0.0]
+        for j, other in enumerate(title_words, start=1):
+            similar = _word_similarity(word, other, fuzz.ratio, typing=last)
+            row.append(max(previous[j], row[j - 1], previous[j - 1] + similar))
+        previous = row
+    found = previous[-1] / len(query_words)
+    # among titles holding the query, the one with fewer other characters wins ('Matrix' over 'Matrix Reloaded')
+    extra = max(len(title.replace(" ", "")) - len(query.replace(" ", "")), 0) / max(len(title.replace(" ", "")), 1)
+    in_order = found * (1.0 - EXTRA_WORDS_WEIGHT * extra)
+    # a title typed without its spaces ('toystory') still matches as one string, a little below
+    return max(in_order, WHOLE_STRING_WEIGHT * fuzz.ratio(query, title))
+
+
+def _numbered(words: list[str]) -> list[str]:
+    """Roman numerals II..IX as digits, so 'godfather 2' finds 'Godfather: Part II'."""
+    return [_ROMAN.get(word, word) for word in words]
+
+
+def _word_similarity(word: str, other: str, ratio: Callable[[str, str], float], typing: bool) -> float:
+    """A query word against a title word: ratio when close enough, 0 otherwise; prefixes count while typing."""
+    if word == other:
+        return 100.0
+    if typing and len(word) >= 2 and other.startswith(word):
+        return 95.0
+    similar = ratio(word, other)
+    return similar if similar >= WORD_MATCH and min(len(word), len(other)) >= 3 else 0.0
+
+
 def split_query(text: str) -> tuple[str, int | None]:
     """'Heat (1995)' -> ('Heat', 1995); a title without a year suffix -> (title, None)."""
     return split_title_year(text.strip())
@@ -59,7 +107,11 @@ def find_titles(movies: pd.DataFrame, text: str, limit: int = 5, year: int | Non
     year = year if year is not None else query_year
     key = title_key(query)
     keys = _keys_of(movies)
-    scores = process.cdist([key], keys, scorer=fuzz.WRatio, dtype=np.float32)[0].astype(np.float64)
+    rough = process.cdist([key], keys, scorer=fuzz.WRatio, dtype=np.float32)[0]
+    scores = np.zeros(len(keys), dtype=np.float64)
+    pool = np.flatnonzero(rough > 0)
+    pool = pool[np.argsort(-rough[pool], kind="stable")[:CANDIDATES]]
+    scores[pool] = [match_score(key, keys[i]) for i in pool]
     exact = keys == key
     scores[exact] = 100.0
     same_year = np.zeros(len(keys), dtype=bool)
