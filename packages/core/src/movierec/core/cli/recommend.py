@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", default="item_knn", help="engine name (default item_knn)")
     parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
     parser.add_argument("--include-seen", action="store_true", help="also list movies the user rated")
+    parser.add_argument("--min-ratings", type=int, default=0,
+                        help="leave out movies with fewer training ratings (default 0: keep all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
 
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             f"with ids {users.min()}..{users.max()}"
         )
     engine = fitted_engine(args.engine, dataset)
-    frame = engine.recommend(args.user, k=k, exclude_seen=not args.include_seen)
+    frame = engine.recommend(args.user, k=k, exclude_seen=not args.include_seen, min_ratings=args.min_ratings)
     rows = titled_rows(dataset, frame, engine.explain(args.user, frame["movie"].to_numpy()))
     if args.json:
         print_json({"dataset": dataset.spec, "engine": args.engine, "user": args.user, "k": k,

@@ -19,7 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--title", help="the title, fuzzy; 'Heat (1995)' also sets the year")
     parser.add_argument("--year", type=int, help="release year, to tell remakes apart")
     parser.add_argument("--movie-id", type=int, help="the movie id instead of a title")
-    parser.add_argument("--engine", default="content_tfidf", help="engine with movie representations (default content_tfidf)")
+    parser.add_argument("--engine", default="content_tfidf",
+                        help="engine with movie representations (default content_tfidf); several, comma-separated, "
+                             "are blended by rank (e.g. item_knn,content_tfidf)")
+    parser.add_argument("--min-ratings", type=int, default=0,
+                        help="leave out movies with fewer training ratings (default 0: keep all)")
     parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
@@ -27,18 +31,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from movierec.core.data.titles import resolve_title
-    from movierec.core.models.base import check_k
+    from movierec.core.models.base import check_k, check_min_ratings
     from movierec.core.models.registry import create_engine
 
     k = check_k(args.k)
     if args.title is None and args.movie_id is None:
         raise MovierecError("give --title TEXT or --movie-id ID")
-    if not create_engine(args.engine).has_similar_movies:
-        raise MovierecError(f"engine {args.engine!r} has no movie representations; try content_tfidf or item_knn")
+    names = [name.strip() for name in args.engine.split(",") if name.strip()]
+    if not names:
+        raise MovierecError(f"--engine {args.engine!r} names no engine")
+    for name in names:
+        if not create_engine(name).has_similar_movies:
+            raise MovierecError(f"engine {name!r} has no movie representations; try content_tfidf or item_knn")
+    min_ratings = check_min_ratings(args.min_ratings)
     dataset = load_from_args(args, need_ratings=True)
     movie = resolve_title(dataset.movies, args.title, year=args.year, movie_id=args.movie_id)
-    engine = fitted_engine(args.engine, dataset)
-    frame = engine.similar_movies(movie, k=k)
+    engines = [fitted_engine(name, dataset) for name in names]
+    if len(engines) == 1:
+        frame = engines[0].similar_movies(movie, k=k, min_ratings=min_ratings)
+    else:
+        from movierec.core.models.similarity import blended_similar
+
+        frame = blended_similar(engines, movie, k=k, min_ratings=min_ratings)
     rows = titled_rows(dataset, frame)
     title, year = dataset.title_of(movie), release_years(dataset).get(movie)
     if args.json:

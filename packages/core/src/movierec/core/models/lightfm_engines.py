@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from movierec.core.data.movielens import NO_GENRES
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
 from movierec.core.models.text import overview_tfidf
 from movierec.core.models.vectors import cached_unit_rows
 
 FEATURE_SETS = (None, "genres", "overview", "genres+overview")
-NO_GENRES = "(no genres listed)"  # MovieLens' placeholder, not a genre
 
 
 class LightFMEngine(Recommender):

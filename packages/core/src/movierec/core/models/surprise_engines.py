@@ -23,8 +23,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.models.base import Recommender
+from movierec.core.models.baseline import fold_in_user_bias
 from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums
-from movierec.core.models.vectors import cached_unit_rows, ridge_fold_in
+from movierec.core.models.vectors import cached_unit_rows, evidence_weight, ridge_fold_in
 
 
 def build_trainset(
@@ -77,7 +78,7 @@ class SurpriseEngine(Recommender):
             setattr(self, f"{name}_", np.asarray(state[name]))
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-        return np.clip(self._estimate(np.asarray(user_idx), np.asarray(movie_idx)), *self.rating_range_)
+        return self._estimate(np.asarray(user_idx), np.asarray(movie_idx))  # `predict` clips, as Surprise's does
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         n = len(self.movies_)
@@ -141,8 +142,36 @@ class _Factors(SurpriseEngine):
         return scores
 
     def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
+        # a rarely rated movie's factors are mostly their random start: its cosine counts less
         unit = cached_unit_rows(self, self.qi_)
-        return unit @ unit[movie_idx]
+        return (unit @ unit[movie_idx]) * evidence_weight(self.ratings_per_movie())
+
+    def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
+        """Per movie, the liked rated movies that pull it up most in the learned space.
+
+        A rated movie j pulls movie i up by (r_j - baseline_j) x cos(q_i, q_j) x n_j / (n_j + 20),
+        the factor-space twin of item-kNN's similarity x residual; only liked movies (above the
+        user's mean and the scale's midpoint) with a positive pull are named, else None.
+        """
+        index = self._known_user(user)
+        rated = self._rated_by_user(index)
+        ratings = self.seen_.data[self.seen_.indptr[index]: self.seen_.indptr[index + 1]].astype(np.float64)
+        expected = self._biases(np.full(len(rated), index), rated) if self.biased else np.full(len(rated), self.global_mean_)
+        liked = ratings >= max(float(ratings.mean()), sum(self.rating_range_) / 2)
+        unit = cached_unit_rows(self, self.qi_)
+        trust = evidence_weight(self.ratings_per_movie())[rated]
+        out: list[dict[str, Any] | None] = []
+        for m in self.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
+            if m < 0:
+                out.append(None)
+                continue
+            similarity = unit[rated] @ unit[m]
+            pull = np.where(liked, (ratings - expected) * similarity * trust, -np.inf)
+            order = [j for j in np.argsort(-pull, kind="stable")[:3] if pull[j] > 0]
+            because = [{"movie": int(self.movies_.ids[rated[j]]), "rating": float(ratings[j]),
+                        "similarity": float(similarity[j]), "contribution": float(pull[j])} for j in order]
+            out.append({**because[0], "because": because} if because else None)
+        return out
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """Regularized least squares for a new user's factors (and bias) against frozen qi, bi."""
@@ -276,8 +305,7 @@ class SurpriseBaselineOnly(SurpriseEngine):
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         # one ALS step for the new user's bias; ranking then follows the movie biases
         reg_u = float(_options(self.bsl_options).get("reg_u", 15))
-        bu = float((ratings - self.global_mean_ - self.bi_[movie_idx]).sum() / (reg_u + len(ratings)))
-        return self.global_mean_ + bu + self.bi_
+        return self.global_mean_ + fold_in_user_bias(self.global_mean_, self.bi_, movie_idx, ratings, reg_u) + self.bi_
 
 
 class SurpriseNormalPredictor(SurpriseEngine):
@@ -425,7 +453,8 @@ class _KNN(SurpriseEngine):
         return np.where(enough, sums.weighted / np.where(enough, sums.weights, 1.0), 0.0)
 
     def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
-        return self.sim_[movie_idx]
+        # Surprise's similarities are not shrunk by default (msd, cosine): weigh rare movies' down
+        return self.sim_[movie_idx] * evidence_weight(self.ratings_per_movie())
 
 
 class SurpriseKNNBasic(_KNN):

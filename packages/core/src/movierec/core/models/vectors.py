@@ -20,6 +20,20 @@ def cached_unit_rows(owner: Any, matrix: np.ndarray) -> np.ndarray:
     return owner._derived("unit_movie_rows", lambda: unit_rows(matrix))
 
 
+#: ratings at which a movie's learned similarity counts half (see `evidence_weight`)
+SIMILAR_EVIDENCE = 20.0
+
+
+def evidence_weight(ratings_per_movie: np.ndarray, evidence: float = SIMILAR_EVIDENCE) -> np.ndarray:
+    """n / (n + evidence) per movie: how far a similarity learned from n ratings is trusted.
+
+    Factors of a movie rated once stay close to their random start, so a raw cosine ranks such
+    movies as often as real neighbours; the weight keeps them below well-supported ones.
+    """
+    counts = np.asarray(ratings_per_movie, dtype=np.float64)
+    return counts / (counts + float(evidence))
+
+
 def ridge_fold_in(movie_vectors: np.ndarray, target: np.ndarray, penalty: np.ndarray) -> tuple[np.ndarray, float]:
     """A new user's vector and bias against frozen movie vectors: min |Xw + b - y|^2 + sum(penalty * [w, b]^2).
 
