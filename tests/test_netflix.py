@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -16,12 +18,20 @@ from movierec.core.data.netflix import (
     read_movie_titles,
     read_netflix_ratings,
 )
+from movierec.core.data.netflix_chunk import DEFAULT_LAYOUT, LineLayout
 from movierec.core.data.spec import load_netflix
 from movierec.core.errors import DataError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 
-def reference_parse(data: bytes) -> tuple[list[tuple[int, int, int, str]], list[int]]:
-    """A plain line-by-line reading of the format: (valid ratings, 1-based bad line numbers)."""
+def reference_parse(data: bytes, max_user_digits: int = 8) -> tuple[list[tuple[int, int, int, str]], list[int]]:
+    """A plain line-by-line reading of the format: (valid ratings, 1-based bad line numbers).
+
+    The rules of netflix.py's docstring, written the obvious way: a line without a comma is a
+    header ('MovieID:' or damaged, and then the lines under it are bad too), one with a comma
+    is a rating line; blank lines and lines of spaces carry nothing.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     rows, bad = [], []
@@ -29,15 +39,15 @@ def reference_parse(data: bytes) -> tuple[list[tuple[int, int, int, str]], list[
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
+    user_pattern = re.compile(rb"[0-9]{1,%d}" % max_user_digits)
     for number, raw in enumerate(lines, start=1):
         line = raw[:-1] if raw.endswith(b"\r") else raw
-        if line == b"":
+        if not line.strip(b" \t"):
             continue
-        if line.endswith(b":"):
-            text = line[:-1]
-            good = text.isdigit() and 1 <= len(text) <= 9
-            movie = int(text) if good else None
-            if not good:
+        if b"," not in line:
+            header = re.fullmatch(rb"([0-9]{1,9}):", line)
+            movie = int(header.group(1)) if header else None
+            if movie is None:
                 bad.append(number)
             continue
         fields = line.split(b",")
@@ -45,15 +55,12 @@ def reference_parse(data: bytes) -> tuple[list[tuple[int, int, int, str]], list[
             bad.append(number)
             continue
         user, rating, date = fields
-        if not (user.isdigit() and 1 <= len(user) <= 8) or rating not in b"12345" or len(rating) != 1:
-            bad.append(number)
-            continue
+        day = re.fullmatch(rb"([0-9]{4})-([0-9]{2})-([0-9]{2})", date)
         try:
-            day = np.datetime64(date.decode("ascii"), "D")
-        except (ValueError, UnicodeDecodeError):
-            bad.append(number)
-            continue
-        if len(date) != 10 or date[4:5] != b"-" or day < np.datetime64("1990-01-01"):
+            valid_day = day is not None and datetime.date(*map(int, day.groups())).year >= 1990
+        except ValueError:
+            valid_day = False
+        if not (user_pattern.fullmatch(user) and re.fullmatch(rb"[1-5]", rating) and valid_day):
             bad.append(number)
             continue
         rows.append((movie, int(user), int(rating), date.decode()))
@@ -66,11 +73,16 @@ def as_rows(table: pd.DataFrame) -> list[tuple[int, int, int, str]]:
                     table["rating"].astype(int).tolist(), dates.tolist()))
 
 
-def parse_bytes(tmp_path: Path, data: bytes, lenient: bool, chunk_bytes: int = 1 << 21):
+def parse_bytes(
+    tmp_path: Path, data: bytes, lenient: bool, chunk_bytes: int = 1 << 21, workers: int = 1,
+    layout: LineLayout = DEFAULT_LAYOUT,
+):
     path = tmp_path / "combined_data_1.txt"
     path.write_bytes(data)
-    columns = RatingColumns(len(data))
-    skipped, headers = parse_ratings_into(path, columns, lenient=lenient, chunk_bytes=chunk_bytes)
+    columns = RatingColumns(len(data), layout)
+    skipped, headers = parse_ratings_into(
+        path, columns, lenient=lenient, chunk_bytes=chunk_bytes, workers=workers, layout=layout
+    )
     return columns.to_frame(), skipped, headers
 
 
@@ -416,3 +428,60 @@ def test_a_ratings_file_that_is_a_folder_is_one_sentence(tmp_path: Path) -> None
         load_netflix(tmp_path, spec="netflix:x")
     with pytest.raises(DataError, match=r"combined_data_1\.txt: is a folder"):
         read_netflix_ratings(tmp_path / "combined_data_1.txt")
+
+
+# Property-based: the fast parser against the plain one, on files built from valid lines,
+# damaged copies of them and junk, read in blocks small enough to split lines and movies.
+_DAMAGE = [b"0", b"9", b",", b":", b"-", b" ", b"\r", b"\xef", b"x", b"\x00", b""]
+
+
+@st.composite
+def netflix_file(draw: st.DrawFn, max_user_digits: int = 8) -> bytes:
+    header = st.integers(0, 10**9 - 1).map(lambda m: b"%d:" % m)
+    day = st.dates(datetime.date(1985, 1, 1), datetime.date(9999, 12, 31)).map(lambda d: d.isoformat().encode())
+    user = st.integers(1, 10**max_user_digits - 1).map(lambda u: b"%d" % u)
+    rating = st.tuples(user, st.integers(0, 6).map(lambda r: b"%d" % r), day).map(b",".join)
+
+    def damaged(line: bytes) -> st.SearchStrategy[bytes]:
+        at = st.integers(0, max(len(line) - 1, 0))
+        return st.tuples(at, st.sampled_from(_DAMAGE)).map(lambda d: line[: d[0]] + d[1] + line[d[0] + 1 :])
+
+    line = st.one_of(
+        header, rating, rating, rating, rating.flatmap(damaged), header.flatmap(damaged),
+        st.sampled_from([b"", b"  ", b"2", b"2: ", b"1,1,2005-01-01,1", b"123456789,3,2005-01-01"]),
+    )  # fmt: skip
+    lines = draw(st.lists(line, max_size=25))
+    ending = draw(st.sampled_from([b"\n", b"\r\n"]))
+    data = ending.join(lines) + draw(st.sampled_from([ending, b""]))
+    return (b"\xef\xbb\xbf" + data) if draw(st.booleans()) else data
+
+
+def check_against_reference(folder: Path, data: bytes, chunk: int, workers: int, layout: LineLayout) -> None:
+    rows, bad = reference_parse(data, layout.max_user_digits)
+    table, skipped, _ = parse_bytes(folder, data, lenient=True, chunk_bytes=chunk, workers=workers, layout=layout)
+    assert (as_rows(table), skipped) == (rows, len(bad))
+    if bad:
+        with pytest.raises(DataError, match=rf"combined_data_1\.txt:{bad[0]}: "):
+            parse_bytes(folder, data, lenient=False, chunk_bytes=chunk, workers=workers, layout=layout)
+    else:
+        assert as_rows(parse_bytes(folder, data, lenient=False, chunk_bytes=chunk, layout=layout)[0]) == rows
+
+
+@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(data=netflix_file(), chunk=st.sampled_from([1, 16, 40, 1 << 21]), workers=st.sampled_from([1, 2]))
+def test_the_fast_parser_reads_like_the_plain_one(tmp_path_factory: pytest.TempPathFactory, data: bytes, chunk: int, workers: int) -> None:
+    check_against_reference(tmp_path_factory.mktemp("p"), data, chunk, workers, DEFAULT_LAYOUT)
+
+
+@pytest.mark.parametrize("digits", [1, 5, 9])
+def test_customer_id_width_is_one_parameter(tmp_path_factory: pytest.TempPathFactory, digits: int) -> None:
+    layout = LineLayout(max_user_digits=digits)
+
+    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @given(data=netflix_file(max_user_digits=min(digits + 1, 9)), chunk=st.sampled_from([16, 1 << 21]))
+    def run(data: bytes, chunk: int) -> None:
+        check_against_reference(tmp_path_factory.mktemp("w"), data, chunk, 1, layout)
+
+    run()
+    table, _, _ = parse_bytes(tmp_path_factory.mktemp("x"), b"1:\n%s,5,2005-01-01\n" % (b"9" * digits), False, layout=layout)
+    assert table["user"].tolist() == [10**digits - 1]

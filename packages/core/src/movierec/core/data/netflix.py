@@ -192,18 +192,15 @@ def parse_ratings_into(
 def _read_blocks(path: Path, chunk_bytes: int, pad: int) -> Iterator[tuple[bytearray, int]]:
     """Yield (buffer, stop): `pad` newlines, then whole lines up to stop; a BOM at the start goes."""
     held = b""  # an unfinished line carried to the next block
-    first = True
     with open(path, "rb") as handle:
+        if handle.read(len(_BOM)) != _BOM:
+            handle.seek(0)
         while True:
             buffer = bytearray(pad + len(held) + chunk_bytes + 1)
             buffer[:pad] = b"\n" * pad
             buffer[pad : pad + len(held)] = held
             with memoryview(buffer) as view:
                 got = handle.readinto(view[pad + len(held) : -1])
-            if first and buffer.startswith(_BOM, pad):
-                del buffer[pad : pad + len(_BOM)]
-                got -= len(_BOM)
-            first = False
             end = pad + len(held) + got
             if got:
                 cut = buffer.rfind(b"\n", pad, end) + 1
