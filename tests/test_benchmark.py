@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from movierec.core.data import Dataset
+from movierec.core.errors import DataError
 from movierec.core.evaluation import load_benchmark, run_benchmark
 from movierec.core.evaluation.results import COLUMNS
 
@@ -68,3 +69,34 @@ def test_an_engine_that_cannot_run_is_reported_not_hidden(sample):
     result = run_benchmark(no_text, "holdout:2000", ["mean", "content_tfidf"], k=5)
     assert "overviews" in result.extra["failures"]["content_tfidf"]
     assert set(result.table["engine"]) == {"mean"}
+
+
+@pytest.mark.parametrize("threshold", [float("nan"), float("inf"), 6.0])
+def test_a_threshold_no_rating_can_reach_is_an_error_not_missing_metrics(sample, threshold):
+    with pytest.raises(DataError, match="threshold"):
+        run_benchmark(sample, "user:0.25", ["mean"], k=5, sample=3000, threshold=threshold)
+
+
+def test_engines_listed_twice_are_refused(sample):
+    with pytest.raises(DataError, match="mean listed more than once"):
+        run_benchmark(sample, "holdout:300", ["mean", "baseline", "mean"], sample=3000)
+
+
+@pytest.mark.parametrize(("argument", "match"), [({"k": 0}, "k must be a positive integer, got 0"),
+                                                 ({"seed": -1}, "seed must be a whole number >= 0, got -1")])
+def test_k_and_seed_are_checked_before_any_fit(sample, argument, match):
+    with pytest.raises(ValueError, match=match):
+        run_benchmark(sample, "holdout:300", ["mean"], sample=3000, **argument)
+
+
+def test_a_split_that_leaves_an_empty_test_set_says_so(sample):
+    with pytest.raises(DataError, match="fold user has an empty test set \\(no user has 2 or more ratings\\)"):
+        run_benchmark(sample, "user:0.25", ["mean"], sample=1)
+
+
+def test_failures_are_listed_and_every_engine_that_ran_has_every_fold(sample):
+    no_text = Dataset("sample-without-overviews", sample.ratings,
+                      sample.movies.assign(overview=pd.array([None] * len(sample.movies), dtype="string")))
+    result = run_benchmark(no_text, "kfold:2", ["content_tfidf", "mean"], k=5, sample=3000)
+    assert list(result.failures) == ["content_tfidf"] and result.failures["content_tfidf"].startswith("fold1: ")
+    assert result.table.groupby("engine")["fold"].nunique().to_dict() == {"mean": 2}
