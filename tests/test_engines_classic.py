@@ -298,3 +298,39 @@ def test_content_tfidf_refit_on_other_movies_forgets_the_first_catalogue(sample)
     engine.fit(sample.ratings[sample.ratings["movie"].isin(second["movie"])], second)
     similar = engine.similar_movies(int(second["movie"].iloc[0]), k=5)
     assert set(similar["movie"]) <= set(second["movie"])
+
+
+def test_item_knn_reasons_name_the_rated_neighbours_that_raised_this_score(sample):
+    engine = create_engine("item_knn").fit(sample.ratings)
+    user = int(sample.ratings["user"].value_counts().index[3])
+    index = engine.users_.position(user)
+    mine = sample.ratings[sample.ratings["user"] == user].set_index("movie")["rating"]
+    liked_from = max(mine.mean(), 3.0)
+    scores = engine._score_users(np.array([index]))[0]
+    order = np.argsort(-scores)
+    asked = engine.movies_.ids[np.r_[order[:15], order[-15:]]]
+    for movie, reason in zip(asked, engine.reasons(user, asked)):
+        position = engine.movies_.position(int(movie))
+        used = [(engine.movies_.ids[n], w) for n, w in zip(engine.neighbors_[position], engine.weights_[position])
+                if n >= 0 and engine.movies_.ids[n] in mine.index][: engine.n_neighbors]
+        pushes = {m: w * (mine[m] - engine._centre(np.array([index]), engine.movies_.index_of(np.array([m])))[0])
+                  for m, w in used if mine[m] >= liked_from}
+        pushes = {m: p for m, p in pushes.items() if p > 0}
+        if not pushes:
+            assert reason is None  # absent rather than arbitrary
+            continue
+        assert reason["movie"] == max(pushes, key=pushes.get)
+        assert [r["movie"] for r in reason["because"]] == sorted(pushes, key=lambda m: -pushes[m])[:3]
+    assert any(r is not None for r in engine.reasons(user, asked))
+    # a user who liked nothing gets no reason rather than an arbitrary one
+    grumpy = sample.ratings[sample.ratings["user"] == user].assign(user=-7, rating=1.0)
+    engine = create_engine("item_knn").fit(pd.concat([sample.ratings, grumpy], ignore_index=True))
+    assert engine.reasons(-7, engine.recommend(-7, k=10)["movie"]) == [None] * 10
+
+
+def test_user_knn_reasons_count_the_neighbours_who_raised_the_score(sample):
+    engine = create_engine("user_knn").fit(sample.ratings)
+    user = int(sample.ratings["user"].value_counts().index[3])
+    top = engine.recommend(user, k=10)["movie"]
+    texts = [t for t in engine.explain(user, top) if t is not None]
+    assert texts and all("of the users most like you rated it" in t for t in texts)
