@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from movierec.core.errors import DataError, MovierecError
+from movierec.core.errors import DataError, MovierecError, excerpt
 
 
 class UsageError(MovierecError):
@@ -26,16 +26,11 @@ class CommandLineParser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def _excerpt(text: str, limit: int = 40) -> str:
-    """A value quoted in a message, cut to `limit` characters."""
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
-
-
 def _whole_number(text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {_excerpt(text)}") from None
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {excerpt(text)}") from None
 
 
 def k_value(text: str) -> int:
@@ -52,7 +47,7 @@ def positive_count(text: str) -> int:
     """Type of counts such as --sample: a whole number >= 1."""
     number = _whole_number(text)
     if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {_excerpt(text)}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {excerpt(text)}")
     return number
 
 
@@ -60,7 +55,7 @@ def seed_value(text: str) -> int:
     """Type of --seed: a whole number >= 0 (numpy's generators refuse negative seeds)."""
     number = _whole_number(text)
     if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {_excerpt(text)}")
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {excerpt(text)}")
     return number
 
 
@@ -69,9 +64,9 @@ def finite_number(text: str) -> float:
     try:
         number = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {_excerpt(text)}") from None
+        raise argparse.ArgumentTypeError(f"expected a number, got {excerpt(text)}") from None
     if not math.isfinite(number):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {_excerpt(text)}")
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {excerpt(text)}")
     return number
 
 

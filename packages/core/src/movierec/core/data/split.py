@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.core.data.tables import Dataset
-from movierec.core.errors import DataError
+from movierec.core.errors import DataError, excerpt
 
 SPLIT_HELP = "holdout:N, kfold:K, user:F, temporal:F or predefined[:NAMES]"
 FIVE_FOLD = ("u1", "u2", "u3", "u4", "u5")
@@ -52,7 +52,7 @@ class SplitSpec:
 
 def parse_split(text: str) -> SplitSpec:
     """Parse 'kfold:5', 'holdout:100000', 'user:0.25', 'temporal:0.2' or 'predefined[:NAMES]'."""
-    shown = _excerpt(text)
+    shown = excerpt(text)
     kind, _, value = text.strip().partition(":")
     kind = kind.lower()
     defaults = {"kfold": "5", "holdout": "0.1", "user": "0.25", "temporal": "0.2"}
@@ -68,9 +68,9 @@ def parse_split(text: str) -> SplitSpec:
     try:
         number = float(value)
     except ValueError:
-        raise DataError(f"split {shown}: {_excerpt(value)} is not a number") from None
+        raise DataError(f"split {shown}: {excerpt(value)} is not a number") from None
     if not math.isfinite(number):
-        raise DataError(f"split {shown}: {_excerpt(value)} is not a finite number")
+        raise DataError(f"split {shown}: {excerpt(value)} is not a finite number")
     if kind == "kfold":
         if number != int(number) or number < 2:
             raise DataError(f"split {shown}: K must be a whole number >= 2")
@@ -100,9 +100,8 @@ def predefined_fold_names(dataset: Dataset | pd.DataFrame, spec: SplitSpec) -> t
         )
     for name in spec.names:
         if name not in available:
-            raise DataError(
-                f"split 'predefined:{_excerpt(name, quote=False)}': unknown; this dataset has {', '.join(available)}"
-            )
+            known = ", ".join(available)
+            raise DataError(f"split 'predefined': fold {excerpt(name)} unknown; this dataset has {known}")
     if spec.names:
         return spec.names
     five_fold = tuple(name for name in FIVE_FOLD if name in available)
@@ -206,12 +205,6 @@ def _per_user_split(
     is_test = np.empty(n, dtype=bool)
     is_test[order] = rank >= np.repeat(counts - n_test, counts)
     return _select(ratings, ~is_test), _select(ratings, is_test)
-
-
-def _excerpt(text: str, quote: bool = True, limit: int = 40) -> str:
-    """A value as quoted in an error message, cut to `limit` characters."""
-    short = text if len(text) <= limit else text[: limit - 3] + "..."
-    return repr(short) if quote else short
 
 
 def _number(value: int | float) -> str:
