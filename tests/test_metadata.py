@@ -122,3 +122,15 @@ def test_sample_overviews_follow_title_and_year(sample) -> None:
     assert remake["overview"].notna().all()
     assert remake["overview"].iloc[0] != remake["overview"].iloc[1]
     assert any("overviews matched for" in note for note in sample.notes)
+
+
+@pytest.mark.parametrize(("content", "problem"), [(None, "is a folder"), (b"", "not a metadata CSV"), (b"x" * 5000 + b"\n1\n", "found 'x{60}'\\.\\.\\.")])
+def test_a_damaged_metadata_file_is_one_short_line(tmp_path: Path, content: bytes | None, problem: str) -> None:
+    path = tmp_path / "movies_metadata.csv"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(DataError, match=problem) as error:
+        read_metadata(path)
+    assert len(str(error.value)) < 300

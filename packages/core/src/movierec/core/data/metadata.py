@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.errors import DataError
+from movierec.core.data.files import reading
+from movierec.core.errors import DataError, excerpt
 
 # '(1995)', or a span '(2006-2007)' / '(2006\u20132007)' whose first year counts
 _YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:\s*[-\u2013]\s*\d{4})?\)\s*$")
@@ -98,17 +99,23 @@ def read_metadata(path: str | Path) -> Metadata:
     against it: rows whose tmdb_id disagrees with links.csv are dropped and counted.
     """
     path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a metadata file")
     if not path.is_file():
         raise DataError(f"{path}: metadata file not found")
-    header = pd.read_csv(path, nrows=0, encoding="utf-8", encoding_errors="replace").columns
-    if "overview" not in header:
-        raise DataError(
-            f"{path}: expected an 'overview' column (The Movies Dataset movies_metadata.csv, or "
-            f"an overview file keyed by movieId/tmdb_id/imdb_id), found {', '.join(header[:8])}"
-        )
-    if "original_title" in header and "id" in header:
-        return read_movies_metadata(path)
-    return read_overview_file(path)
+    with reading(path):
+        try:
+            header = pd.read_csv(path, nrows=0, encoding="utf-8", encoding_errors="replace").columns
+        except (pd.errors.EmptyDataError, pd.errors.ParserError) as error:
+            raise DataError(f"{path}: not a metadata CSV ({excerpt(str(error))})") from None
+        if "overview" not in header:
+            raise DataError(
+                f"{path}: expected an 'overview' column (The Movies Dataset movies_metadata.csv, or "
+                f"an overview file keyed by movieId/tmdb_id/imdb_id), found {excerpt(', '.join(map(str, header[:8])))}"
+            )
+        if "original_title" in header and "id" in header:
+            return read_movies_metadata(path)
+        return read_overview_file(path)
 
 
 def read_movies_metadata(path: str | Path) -> Metadata:
