@@ -111,10 +111,10 @@ def test_fold_in_with_ratings_weighs_by_the_rating(tiny):
     np.testing.assert_allclose(scores, 5.0 * engine.weights_[0] + 1.0 * engine.weights_[2])
 
 
-def test_similar_movies_read_the_row_of_the_weights(tiny):
+def test_similar_movies_read_the_column_of_the_weights(tiny):
     engine = create_engine("ease", lambda_=3.0, dtype="float64").fit(_ratings(tiny))
     similar = engine.similar_movies(100, k=3)
-    row = engine.weights_[0]
+    row = engine.weights_[:, 0]
     best = [j for j in np.argsort(-row, kind="stable") if j != 0 and row[j] > 0][:3]
     assert similar["movie"].tolist() == [100 + j for j in best]
     np.testing.assert_allclose(similar["score"], row[best])
@@ -141,7 +141,7 @@ def test_beyond_max_movies_only_the_most_rated_are_kept_and_it_says_so(sample):
     with pytest.warns(UserWarning, match="keeps the 50 most-rated"):
         engine = create_engine("ease", max_movies=50).fit(sample.ratings)
     assert engine.dropped_movies_ == sample.ratings["movie"].nunique() - 50
-    assert "50 most-rated" in engine.note_
+    assert "modelled 50 of 300" in engine.note_ and "max_movies=50" in engine.note_
     kept = set(engine.movies_.ids[engine.kept_])
     assert min(counts[list(kept)]) >= max(counts.drop(list(kept)))
     user = int(sample.ratings["user"].iloc[0])
@@ -153,12 +153,29 @@ def test_beyond_max_movies_only_the_most_rated_are_kept_and_it_says_so(sample):
     assert engine.reasons(user, [dropped]) == [None]
 
 
+def test_movies_with_too_few_ratings_are_left_out_and_named(tiny):
+    ratings = _ratings(tiny)
+    counts = ratings["movie"].value_counts()
+    threshold = int(counts.sort_values().iloc[2]) + 1  # at least three movies fall below
+    engine = create_engine("ease", lambda_=3.0, min_movie_ratings=threshold).fit(ratings)
+    kept = set(engine.movies_.ids[engine.kept_])
+    assert kept == set(counts[counts >= threshold].index)
+    assert engine.dropped_movies_ == len(counts) - len(kept) >= 3 and f"min_movie_ratings={threshold}" in engine.note_
+    rare = int(counts.idxmin())
+    with pytest.raises(UnknownMovieError, match="min_movie_ratings"):
+        engine.similar_movies(rare)
+    with pytest.raises(UnknownMovieError, match="min_movie_ratings"):
+        engine.recommend_for_ratings({rare: 4.0})
+    assert set(engine.recommend(10, k=8)["movie"]) <= kept
+
+
 def test_no_note_when_every_movie_fits(sample):
     engine = create_engine("ease").fit(sample.ratings)
     assert engine.dropped_movies_ == 0 and engine.note_ is None
 
 
-@pytest.mark.parametrize("params", [{"lambda_": 0}, {"dtype": "float16"}, {"max_movies": 0}])
+@pytest.mark.parametrize("params", [{"lambda_": 0}, {"dtype": "float16"}, {"max_movies": 0}, {"min_movie_ratings": 0},
+                                    {"min_movie_ratings": 10**6}])
 def test_bad_parameters_are_named(sample, params):
     with pytest.raises(DataError, match=next(iter(params))):
         create_engine("ease", **params).fit(sample.ratings)
@@ -199,10 +216,9 @@ def test_saved_engine_reloads_from_any_folder(sample, tmp_path):
 
 
 def test_ease_on_movielens_small_finds_sequels_and_beats_popularity(movielens_small):
-    """Real data, bounded to the 2,500 most-rated movies so the test stays fast."""
+    """Real data with the defaults (movies with 5+ ratings: a few seconds)."""
     train, test = user_split(movielens_small.ratings, 0.25, seed=42)
-    with pytest.warns(UserWarning, match="2,500 most-rated"):
-        ease = create_engine("ease", max_movies=2500).fit(train)
+    ease = create_engine("ease").fit(train)
     weighted = create_engine("weighted").fit(train)
     relevant = relevant_items(test, None)
     users = np.fromiter(relevant, dtype=np.int64)

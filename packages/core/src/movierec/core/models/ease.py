@@ -7,9 +7,14 @@ relevance score of movie i is X_u B[:, i]; a new user's scores are their row tim
 The model ranks; it does not predict ratings.
 
 Memory is movies^2 floats (`dtype`, float32 by default: 17,770 Netflix movies take 1.26 GB; the
-inversion runs in place, so the peak is one such matrix plus a block). Beyond `max_movies` only
-the most-rated movies are modelled: the others are never recommended, the count is kept in
-`dropped_movies_` and `note_`, and fitting warns.
+inversion runs in place, so the peak is one such matrix plus a block). Only movies with
+`min_movie_ratings` ratings are modelled, and beyond `max_movies` only the most-rated of them
+(fitting then warns): the others are never recommended, and `dropped_movies_` and `note_` say so.
+
+Defaults, chosen on ml-latest-small `user:0.25` with seed 7 (not the reported seed-42 split):
+binary X with lambda_ 150-250 gave nDCG@10 0.407-0.409, rating-valued X at best 0.404; leaving
+out movies with fewer than 5 ratings (9,724 -> 3,650 movies) moved nDCG@10 by under 0.001 and
+cut the fit about 12x. Larger data wants a larger lambda_ (it scales with X'X).
 """
 
 from __future__ import annotations
@@ -40,13 +45,15 @@ class EASE(Recommender):
 
     def __init__(
         self,
-        lambda_: float = 500.0,
+        lambda_: float = 200.0,
         binary: bool = True,
+        min_movie_ratings: int = 5,
         max_movies: int = 20_000,
         dtype: str = "float32",
     ) -> None:
         self.lambda_ = lambda_
         self.binary = binary
+        self.min_movie_ratings = min_movie_ratings
         self.max_movies = max_movies
         self.dtype = dtype
 
@@ -58,25 +65,37 @@ class EASE(Recommender):
             raise DataError(f"dtype must be one of {DTYPES}, got {self.dtype!r}")
         if int(self.max_movies) < 1:
             raise DataError(f"max_movies must be >= 1, got {self.max_movies!r}")
+        if int(self.min_movie_ratings) < 1:
+            raise DataError(f"min_movie_ratings must be >= 1, got {self.min_movie_ratings!r}")
         counts = np.diff(self.seen_.tocsc().indptr)
         kept = self._kept_movies(counts)
+        if not len(kept):
+            raise DataError(f"ease: no movie has min_movie_ratings={self.min_movie_ratings} ratings")
         matrix = self._input_matrix()[:, kept]
-        gram = gram_matrix(matrix, np.dtype(self.dtype))
+        try:
+            gram = gram_matrix(matrix, np.dtype(self.dtype))
+        except MemoryError:
+            size = len(kept) ** 2 * np.dtype(self.dtype).itemsize / 2**30
+            raise DataError(
+                f"ease: {len(kept):,} x {len(kept):,} {self.dtype} weights ({size:.2f} GiB) do not fit in memory; "
+                f"lower max_movies (now {self.max_movies:,}) or raise min_movie_ratings"
+            ) from None
         gram[np.diag_indices_from(gram)] += float(self.lambda_)
         self._set_state({"weights": ease_weights(gram), "kept": kept})
 
     def _kept_movies(self, counts: np.ndarray) -> np.ndarray:
-        """Positions of the modelled movies: all, or the `max_movies` most rated (ties: lower position)."""
-        n = len(counts)
+        """Positions of the modelled movies: those with `min_movie_ratings`, at most the `max_movies` most rated."""
+        eligible = np.flatnonzero(counts >= int(self.min_movie_ratings))
         limit = int(self.max_movies)
-        if n <= limit:
-            return np.arange(n)
-        kept = np.sort(np.argsort(-counts, kind="stable")[:limit])
+        if len(eligible) <= limit:
+            return eligible
+        # ties at the cut go to the lower position, so a refit on the same data keeps the same movies
+        kept = np.sort(eligible[np.argsort(-counts[eligible], kind="stable")[:limit]])
         size = limit**2 * np.dtype(self.dtype).itemsize / 2**30
         message = (
-            f"ease keeps the {limit:,} most-rated of {n:,} movies (max_movies={limit:,}: "
-            f"{size:.2f} GiB of {self.dtype} weights); {n - limit:,} movies with at most "
-            f"{int(counts[np.setdiff1d(np.arange(n), kept)].max())} ratings are never recommended"
+            f"ease keeps the {limit:,} most-rated of {len(counts):,} movies (max_movies={limit:,}: "
+            f"{size:.2f} GiB of {self.dtype} weights); {len(counts) - limit:,} movies with at most "
+            f"{int(counts[np.setdiff1d(np.arange(len(counts)), kept)].max())} ratings are never recommended"
         )
         log.warning(message)
         warnings.warn(message, stacklevel=4)  # points at the caller of fit
@@ -97,13 +116,13 @@ class EASE(Recommender):
         self.weights_ = np.asarray(state["weights"])
         self.kept_ = np.asarray(state["kept"], dtype=np.int64)
         n = len(self.movies_)
-        # column of B for each movie position; -1 for movies left out by max_movies
+        # column of B for each movie position; -1 for movies left out (min_movie_ratings, max_movies)
         self.column_of_ = np.full(n, -1, dtype=np.int64)
         self.column_of_[self.kept_] = np.arange(len(self.kept_))
         self.dropped_movies_ = n - len(self.kept_)
         self.note_ = (
-            f"modelled the {len(self.kept_):,} most-rated of {n:,} movies (max_movies={self.max_movies}); "
-            f"{self.dropped_movies_:,} are never recommended"
+            f"modelled {len(self.kept_):,} of {n:,} movies (min_movie_ratings={self.min_movie_ratings}, "
+            f"max_movies={self.max_movies}); the other {self.dropped_movies_:,} are never recommended"
             if self.dropped_movies_ else None
         )
 
@@ -136,20 +155,27 @@ class EASE(Recommender):
         modelled = columns >= 0
         if not modelled.any():
             raise UnknownMovieError(
-                f"none of the rated movies is among the {len(self.kept_):,} that ease models (max_movies)"
+                f"none of the rated movies is among the {len(self.kept_):,} that ease models "
+                f"(min_movie_ratings={self.min_movie_ratings}, max_movies={self.max_movies})"
             )
         values = np.ones(int(modelled.sum())) if self.binary else np.asarray(ratings, dtype=np.float64)[modelled]
         return self._full_width(values @ self.weights_[columns[modelled]].astype(np.float64))
 
     def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
-        """Row B[j, :]: how much having watched movie j raises each other movie's score."""
+        """Column B[:, i]: the movies whose watchers the model expects to watch movie i.
+
+        B[j, i] = -P[j, i] / P[i, i], so the order within a column is that of the symmetric
+        precision matrix; a row B[j, :] is scaled by 1 / P[i, i] per movie, which favours popular
+        titles (on ml-latest-small it put Forrest Gump beside The Matrix, Heat beside King Kong).
+        """
         column = int(self.column_of_[movie_idx])
         if column < 0:
             raise UnknownMovieError(
                 f"movie {int(self.movies_.ids[movie_idx])} has too few ratings to be among the "
-                f"{len(self.kept_):,} movies ease models (max_movies={self.max_movies})"
+                f"{len(self.kept_):,} movies ease models (min_movie_ratings={self.min_movie_ratings}, "
+                f"max_movies={self.max_movies})"
             )
-        scores = self._full_width(self.weights_[column])
+        scores = self._full_width(self.weights_[:, column])
         scores[scores <= 0] = np.nan  # only movies it speaks for
         return scores
 
