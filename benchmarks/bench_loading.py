@@ -8,6 +8,11 @@ so peak RSS (VmHWM) is measured per method. The notebook's method is pandas read
     hatch run python benchmarks/bench_loading.py --repeat 3       # the full 24M-rating file
     hatch run python benchmarks/bench_loading.py --ratings 2000000
     hatch run python benchmarks/bench_loading.py --files 4 --ratings 25120127   # full-Prize scale
+    hatch run python benchmarks/bench_loading.py --skip-notebook --repeat 3 --baseline /tmp/old/src
+
+--baseline SRC times the parser of another source tree (a folder holding movierec/, e.g. an
+older commit's packages/core/src, from `git archive`) alternately with this one: before/after
+figures met under the same machine load.
 
 Wall time and CPU time (user + system, parsing only: imports happen before the clock starts)
 are both printed, best of --repeat runs; the methods alternate, so both meet the same machine
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -107,11 +113,14 @@ def generate(cache: Path, n_ratings: int, n_files: int) -> tuple[list[Path], int
     return paths, total
 
 
-def run_once(code: str, args: list[str]) -> dict:
-    """Run one method in a fresh interpreter, the files read once before; return its report."""
+def run_once(code: str, args: list[str], source: Path | None = None) -> dict:
+    """Run one method in a fresh interpreter (movierec from `source` if given); return its report."""
     _warm_cache([Path(a) for a in args if a.endswith(".txt")])
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, "-c", PEAK + code, *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", PEAK + code, *args], capture_output=True, text=True, check=False, env=env
     )
     if result.returncode != 0:
         raise SystemExit(f"method failed:\n{result.stderr[-2000:]}")
@@ -143,19 +152,31 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="parser threads (default: the library's choice)"
     )
+    parser.add_argument(
+        "--baseline", type=Path, default=None,
+        help="a source folder holding another movierec (e.g. an older commit) to time alternately",
+    )
     args = parser.parse_args(argv)
 
     paths, truth = generate(args.cache, args.ratings, args.files)
     size = sum(p.stat().st_size for p in paths)
     print(f"{len(paths)} file(s), {size / 2**20:,.0f} MiB, {truth:,} ratings")
     compare = len(paths) == 1 and not args.skip_notebook
-    ours_runs, notebook_runs = [], []
-    for _ in range(args.repeat):  # interleaved, so both meet the same machine load
+    ours_runs, notebook_runs, baseline_runs = [], [], []
+    for _ in range(args.repeat):  # interleaved, so all methods meet the same machine load
         ours_runs.append(run_once(MOVIEREC_METHOD, [str(args.workers), *map(str, paths)]))
         if compare:
             notebook_runs.append(run_once(NOTEBOOK_METHOD, [str(paths[0])]))
+        if args.baseline is not None:
+            baseline_runs.append(run_once(MOVIEREC_METHOD, [str(args.workers), *map(str, paths)], args.baseline))
     ours = best(ours_runs)
     gib = 2**30
+    if baseline_runs:
+        base = best(baseline_runs)
+        print(
+            f"baseline : {base['seconds']:6.2f} s (CPU {base['cpu']:6.2f} s)  peak RSS "
+            f"{base['peak_rss'] / gib:5.2f} GiB  {base['ratings']:,} ratings  ({args.baseline})"
+        )
     print(
         f"movierec : {ours['seconds']:6.2f} s (CPU {ours['cpu']:6.2f} s)  "
         f"peak RSS {ours['peak_rss'] / gib:5.2f} GiB  {ours['ratings']:,} ratings, "

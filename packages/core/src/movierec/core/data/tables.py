@@ -129,10 +129,10 @@ class Dataset:
     movies: pd.DataFrame
     skipped_lines: int = 0
     notes: list[str] = field(default_factory=list)
-    # repeated (user, movie) ratings dropped at load: only the last of each pair is kept
-    repeated_ratings: int = 0
     # name -> (train, test), e.g. MovieLens 100k "u1".."u5", "ua", "ub"
     predefined_splits: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
+    # repeated (user, movie) ratings dropped at load: only the last of each pair is kept
+    repeated_ratings: int = 0
 
     def stats(self) -> dict[str, Any]:
         """Summary figures: counts, rating and date ranges, sparsity, skipped lines."""
