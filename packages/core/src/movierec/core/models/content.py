@@ -1,8 +1,11 @@
-"""`content_tfidf`: TF-IDF over movie overviews; similar movies by cosine, users by what they liked.
+"""`content_tfidf`: TF-IDF over movie text; similar movies by cosine, users by what they liked.
+
+A movie's text is its overview, else its genres, user tags and title words (`models.text`), so
+MovieLens data without overviews still has content neighbours.
 
 Rows are L2-normalized, so a cosine is a dot product. `similar_movies` computes only the asked
 row, through the term-major (inverted) matrix: the work is the number of other overviews that
-share a term with this one, not the catalogue size. Movies without an overview get an empty row:
+share a term with this one, not the catalogue size. Movies without any text get an empty row:
 they have no content neighbours, and they never break a query.
 """
 
@@ -17,14 +20,14 @@ import scipy.sparse as sp
 from movierec.core.data.matrix import IdIndex
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
-from movierec.core.models.text import has_overview, overview_texts, overview_tfidf
+from movierec.core.models.text import has_text, movie_texts, text_tfidf
 
 # ties (movies sharing no term with the profile) are ordered by popularity, far below any cosine
 _POPULARITY_TIE_BREAK = 1e-6
 
 
 class ContentTfidf(Recommender):
-    """Content-based engine: TF-IDF vectors of overviews (English stop words removed)."""
+    """Content-based engine: TF-IDF vectors of movie text (English stop words removed)."""
 
     name = "content_tfidf"
 
@@ -40,18 +43,18 @@ class ContentTfidf(Recommender):
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
-        if movies is None or "overview" not in movies.columns:
-            raise DataError("content_tfidf needs a movies table with an 'overview' column (pass movies to fit)")
+        if movies is None:
+            raise DataError("content_tfidf reads movie text: pass the movies table to fit(ratings, movies)")
         self.content_ids_ = np.unique(movies["movie"].to_numpy(np.int64))
         self.similar_index_ = IdIndex(self.content_ids_)
-        with_text = int(has_overview(overview_texts(movies, self.content_ids_)).sum())
+        with_text = int(has_text(movie_texts(movies, self.content_ids_)).sum())
         if with_text < 2:
             raise DataError(
-                f"content_tfidf needs movie overviews: only {with_text} of {len(self.content_ids_)} movies have one "
-                "(for MovieLens or Netflix data, join overviews with --metadata)"
+                f"content_tfidf needs movie text: only {with_text} of {len(self.content_ids_)} movies have an "
+                "overview, genres or tags (for MovieLens or Netflix data, join overviews with --metadata)"
             )
-        tfidf, _ = overview_tfidf(
-            # terms in over half the overviews say little and make every query touch most movies
+        tfidf, _ = text_tfidf(
+            # terms in over half the texts say little and make every query touch most movies
             movies, self.content_ids_, min_df=self.min_df, max_df=self.max_df, max_features=self.max_features,
             sublinear_tf=self.sublinear_tf,
         )
