@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from movierec.core.errors import DataError
+from movierec.core.errors import DataError, excerpt
 
 GROUPLENS_URL = "https://files.grouplens.org/datasets/movielens/"
 _LATEST_FILES = ("ratings.csv", "movies.csv", "links.csv", "tags.csv")
@@ -76,7 +76,7 @@ def fetch_movielens(
     zip must still hold the expected files.
     """
     if name not in ARCHIVES:
-        raise DataError(f"unknown MovieLens archive {name!r}: expected one of {', '.join(ARCHIVES)}")
+        raise DataError(f"unknown MovieLens archive {excerpt(name)}: expected one of {', '.join(ARCHIVES)}")
     archive = ARCHIVES[name]
     home = data_home(cache_dir)
     target = home / name
@@ -141,5 +141,5 @@ def _extract(zip_path: Path, archive: MovieLensArchive, into: Path, url: str) ->
         for member in bundle.namelist():
             # refuse members that would land outside the folder ('../', absolute paths)
             if not (root / member).resolve().is_relative_to(root):
-                raise DataError(f"{url}: unsafe path {member!r} in the archive")
+                raise DataError(f"{url}: unsafe path {excerpt(member)} in the archive")
         bundle.extractall(into)

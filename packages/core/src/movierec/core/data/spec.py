@@ -23,7 +23,7 @@ from movierec.core.data.metadata import (
 )
 from movierec.core.data.netflix import RatingColumns, parse_ratings_into, read_movie_titles
 from movierec.core.data.tables import Dataset, make_movies
-from movierec.core.errors import DataError
+from movierec.core.errors import DataError, excerpt
 
 SPEC_HELP = "'sample', 'netflix:DIR' or 'movielens:DIR'"
 
@@ -77,7 +77,7 @@ def load_dataset(
 
         dataset = load_movielens(Path(location).expanduser(), spec=spec, lenient=lenient)
     else:
-        raise DataError(f"unknown dataset spec {spec!r}: expected {SPEC_HELP}")
+        raise DataError(f"unknown dataset spec {excerpt(spec)}: expected {SPEC_HELP}")
     if metadata is not None:
         dataset.movies, report = attach_overviews(dataset.movies, read_metadata(metadata))
         dataset.notes.append(report.sentence())
