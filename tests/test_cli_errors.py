@@ -15,7 +15,6 @@ import pytest
 
 from movierec.core.cli import main
 
-ML_100K = Path(__file__).parent / "fixtures" / "movielens" / "ml-100k"
 BENCH = ["benchmark", "sample", "--quiet", "--engines", "mean", "--sample", "3000"]
 
 
@@ -75,6 +74,8 @@ BAD_ARGUMENTS = [
     (["similar", "sample", "--movie-id", "-1"], "unknown movie id -1"),
     (["similar", "sample", "--title", "x", "--year", "x"], "'x'"),
     (["similar", "movielens:{empty_ml}", "--title", "x"], "empty_ml"),
+    (["report", "sample", "--no-png", "--out", "{plain}"], "--out"),
+    (["report", "sample", "--no-png", "--out", "{plain}/charts"], "is a file, not a folder"),
     (["stats", "netflix:{netflix}", "--links", "{binary}"], "binary.csv: "),
     (["stats", "netflix:{netflix}", "--links", "{folder}"], "folder"),
     (["stats", "sample", "--metadata", "{folder}"], "folder"),
@@ -132,23 +133,35 @@ def test_a_json_path_in_new_folders_is_written(tmp_path: Path, capsys) -> None:
     assert code == 0 and out.is_file() and f"wrote {out}" in stdout
 
 
-def test_a_benchmark_where_no_engine_runs_exits_2_and_names_each_reason(capsys) -> None:
+@pytest.fixture(scope="module")
+def untitled(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A MovieLens folder with ratings only: no movie text, so content_tfidf cannot run on it."""
+    folder = tmp_path_factory.mktemp("ratings_only")
+    rows = [f"{user},{movie},{1 + (user * movie) % 5},{964982703 + movie}"
+            for user in range(1, 7) for movie in range(1, 6)]
+    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + "\n".join(rows) + "\n")
+    return f"movielens:{folder}"
+
+
+def test_a_benchmark_where_no_engine_runs_exits_2_and_names_each_reason(untitled: str, capsys) -> None:
     code, out, err = run_main(
-        ["benchmark", f"movielens:{ML_100K}", "--quiet", "--split", "holdout:3", "--engines", "content_tfidf"], capsys
+        ["benchmark", untitled, "--quiet", "--split", "holdout:5", "--engines", "content_tfidf"], capsys
     )
     assert code == 2 and out == ""
-    assert "content_tfidf failed: content_tfidf needs movie overviews" in err
+    assert "content_tfidf failed: content_tfidf needs movie" in err
     assert err.strip().splitlines()[-1].startswith("movierec: error: no engine could run on movielens:")
 
 
-def test_a_benchmark_where_some_engines_fail_says_which_and_keeps_the_rest(tmp_path: Path, capsys) -> None:
+def test_a_benchmark_where_some_engines_fail_says_which_and_keeps_the_rest(
+    untitled: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out_path = tmp_path / "bench.json"
     code, out, err = run_main(
-        ["benchmark", f"movielens:{ML_100K}", "--quiet", "--split", "holdout:3", "--engines", "mean,content_tfidf",
+        ["benchmark", untitled, "--quiet", "--split", "holdout:5", "--engines", "mean,content_tfidf",
          "--json", str(out_path)], capsys,
     )
     assert code == 0 and "mean" in out
-    assert "movierec: warning: content_tfidf failed and is not in the table: content_tfidf needs movie overviews" in err
+    assert "movierec: warning: content_tfidf failed and is not in the table: content_tfidf needs movie" in err
     assert "movierec: warning: 1 of 2 engines failed" in err
     document = json.loads(out_path.read_text())
     assert {row["engine"] for row in document["rows"]} == {"mean"}

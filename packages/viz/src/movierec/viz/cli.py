@@ -23,10 +23,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the dataset and benchmarks, write the report, print the index path."""
-    from movierec.core.cli._common import load_from_args
+    from movierec.core.cli._common import check_output_folder, load_from_args
     from movierec.core.evaluation.results import load_benchmark
     from movierec.viz.report import benchmark_charts, data_charts, write_report
 
+    check_output_folder(args.out, "--out")  # before hours of chart rendering, not after
     results = [(Path(path), load_benchmark(path)) for path in args.benchmark]
     charts = data_charts(load_from_args(args))
     stems = [path.stem for path, _ in results]

@@ -81,14 +81,29 @@ def check_output_file(path: str, option: str) -> Path:
         if not os.access(target, os.W_OK):
             raise UsageError(f"{option} {path}: the file exists and cannot be written")
         return target
-    folder = target.parent
+    _check_creatable(target.parent, path, option)
+    return target
+
+
+def check_output_folder(path: str, option: str) -> Path:
+    """The folder an option names, checked before any work: a folder (or creatable) that we can write."""
+    if not path.strip():
+        raise UsageError(f"{option}: the folder name is empty")
+    target = Path(path).expanduser()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{option} {path}: is a file, not a folder")
+    _check_creatable(target, path, option)
+    return target
+
+
+def _check_creatable(folder: Path, path: str, option: str) -> None:
+    """The nearest existing folder at or above `folder` is a writable folder (the rest is created)."""
     while not folder.exists() and folder != folder.parent:
-        folder = folder.parent  # missing folders are created when the file is written
+        folder = folder.parent
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {path}: cannot write in {folder}")
-    return target
 
 
 def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
