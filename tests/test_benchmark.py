@@ -100,3 +100,20 @@ def test_failures_are_listed_and_every_engine_that_ran_has_every_fold(sample):
     result = run_benchmark(no_text, "kfold:2", ["content_tfidf", "mean"], k=5, sample=3000)
     assert list(result.failures) == ["content_tfidf"] and result.failures["content_tfidf"].startswith("fold1: ")
     assert result.table.groupby("engine")["fold"].nunique().to_dict() == {"mean": 2}
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (bytes(range(256)), "not UTF-8 text"),
+    (b"[1, 2]", "not a movierec benchmark file"),
+    (b'{"format": "movierec-benchmark/1", "rows": 3}', "'rows' must be a list"),
+    (b'{"format": "movierec-benchmark/1", "rows": [], "k": "ten"}', "'k' must be a whole number, got 'ten'"),
+    (b'{"format": "movierec-benchmark/1", "rows": [], "extra": [1]}', "'extra' must be an object"),
+])
+def test_a_damaged_benchmark_file_is_a_clear_error_naming_it(tmp_path, content, expected):
+    path = tmp_path / "bench.json"
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=expected) as error:
+        load_benchmark(path)
+    assert str(error.value).startswith(str(path))
+    with pytest.raises(DataError, match="is a folder"):
+        load_benchmark(tmp_path)

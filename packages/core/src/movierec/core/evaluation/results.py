@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movierec.core.errors import DataError
+from movierec.core.errors import DataError, excerpt
 
 FORMAT = "movierec-benchmark/1"
 COLUMNS = ("engine", "fold", "metric", "value", "fit_seconds", "predict_seconds")
@@ -91,22 +91,39 @@ class BenchmarkResult:
 
     @classmethod
     def from_json(cls, document: dict[str, Any], source: str = "benchmark") -> "BenchmarkResult":
-        if document.get("format") != FORMAT:
-            raise DataError(f"{source}: not a movierec benchmark file (format {document.get('format')!r}, expected {FORMAT!r})")
-        table = pd.DataFrame(document.get("rows", []), columns=list(COLUMNS))
+        """A result from the JSON document `to_json` makes; DataError naming `source` when it is not one."""
+        found = document.get("format") if isinstance(document, dict) else type(document).__name__
+        if found != FORMAT:
+            raise DataError(
+                f"{source}: not a movierec benchmark file (format {excerpt(str(found))}, expected {FORMAT!r})"
+            )
+        rows = document.get("rows", [])
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            raise DataError(f"{source}: 'rows' must be a list of objects with {', '.join(COLUMNS)}")
+        extra = document.get("extra", {})
+        if not isinstance(extra, dict):
+            raise DataError(f"{source}: 'extra' must be an object, got {excerpt(str(extra))}")
+        table = pd.DataFrame(rows, columns=list(COLUMNS))
         table["value"] = pd.to_numeric(table["value"], errors="coerce").astype(float)
         for column in ("fit_seconds", "predict_seconds"):
             table[column] = pd.to_numeric(table[column], errors="coerce").astype(float)
         return cls(
             table=table,
-            dataset=document.get("dataset", ""),
-            split=document.get("split", ""),
-            k=int(document.get("k", 10)),
-            protocol=document.get("protocol", ""),
-            seed=int(document.get("seed", 42)),
-            created=document.get("created", ""),
-            extra=document.get("extra", {}),
+            dataset=str(document.get("dataset", "")),
+            split=str(document.get("split", "")),
+            k=_whole(document.get("k", 10), "k", source),
+            protocol=str(document.get("protocol", "")),
+            seed=_whole(document.get("seed", 42), "seed", source),
+            created=str(document.get("created", "")),
+            extra=extra,
         )
+
+
+def _whole(value: Any, key: str, source: str) -> int:
+    """A whole-number field of a benchmark file."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DataError(f"{source}: {key!r} must be a whole number, got {excerpt(str(value))}")
+    return value
 
 
 def load_benchmark(path: str | Path) -> BenchmarkResult:
@@ -114,8 +131,12 @@ def load_benchmark(path: str | Path) -> BenchmarkResult:
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: benchmark file not found")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, expected a benchmark JSON file")
     try:
-        document = json.loads(path.read_text())
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text (byte {error.start}), expected a benchmark JSON file") from None
     except json.JSONDecodeError as error:
         raise DataError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
     return BenchmarkResult.from_json(document, source=str(path))
