@@ -76,6 +76,7 @@ BAD_ARGUMENTS = [
     (["similar", "movielens:{empty_ml}", "--title", "x"], "empty_ml"),
     (["report", "sample", "--no-png", "--out", "{plain}"], "--out"),
     (["report", "sample", "--no-png", "--out", "{plain}/charts"], "is a file, not a folder"),
+    (["report", "sample", "--no-png", "--out", "{folder}", "--benchmark", "{binary}"], "binary.csv: not UTF-8"),
     (["stats", "netflix:{netflix}", "--links", "{binary}"], "binary.csv: "),
     (["stats", "netflix:{netflix}", "--links", "{folder}"], "folder"),
     (["stats", "sample", "--metadata", "{folder}"], "folder"),
