@@ -44,7 +44,7 @@ class _NeighbourKNN(Recommender):
         n_neighbors: int = 40,
         center: str = "baseline",
         shrinkage: float = 100.0,
-        n_candidates: int = 200,
+        n_candidates: int = 100,
         damping: float = 0.5,
         reg_user: float = 15.0,
         reg_movie: float = 10.0,
