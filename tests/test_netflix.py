@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime
 import random
-import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from movierec.core.data.netflix import (
     RatingColumns,
@@ -21,56 +22,7 @@ from movierec.core.data.netflix import (
 from movierec.core.data.netflix_chunk import DEFAULT_LAYOUT, LineLayout
 from movierec.core.data.spec import load_netflix
 from movierec.core.errors import DataError
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
-
-def reference_parse(data: bytes, max_user_digits: int = 8) -> tuple[list[tuple[int, int, int, str]], list[int]]:
-    """A plain line-by-line reading of the format: (valid ratings, 1-based bad line numbers).
-
-    The rules of netflix.py's docstring, written the obvious way: a line without a comma is a
-    header ('MovieID:' or damaged, and then the lines under it are bad too), one with a comma
-    is a rating line; blank lines and lines of spaces carry nothing.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    rows, bad = [], []
-    movie = None
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    user_pattern = re.compile(rb"[0-9]{1,%d}" % max_user_digits)
-    for number, raw in enumerate(lines, start=1):
-        line = raw[:-1] if raw.endswith(b"\r") else raw
-        if not line.strip(b" \t"):
-            continue
-        if b"," not in line:
-            header = re.fullmatch(rb"([0-9]{1,9}):", line)
-            movie = int(header.group(1)) if header else None
-            if movie is None:
-                bad.append(number)
-            continue
-        fields = line.split(b",")
-        if movie is None or len(fields) != 3:
-            bad.append(number)
-            continue
-        user, rating, date = fields
-        day = re.fullmatch(rb"([0-9]{4})-([0-9]{2})-([0-9]{2})", date)
-        try:
-            valid_day = day is not None and datetime.date(*map(int, day.groups())).year >= 1990
-        except ValueError:
-            valid_day = False
-        if not (user_pattern.fullmatch(user) and re.fullmatch(rb"[1-5]", rating) and valid_day):
-            bad.append(number)
-            continue
-        rows.append((movie, int(user), int(rating), date.decode()))
-    return rows, bad
-
-
-def as_rows(table: pd.DataFrame) -> list[tuple[int, int, int, str]]:
-    dates = table["date"].dt.strftime("%Y-%m-%d")
-    return list(zip(table["movie"].tolist(), table["user"].tolist(),
-                    table["rating"].astype(int).tolist(), dates.tolist()))
+from netflix_reference import as_rows, reference_parse
 
 
 def parse_bytes(
@@ -467,7 +419,7 @@ def check_against_reference(folder: Path, data: bytes, chunk: int, workers: int,
         assert as_rows(parse_bytes(folder, data, lenient=False, chunk_bytes=chunk, layout=layout)[0]) == rows
 
 
-@settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(data=netflix_file(), chunk=st.sampled_from([1, 16, 40, 1 << 21]), workers=st.sampled_from([1, 2]))
 def test_the_fast_parser_reads_like_the_plain_one(tmp_path_factory: pytest.TempPathFactory, data: bytes, chunk: int, workers: int) -> None:
     check_against_reference(tmp_path_factory.mktemp("p"), data, chunk, workers, DEFAULT_LAYOUT)
@@ -477,7 +429,7 @@ def test_the_fast_parser_reads_like_the_plain_one(tmp_path_factory: pytest.TempP
 def test_customer_id_width_is_one_parameter(tmp_path_factory: pytest.TempPathFactory, digits: int) -> None:
     layout = LineLayout(max_user_digits=digits)
 
-    @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(data=netflix_file(max_user_digits=min(digits + 1, 9)), chunk=st.sampled_from([16, 1 << 21]))
     def run(data: bytes, chunk: int) -> None:
         check_against_reference(tmp_path_factory.mktemp("w"), data, chunk, 1, layout)
