@@ -43,6 +43,16 @@ def k_value(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def min_ratings_value(text: str) -> int:
+    """Type of --min-ratings: a whole number accepted by the engines' own check (check_min_ratings)."""
+    from movierec.core.models.base import check_min_ratings
+
+    try:
+        return check_min_ratings(_whole_number(text))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def positive_count(text: str) -> int:
     """Type of counts such as --sample: a whole number >= 1."""
     number = _whole_number(text)

@@ -12,7 +12,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movierec.core.cli._common import add_dataset_arguments, k_value, load_from_args, print_json
+from movierec.core.cli._common import (
+    add_dataset_arguments,
+    k_value,
+    load_from_args,
+    min_ratings_value,
+    print_json,
+)
 from movierec.core.errors import UnknownUserError
 
 
@@ -23,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", default="item_knn", help="engine name (default item_knn)")
     parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
     parser.add_argument("--include-seen", action="store_true", help="also list movies the user rated")
-    parser.add_argument("--min-ratings", type=int, default=0,
+    parser.add_argument("--min-ratings", type=min_ratings_value, default=0,
                         help="leave out movies with fewer training ratings (default 0: keep all)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(handler=run)
@@ -71,8 +77,10 @@ def print_rows(heading: str, rows: list[dict[str, Any]]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from movierec.core.models.base import check_k
+    from movierec.core.models.registry import engine_class
 
     k = check_k(args.k)
+    engine_class(args.engine)  # an unknown engine name fails before the data is loaded
     dataset = load_from_args(args, need_ratings=True)
     users = dataset.ratings["user"].to_numpy()
     if not (users == args.user).any():
