@@ -156,6 +156,9 @@ def _digits_value(words: np.ndarray) -> np.ndarray:
     return (words * _U(10000) + (words >> _U(32))) & _U(0xFFFFFFFF)
 
 
+UNSETTLED = -2  # the movie of lines before a block's first header, until `settle`
+
+
 @dataclass
 class ParsedBlock:
     """What one block of whole lines holds: its valid ratings, its headers and its bad lines.
@@ -178,7 +181,7 @@ class ParsedBlock:
     last_movie: int  # the movie in force after the block (-1 none, UNSETTLED: the carried one)
     first_header: int  # line of the block's first header (valid or not), n_lines if none
     carried_ok: np.ndarray  # valid rating lines before it: they are the first outputs
-    carried_movie: int = -2
+    carried_movie: int = UNSETTLED
 
     def settle(self, movie: int) -> None:
         """Give the lines before the first header `movie`, the movie in force at the block's start."""
@@ -200,9 +203,6 @@ class ParsedBlock:
     def line_text(self, line: int) -> bytes:
         """The raw bytes of line `line` (0-based in this block), without its line ending."""
         return bytes(self.buffer[int(self.starts[line]) : int(self.ends[line])])
-
-
-UNSETTLED = -2  # the movie of lines before a block's first header, until `settle`
 
 
 def parse_block(buffer: bytearray, stop: int, layout: LineLayout = DEFAULT_LAYOUT) -> ParsedBlock:
