@@ -63,11 +63,15 @@ def test_user_split_gives_rating_engines_ranking_metrics_too(sample):
     assert summary[("user_knn(n_neighbors=20)", "ndcg@5")] > summary[("mean", "ndcg@5")]
 
 
+def without_text(sample) -> Dataset:
+    """The sample with neither overviews nor genres: content_tfidf has nothing to read."""
+    blank = pd.array([None] * len(sample.movies), dtype="string")
+    return Dataset("sample-without-text", sample.ratings, sample.movies.assign(overview=blank, genres=blank))
+
+
 def test_an_engine_that_cannot_run_is_reported_not_hidden(sample):
-    no_text = Dataset("sample-without-overviews", sample.ratings,
-                      sample.movies.assign(overview=pd.array([None] * len(sample.movies), dtype="string")))
-    result = run_benchmark(no_text, "holdout:2000", ["mean", "content_tfidf"], k=5)
-    assert "overviews" in result.extra["failures"]["content_tfidf"]
+    result = run_benchmark(without_text(sample), "holdout:2000", ["mean", "content_tfidf"], k=5)
+    assert "content_tfidf needs movie" in result.extra["failures"]["content_tfidf"]
     assert set(result.table["engine"]) == {"mean"}
 
 
@@ -95,9 +99,7 @@ def test_a_split_that_leaves_an_empty_test_set_says_so(sample):
 
 
 def test_failures_are_listed_and_every_engine_that_ran_has_every_fold(sample):
-    no_text = Dataset("sample-without-overviews", sample.ratings,
-                      sample.movies.assign(overview=pd.array([None] * len(sample.movies), dtype="string")))
-    result = run_benchmark(no_text, "kfold:2", ["content_tfidf", "mean"], k=5, sample=3000)
+    result = run_benchmark(without_text(sample), "kfold:2", ["content_tfidf", "mean"], k=5, sample=3000)
     assert list(result.failures) == ["content_tfidf"] and result.failures["content_tfidf"].startswith("fold1: ")
     assert result.table.groupby("engine")["fold"].nunique().to_dict() == {"mean": 2}
 
