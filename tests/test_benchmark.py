@@ -119,3 +119,31 @@ def test_a_damaged_benchmark_file_is_a_clear_error_naming_it(tmp_path, content, 
     assert str(error.value).startswith(str(path))
     with pytest.raises(DataError, match="is a folder"):
         load_benchmark(tmp_path)
+
+
+def test_an_engine_that_fails_on_a_later_fold_loses_its_earlier_rows():
+    from movierec.core.data import make_ratings
+    from movierec.core.data.split import kfold_split
+
+    # movie 1 has six ratings, movies 2..13 one each: ease keeps only movies with min_movie_ratings
+    users = list(range(1, 7)) + list(range(1, 13))
+    movies = [1] * 6 + list(range(2, 14))
+    ratings = make_ratings(users, movies, [4] * len(users))
+
+    def movie_1_in_train(seed: int) -> list[int]:
+        return [int((fold.train["movie"] == 1).sum()) for fold in kfold_split(ratings, 2, seed)]
+
+    seed = next(s for s in range(100) if movie_1_in_train(s)[0] > movie_1_in_train(s)[1])
+    enough = movie_1_in_train(seed)[0]  # reached in fold1's training part only
+    result = run_benchmark(ratings_dataset(ratings), "kfold:2", ["mean", ("ease", {"min_movie_ratings": enough})],
+                           k=3, seed=seed)
+    label = f"ease(min_movie_ratings={enough})"
+    assert result.failures[label].startswith("fold2: ease: no movie has")
+    assert set(result.table["engine"]) == {"mean"}
+
+
+def ratings_dataset(ratings: pd.DataFrame) -> Dataset:
+    from movierec.core.data import make_movies
+
+    ids = sorted(set(ratings["movie"]))
+    return Dataset("thirteen-movies", ratings, make_movies(ids, [f"movie {i}" for i in ids]))
