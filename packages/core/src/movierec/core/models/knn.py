@@ -322,24 +322,23 @@ class ItemKNN(_NeighbourKNN):
         """
         index = self._known_user(user)
         row = self.seen_[index]
-        rated = dict(zip(row.indices.tolist(), row.data.astype(np.float64).tolist()))
+        rating_of = np.full(len(self.movies_) + 1, np.nan)  # slot n: padding of the candidate lists
+        rating_of[row.indices] = row.data
+        expected = self._centre(np.full(len(self.movies_) + 1, index), np.r_[np.arange(len(self.movies_)), -1])
         liked_from = max(self.user_mean_[index], sum(self.rating_range_) / 2)
         out: list[dict[str, Any] | None] = []
         for m in self.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
-            contributions = []
-            for neighbour, weight in zip(self.neighbors_[m].tolist() if m >= 0 else [], self.weights_[m].tolist() if m >= 0 else []):
-                if neighbour >= 0 and neighbour in rated:
-                    contributions.append((neighbour, weight, rated[neighbour]))
-                    if len(contributions) == int(self.n_neighbors):
-                        break
-            because = []
-            for neighbour, weight, rating in contributions:
-                push = weight * (rating - float(self._centre(np.array([index]), np.array([neighbour]))[0]))
-                if push > 0 and rating >= liked_from:
-                    because.append({"movie": int(self.movies_.ids[neighbour]), "rating": rating,
-                                    "similarity": float(weight), "contribution": float(push)})
-            because.sort(key=lambda r: -r["contribution"])
-            out.append({**because[0], "because": because[:3]} if because else None)
+            if m < 0:
+                out.append(None)
+                continue
+            slots = self._candidate_slots()[m]
+            used = np.flatnonzero(~np.isnan(rating_of[slots]))[: int(self.n_neighbors)]  # as the prediction does
+            ratings, weights = rating_of[slots[used]], self.weights_[m][used].astype(np.float64)
+            push = weights * (ratings - expected[slots[used]])
+            named = [j for j in np.argsort(-push, kind="stable") if push[j] > 0 and ratings[j] >= liked_from][:3]
+            because = [{"movie": int(self.movies_.ids[slots[used[j]]]), "rating": float(ratings[j]),
+                        "similarity": float(weights[j]), "contribution": float(push[j])} for j in named]
+            out.append({**because[0], "because": because} if because else None)
         return out
 
 
