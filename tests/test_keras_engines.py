@@ -20,7 +20,7 @@ ENGINES = ("keras_mf", "keras_deep", "keras_hybrid")
 SMALL = {
     "keras_mf": {"factors": 16, "epochs": 12, "batch_size": 1024, "learning_rate": 0.005},
     "keras_deep": {"epochs": 8, "batch_size": 1024, "learning_rate": 0.003},
-    "keras_hybrid": {"hidden_units": (128,), "epochs": 6, "batch_size": 1024, "learning_rate": 0.003},
+    "keras_hybrid": {"hidden_units": (128,), "epochs": 8, "batch_size": 1024, "learning_rate": 0.005},
 }
 
 
@@ -61,7 +61,7 @@ def test_engine_beats_the_per_movie_mean(trained, fold, name):
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_numpy_answers_match_the_keras_model(trained, fold, name):
-    from movierec.core.models.keras_common import import_keras, make_dataset
+    from movierec.core.models.keras_common import import_keras
 
     engine = trained[name]
     tf, _ = import_keras()
@@ -69,9 +69,10 @@ def test_numpy_answers_match_the_keras_model(trained, fold, name):
     users = engine.users_.index_of(test["user"].to_numpy())
     movies = engine.movies_.index_of(test["movie"].to_numpy())
     users, movies = engine._unknown_to_last(users, movies)
-    features = {"user": users.astype(np.int32), "movie": movies.astype(np.int32)}
-    dataset = make_dataset(tf, features, None, 1024, False, 0, engine._batch_map(tf))
-    keras_scores = engine.model_.predict(dataset, verbose=0)[:, 0] + engine.global_mean_
+    inputs = {"user": tf.constant(users, tf.int32), "movie": tf.constant(movies, tf.int32)}
+    batch_map = engine._batch_map(tf)
+    inputs = batch_map(inputs) if batch_map is not None else inputs
+    keras_scores = np.asarray(engine.model_(inputs, training=False))[:, 0] + engine.global_mean_
     expected = np.clip(keras_scores, *engine.rating_range_)
     np.testing.assert_allclose(engine.predict(test["user"], test["movie"]), expected, atol=1e-4)
 
@@ -95,6 +96,25 @@ def test_similar_movies_are_cosine_neighbours_of_the_movie(trained, name):
     similar = engine.similar_movies(movie, k=5)
     assert len(similar) == 5 and movie not in set(similar["movie"])
     assert similar["score"].is_monotonic_decreasing and similar["score"].between(-1, 1).all()
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_similar_movies_of_popular_movies_share_their_genres(trained, sample, name):
+    # learned vectors put movies of a genre together; random vectors share genres only by chance
+    engine = trained[name]
+    genres = sample.movies.set_index("movie")["genres"].dropna().str.split("|").map(set).to_dict()
+    counts = np.bincount(engine.seen_.indices, minlength=len(engine.movies_))
+    popular = [int(m) for m in engine.movies_.ids[np.argsort(-counts)[:40]] if int(m) in genres]
+    candidates = [int(m) for m in engine.movies_.ids[counts >= 10] if int(m) in genres]
+    shared = [
+        bool(genres[movie] & genres.get(int(other), set()))
+        for movie in popular
+        for other in engine.similar_movies(movie, k=10)["movie"]
+        if int(other) in genres
+    ]
+    rng = np.random.default_rng(0)
+    chance = [bool(genres[a] & genres[b]) for a, b in rng.choice(candidates, size=(4000, 2)) if a != b]
+    assert np.mean(shared) > np.mean(chance) + 0.08, (np.mean(shared), np.mean(chance))
 
 
 @pytest.mark.parametrize("name", ENGINES)
@@ -146,7 +166,7 @@ def test_hybrid_predicts_for_a_movie_without_overview(trained, sample, fold):
     assert rated_without, "the sample has rated movies without an overview"
     movie = int(rated_without[0])
     row = engine.overviews_[engine.movies_.position(movie)]
-    assert row.nnz == 1 and row.indices[0] == engine.overviews_.shape[1] - 1  # only the indicator
+    assert row.nnz >= 1  # its genres and title words, else only the "no text" indicator
     users = engine.users_.ids[:50]
     predicted = engine.predict(users, np.full(len(users), movie))
     assert np.isfinite(predicted).all() and predicted.std() > 0  # personalised, not a constant
@@ -165,9 +185,97 @@ def test_progress_reports_fractions_up_to_one(trained, progress_calls):
     assert trained["keras_mf"].epochs_run_ <= SMALL["keras_mf"]["epochs"]
 
 
-def test_early_stopping_keeps_the_best_validation_epoch(trained):
-    history = trained["keras_deep"].history_
-    assert "val_rmse" in history and len(history["val_rmse"]) >= 1
+def validation_part(train: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
+    """The ratings the engine holds out for early stopping (its seeded permutation's head)."""
+    order = np.random.default_rng(seed).permutation(len(train))
+    return train.iloc[np.sort(order[: int(round(len(train) * fraction))])]
+
+
+@pytest.fixture(scope="module")
+def overfitted(fold):
+    # no L2 and a high learning rate: validation RMSE bottoms out early and rises after
+    params = {"factors": 32, "epochs": 10, "batch_size": 512, "learning_rate": 0.03, "l2": 0.0,
+              "validation_fraction": 0.1, "patience": 10, "seed": 11}
+    train = fold.train.copy()
+    # a movie and a user whose only rating falls into the validation part
+    held_out = validation_part(train, params["validation_fraction"], params["seed"]).index[:2]
+    train.loc[held_out[0], "movie"] = 10**8
+    train.loc[held_out[1], "user"] = 10**8
+    return create_engine("keras_mf", **params).fit(train), params, train
+
+
+def test_early_stopping_keeps_the_best_validation_epoch(overfitted):
+    engine, params, train = overfitted
+    val_rmse = engine.history_["val_rmse"]
+    best = int(np.argmin(val_rmse))
+    assert engine.best_epoch_ == best + 1 < engine.epochs_run_, val_rmse
+    assert val_rmse[-1] > val_rmse[best] + 0.005  # the last epoch is worse: restoring matters
+    valid = validation_part(train, params["validation_fraction"], params["seed"])
+    assert rmse(engine, valid) == pytest.approx(val_rmse[best], abs=1e-4)
+
+
+def test_ids_whose_ratings_all_fell_into_validation_use_the_unknown_row(overfitted):
+    engine, _, train = overfitted
+    movie, user = engine.movies_.position(10**8), engine.users_.position(10**8)
+    assert movie >= 0 and user >= 0 and not engine.movie_trained_[movie] and not engine.user_trained_[user]
+    np.testing.assert_array_equal(engine.movie_vectors_[movie], engine.movie_vectors_[-1])
+    assert engine.movie_bias_[movie] == engine.movie_bias_[-1]
+    np.testing.assert_array_equal(engine.user_vectors_[user], engine.user_vectors_[-1])
+    # the unknown row is the mean of the trained rows, not a random initial vector
+    np.testing.assert_allclose(engine.movie_vectors_[-1], engine.movie_vectors_[:-1][engine.movie_trained_].mean(0), atol=1e-6)
+    # never offered as a similar title, and no similar titles of its own
+    popular = int(train["movie"].value_counts().index[0])
+    assert 10**8 not in set(engine.similar_movies(popular, k=len(engine.movies_) - 1)["movie"])
+    assert engine.similar_movies(10**8, k=5).empty
+
+
+def test_fit_leaves_global_random_state_and_op_determinism_alone(fold):
+    import random
+
+    from tensorflow.python.framework import config
+
+    random.seed(123)
+    np.random.seed(123)
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    determinism = config.is_op_determinism_enabled()
+    create_engine("keras_deep", hidden_units=(8,), dropout=0.1, epochs=1, seed=5).fit(fold.train.head(3000))
+    assert random.getstate() == python_state
+    assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), numpy_state))
+    assert config.is_op_determinism_enabled() == determinism
+
+
+def test_training_reads_embedding_tables_by_row_only():
+    # a whole-table read per step is what made one epoch cost O(users x factors) per batch
+    from movierec.core.models.keras_common import import_keras
+    from movierec.core.models.keras_train import LazyAdam, make_steps
+
+    tf, keras = import_keras()
+    engine = create_engine("keras_mf", factors=4)
+    model = engine._build_model(keras, 50, 20)
+    optimizer = LazyAdam(tf, [v.value for v in model.trainable_variables], 0.01)
+    train_step, _ = make_steps(tf, tf.distribute.get_strategy(), model, optimizer, None, 3.0, (1.0, 5.0))
+    batch = (np.array([1, 2, 2], np.int32), np.array([3, 3, 4], np.int32), np.zeros(3, np.float32))
+    graph = train_step.get_concrete_function(*batch).graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    whole_reads = [n.name for n in nodes if n.op == "ReadVariableOp" and ("embedding" in n.name or "bias" in n.name)]
+    assert not whole_reads
+    assert any(n.op == "ResourceGather" for n in nodes)
+
+
+def test_lazy_adam_leaves_rows_outside_the_batch_untouched():
+    from movierec.core.models.keras_common import import_keras
+    from movierec.core.models.keras_train import LazyAdam
+
+    tf, _ = import_keras()
+    table = tf.Variable(np.ones((4, 2), np.float32))
+    optimizer = LazyAdam(tf, [table], 0.1)
+    optimizer.apply(None, [tf.IndexedSlices(tf.ones((2, 2)), tf.constant([0, 0]), tf.constant([4, 2]))], [table])
+    after_first = table.numpy().copy()
+    assert (after_first[0] < 1).all() and (after_first[1:] == 1).all()
+    optimizer.apply(None, [tf.IndexedSlices(tf.ones((1, 2)), tf.constant([2]), tf.constant([4, 2]))], [table])
+    # dense Adam would keep moving row 0 on its momentum
+    np.testing.assert_array_equal(table.numpy()[0], after_first[0])
+    assert (table.numpy()[2] < 1).all() and (table.numpy()[[1, 3]] == 1).all()
 
 
 def test_same_seed_gives_the_same_predictions(fold):
@@ -175,3 +283,5 @@ def test_same_seed_gives_the_same_predictions(fold):
     first, second = (create_engine("keras_mf", factors=8, epochs=2, seed=3).fit(train) for _ in range(2))
     test = fold.test.head(500)
     np.testing.assert_array_equal(first.predict(test["user"], test["movie"]), second.predict(test["user"], test["movie"]))
+    other = create_engine("keras_mf", factors=8, epochs=2, seed=4).fit(train)
+    assert not np.array_equal(other.predict(test["user"], test["movie"]), first.predict(test["user"], test["movie"]))

@@ -1,8 +1,12 @@
-"""The accelerator toggle: `auto | tpu | gpu | cpu` -> a TensorFlow distribution strategy.
+"""The accelerator toggle: `auto | tpu | gpu | cpu | multiworker` -> a TensorFlow distribution strategy.
 
 One setting for the whole project: the argument wins, else `MOVIEREC_ACCELERATOR` (which the
 CLI's `--accelerator` flag sets), else `auto`. TensorFlow is imported only when a strategy is
 asked for, so importing this module (and `movierec.core`) stays cheap.
+
+`multiworker` trains data-parallel on several machines with MultiWorkerMirroredStrategy, set up
+by the standard `TF_CONFIG` variable (see docs/multiworker.md): every worker runs the same
+command, and only the chief (`is_chief()`) writes outputs.
 
 The device probes are parameters (`tpu_resolver`, `list_gpus`) so the selection logic runs the
 same code path with a resolver that fails or a machine that has no GPU.
@@ -10,6 +14,7 @@ same code path with a resolver that fails or a machine that has no GPU.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -18,7 +23,7 @@ from typing import Any
 
 from movierec.core.errors import MovierecError
 
-ACCELERATORS = ("auto", "tpu", "gpu", "cpu")
+ACCELERATORS = ("auto", "tpu", "gpu", "cpu", "multiworker")
 ENV_VAR = "MOVIEREC_ACCELERATOR"
 # Environment variables that say a TPU may be attached (Cloud TPU VMs, Colab, Kaggle).
 _TPU_HINTS = ("TPU_NAME", "COLAB_TPU_ADDR", "TPU_WORKER_ID", "KAGGLE_TPU", "TPU_ACCELERATOR_TYPE")
@@ -49,10 +54,66 @@ def resolve_accelerator(name: str | None = None) -> str:
 class DeviceChoice:
     """What the selection found: the device kind, how many, and the TPU resolver when it is one."""
 
-    kind: str  # tpu | gpu | cpu
+    kind: str  # tpu | gpu | cpu | multiworker
     count: int
     reason: str
     resolver: Any = None
+
+
+@dataclass(frozen=True)
+class ClusterTask:
+    """This process's place in a multi-worker cluster, read from TF_CONFIG."""
+
+    workers: int
+    task_type: str
+    index: int
+    has_chief: bool = False
+
+    @property
+    def chief(self) -> bool:
+        """Whether this task writes the outputs: the 'chief' task, else worker 0 when there is none."""
+        return self.task_type == "chief" or (self.task_type == "worker" and self.index == 0 and not self.has_chief)
+
+
+def read_tf_config(text: str | None = None) -> ClusterTask:
+    """Parse TF_CONFIG (default: the environment's); AcceleratorError saying what is wrong."""
+    text = os.environ.get("TF_CONFIG") if text is None else text
+    example = '{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}'
+    if not text or not text.strip():
+        raise AcceleratorError(f"accelerator 'multiworker' needs the TF_CONFIG environment variable, e.g. {example}")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise AcceleratorError(f"TF_CONFIG is not valid JSON ({error}): expected e.g. {example}") from error
+    cluster = config.get("cluster") if isinstance(config, dict) else None
+    task = config.get("task") if isinstance(config, dict) else None
+    if not isinstance(cluster, dict) or not isinstance(task, dict):
+        raise AcceleratorError(f"TF_CONFIG needs a 'cluster' and a 'task' object; got {text!r}")
+    members = {kind: hosts for kind, hosts in cluster.items() if kind in ("chief", "worker")}
+    for kind, hosts in members.items():
+        if not isinstance(hosts, list) or not hosts or not all(isinstance(h, str) and ":" in h for h in hosts):
+            raise AcceleratorError(f"TF_CONFIG cluster.{kind} must be a list of 'host:port' strings; got {hosts!r}")
+    if "worker" not in members:
+        raise AcceleratorError(f"TF_CONFIG cluster has no 'worker' list; got {cluster!r}")
+    kind, index = task.get("type"), task.get("index")
+    if kind not in members or not isinstance(index, int) or not 0 <= index < len(members[kind]):
+        raise AcceleratorError(
+            f"TF_CONFIG task {task!r} does not name a member of the cluster "
+            f"(type one of {', '.join(members)}, index 0..{len(members.get(kind, [0])) - 1})"
+        )
+    workers = sum(len(hosts) for hosts in members.values())
+    return ClusterTask(workers, kind, index, has_chief="chief" in members)
+
+
+def is_chief(accelerator: str | None = None) -> bool:
+    """Whether this process writes outputs: always, unless multi-worker training says it is not the chief.
+
+    Multi-worker training is on when `accelerator` (or $MOVIEREC_ACCELERATOR) says so, or when an
+    engine in this process has already made the multi-worker strategy.
+    """
+    if resolve_accelerator(accelerator) != "multiworker" and "multiworker" not in _STRATEGIES:
+        return True
+    return read_tf_config().chief
 
 
 def default_tpu_resolver() -> Any:
@@ -91,6 +152,9 @@ def choose_device(
     wanted = resolve_accelerator(accelerator)
     tpu_resolver = tpu_resolver or default_tpu_resolver
     list_gpus = list_gpus or default_list_gpus
+    if wanted == "multiworker":
+        task = read_tf_config()
+        return DeviceChoice("multiworker", task.workers, f"TF_CONFIG: {task.task_type} {task.index} of {task.workers}")
     if wanted == "cpu":
         return DeviceChoice("cpu", 1, "cpu requested")
     if wanted == "tpu" or (wanted == "auto" and (tpu_hinted() if try_tpu is None else try_tpu)):
@@ -127,7 +191,7 @@ def distribution_strategy(
     list_gpus: Callable[[], list[Any]] | None = None,
     try_tpu: bool | None = None,
 ) -> Any:
-    """The tf.distribute strategy for `accelerator`: TPUStrategy, Mirrored, OneDevice or default.
+    """The tf.distribute strategy for `accelerator`: TPUStrategy, MultiWorkerMirrored, Mirrored, OneDevice or default.
 
     With the default probes the strategy is made once per accelerator and process (a TPU is
     initialized only once); injected probes always run the selection again.
@@ -139,7 +203,11 @@ def distribution_strategy(
     if cacheable and wanted in _STRATEGIES:
         return _STRATEGIES[wanted]
     choice = choose_device(wanted, tpu_resolver, list_gpus, try_tpu)
-    if choice.kind == "tpu":
+    if choice.kind == "multiworker":
+        # one strategy per process, made before other TensorFlow work (TensorFlow's requirement)
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    elif choice.kind == "tpu":
         strategy = tf.distribute.TPUStrategy(choice.resolver)
     elif choice.kind == "gpu" and choice.count > 1:
         strategy = tf.distribute.MirroredStrategy()

@@ -38,8 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     parser.add_argument(
         "--accelerator",
-        choices=("auto", "tpu", "gpu", "cpu"),
-        help="device for the deep-learning engines (default: $MOVIEREC_ACCELERATOR or auto)",
+        choices=("auto", "tpu", "gpu", "cpu", "multiworker"),
+        help="device for the deep-learning engines (default: $MOVIEREC_ACCELERATOR or auto); "
+        "multiworker: data-parallel over the machines named in $TF_CONFIG",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True

@@ -69,6 +69,7 @@ def selected_engines(engines: str | None, suite: str | None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from movierec.core.accelerator import is_chief
     from movierec.core.evaluation import run_benchmark
 
     engines = selected_engines(args.engines, args.suite)
@@ -90,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"movierec: warning: {engine} failed and is not in the table: {message}", file=sys.stderr)
     if failures:
         print(f"movierec: warning: {len(failures)} of {len(engines)} engines failed", file=sys.stderr)
-    if output is not None:
+    if output is not None and is_chief():  # in multi-worker training only the chief writes
         print(f"wrote {result.save(output)}")
     return 0
 

@@ -1,16 +1,19 @@
-"""What the Keras engines share: the tf.data pipeline, the training loop, progress, save/load.
+"""What the Keras engines share: sparse training in a distribution strategy, numpy answers, save/load.
 
-Keras trains the model inside the accelerator's distribution strategy; afterwards the learned
-weights are read back into numpy arrays (user vectors and biases, a movie representation and
-biases, and the interaction: a dot product or a dense head), so that `predict`, `recommend`,
-`similar_movies` and fold-in are vectorized numpy on any machine, and a saved `.keras` file gives
-the same answers as the model that wrote it. Row `n` of every user and movie table is the
-"unknown" row: the mean of the learned rows, used for ids unseen at fit time.
+The model is a Keras 3 model; `keras_train` trains it with lazy Adam on the rows each batch
+touches (see there why). Afterwards the learned weights are read back into numpy arrays (user
+vectors and biases, a movie representation and biases, and the interaction: a dot product or a
+dense head), so that `predict`, `recommend`, `similar_movies` and fold-in are vectorized numpy on
+any machine, and a saved `.keras` file gives the same answers as the model that wrote it. Row `n`
+of every user and movie table is the "unknown" row: the mean of the rows learned from training
+ratings, used for ids unseen at fit time and for ids whose every rating fell into the validation
+part (those are never offered as similar titles either: their vector carries no evidence).
 """
 
 from __future__ import annotations
 
 import os
+import random
 from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +26,7 @@ import pandas as pd
 from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
+from movierec.core.models.keras_train import LazyAdam, TrainData, make_steps, train_loop
 from movierec.core.models.vectors import cached_unit_rows
 
 ProgressCallback = Callable[[float, str], None]
@@ -41,57 +45,6 @@ def import_keras() -> tuple[Any, Any]:
     import keras
 
     return tf, keras
-
-
-# ---------------------------------------------------------------------- the input pipeline
-def make_dataset(
-    tf: Any,
-    features: dict[str, np.ndarray],
-    target: np.ndarray | None,
-    batch_size: int,
-    shuffle: bool,
-    seed: int,
-    batch_map: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
-    drop_remainder: bool = False,
-) -> Any:
-    """A shuffled, batched, prefetched tf.data pipeline; `batch_map` adds per-batch inputs."""
-    data = (features,) if target is None else (features, target.reshape(-1, 1))
-    dataset = tf.data.Dataset.from_tensor_slices(data)
-    if shuffle:
-        count = len(next(iter(features.values())))
-        dataset = dataset.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    if batch_map is not None:
-        if target is None:
-            dataset = dataset.map(lambda x: (batch_map(x),), num_parallel_calls=tf.data.AUTOTUNE)
-        else:
-            dataset = dataset.map(lambda x, y: (batch_map(x), y), num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
-def progress_callback(keras: Any, progress: ProgressCallback, epochs: int, steps: int) -> Any:
-    """A Keras callback that reports (fraction, message) about 20 times per epoch and per epoch end."""
-
-    class _Progress(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.epoch = 0
-            self.every = max(1, steps // 20)
-
-        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.epoch = epoch
-
-        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            if (batch + 1) % self.every == 0:
-                done = (self.epoch + (batch + 1) / steps) / epochs
-                progress(min(done, 1.0), f"epoch {self.epoch + 1}/{epochs}")
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            logs = logs or {}
-            figures = ", ".join(f"{k} {v:.4f}" for k, v in logs.items() if "rmse" in k)
-            progress((epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs} done" + (f": {figures}" if figures else ""))
-
-    return _Progress()
 
 
 # ---------------------------------------------------------------------- a dense head in numpy
@@ -178,10 +131,14 @@ def _adam_step(
     return params - rate * corrected / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
 
 
-def with_unknown_row(table: np.ndarray) -> np.ndarray:
-    """Replace the last row (the unknown id) by the mean of the learned rows."""
+def with_unknown_row(table: np.ndarray, trained: np.ndarray | None = None) -> np.ndarray:
+    """The last row (unknown id) and untrained rows set to the mean of the trained rows."""
     table = np.array(table, dtype=np.float32)
-    table[-1] = table[:-1].mean(axis=0)
+    trained = np.ones(len(table) - 1, dtype=bool) if trained is None else np.asarray(trained, dtype=bool)
+    learned = table[:-1][trained]
+    mean = learned.mean(axis=0) if len(learned) else np.zeros(table.shape[1], np.float32)
+    table[-1] = mean
+    table[:-1][~trained] = mean
     return table
 
 
@@ -194,23 +151,24 @@ def check_activation(activation: str) -> str:
 
 # ---------------------------------------------------------------------- the shared engine
 class KerasRecommender(Recommender):
-    """Base of the Keras engines: training through tf.data in a distribution strategy, numpy answers.
+    """Base of the Keras engines: sparse training in a distribution strategy, numpy answers.
 
     Subclasses set the hyper-parameters in `__init__` (at least those read here: epochs,
     batch_size, learning_rate, l2, validation_fraction, patience, seed, accelerator, verbose,
-    progress, deterministic) and implement `_build_model`, `_read_weights`, `_interaction` and `_fit_user`.
-    Seeding calls `keras.utils.set_random_seed`, which also seeds Python's and numpy's global
-    generators.
+    progress, deterministic) and implement `_build_model`, `_read_weights`, `_interaction` and
+    `_fit_user`. Randomness is local to the engine: every initializer and dropout layer gets a
+    seed derived from `seed` (`_initializer`, `_seed`), and batches come from a numpy generator
+    seeded with it; no global generator is touched.
     """
 
-    has_similar_movies = True
-    supports_fold_in = True
     # not a hyper-parameter: excluded from saved parameters and cache keys
     _runtime_params = ("progress",)
 
+    #: the learning rate at batch 512; `learning_rate=None` scales it to the batch
+    base_learning_rate: float = 0.002
     epochs: int
-    batch_size: int
-    learning_rate: float
+    batch_size: int | None
+    learning_rate: float | None
     l2: float
     validation_fraction: float
     patience: int
@@ -219,10 +177,6 @@ class KerasRecommender(Recommender):
     verbose: int
     progress: ProgressCallback | None
     deterministic: bool
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, without run-time hooks such as the progress callback."""
-        return {k: v for k, v in super().get_params().items() if k not in self._runtime_params}
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -249,12 +203,39 @@ class KerasRecommender(Recommender):
         return None
 
     # ------------------------------------------------------------------ training
+    def _seed(self, offset: int) -> int:
+        """A seed for one random component (initializer, dropout), derived from `seed`."""
+        return (int(self.seed) * 7919 + offset) % (2**31 - 1)
+
+    def _initializer(self, keras: Any, name: str, offset: int) -> Any:
+        """A Keras initializer by name, seeded from `seed` (stateless: the same on every worker)."""
+        initializer = keras.initializers.get(name)
+        config = initializer.get_config()
+        if "seed" in config:
+            initializer = type(initializer).from_config({**config, "seed": self._seed(offset)})
+        return initializer
+
+    def _batch_and_rate(self, n_train: int) -> tuple[int, float]:
+        """Batch size and learning rate; `None` picks them from the data size.
+
+        Small data needs many updates per epoch (ml-latest-small's RMSE grows from batch 1024
+        on), big data needs big batches to keep steps few: the automatic batch is the power of two
+        nearest 1/100 of the training ratings, between 1024 and 16384; the automatic rate is the
+        engine's rate at batch 512 scaled by sqrt(batch / 512), as Adam's noise scale suggests.
+        """
+        batch = self.batch_size
+        if batch is None:
+            batch = int(2 ** np.clip(np.round(np.log2(max(n_train, 1) / 100)), 10, 14))
+        if int(batch) < 1:
+            raise DataError(f"batch_size must be a positive integer or None, got {batch!r}")
+        rate = self.learning_rate
+        if rate is None:
+            rate = self.base_learning_rate * float(np.sqrt(int(batch) / 512))
+        return int(batch), float(rate)
+
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         tf, keras = import_keras()
-        keras.utils.set_random_seed(self.seed)
-        if self.deterministic:
-            # process-wide: TensorFlow has no per-model switch
-            tf.config.experimental.enable_op_determinism()
+        # first TensorFlow work: a multi-worker strategy must exist before any other op
         strategy = distribution_strategy(self.accelerator)  # an absent device fails before any work
         self._prepare(ratings, movies)
         user_idx = self.users_.index_of(ratings["user"].to_numpy()).astype(np.int32)
@@ -266,58 +247,51 @@ class KerasRecommender(Recommender):
         if n_valid >= len(target):
             raise DataError(f"validation_fraction={self.validation_fraction} leaves no ratings to train on")
         valid, train = np.sort(order[:n_valid]), np.sort(order[n_valid:])
+        del order
+        self.user_trained_ = np.bincount(user_idx[train], minlength=len(self.users_)) > 0
+        self.movie_trained_ = np.bincount(movie_idx[train], minlength=len(self.movies_)) > 0
 
-        replicas = strategy.num_replicas_in_sync
-        global_batch = int(self.batch_size) * replicas
-        on_tpu = "TPU" in type(strategy).__name__
-        with strategy.scope():
-            model = self._build_model(keras, len(self.users_), len(self.movies_))
-            model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),
-                loss="mse",
-                metrics=[keras.metrics.RootMeanSquaredError(name="rmse")],
+        self.batch_size_, self.learning_rate_ = self._batch_and_rate(len(train))
+        tpu = "TPU" in type(strategy).__name__
+        restore = _op_determinism(tf, self.deterministic)
+        python_state = random.getstate()  # Keras draws default seeds from Python's generator
+        try:
+            with strategy.scope():
+                model = self._build_model(keras, len(self.users_), len(self.movies_))
+                variables = [v.value for v in model.trainable_variables]
+                # XLA on a TPU cannot compile the row deduplication: dense updates there
+                optimizer = LazyAdam(tf, variables, self.learning_rate_, sparse=not tpu)
+            steps = make_steps(tf, strategy, model, optimizer, self._batch_map(tf), self.global_mean_, self.rating_range_)
+            result = train_loop(
+                tf,
+                strategy,
+                model,
+                optimizer,
+                steps,
+                TrainData(user_idx[train], movie_idx[train], target[train]),
+                TrainData(user_idx[valid], movie_idx[valid], target[valid]) if n_valid else None,
+                {"epochs": self.epochs, "batch_size": self.batch_size_ * strategy.num_replicas_in_sync,
+                 "patience": self.patience, "seed": self.seed},
+                self.progress if self.verbose == 0 else _printing(self.progress),
             )
-
-        def dataset(rows: np.ndarray, shuffle: bool) -> Any:
-            features = {"user": user_idx[rows], "movie": movie_idx[rows]}
-            return make_dataset(
-                tf, features, target[rows], global_batch, shuffle, self.seed, self._batch_map(tf), on_tpu
-            )
-
-        callbacks = []
-        validation = None
-        if n_valid:
-            validation = dataset(valid, shuffle=False)
-            callbacks.append(
-                keras.callbacks.EarlyStopping(
-                    monitor="val_rmse", patience=self.patience, restore_best_weights=True
-                )
-            )
-        steps = max(1, -(-len(train) // global_batch))
-        if self.progress is not None:
-            callbacks.append(progress_callback(keras, self.progress, self.epochs, steps))
-        history = model.fit(
-            dataset(train, shuffle=True),
-            validation_data=validation,
-            epochs=self.epochs,
-            callbacks=callbacks,
-            verbose=self.verbose,
-            shuffle=False,  # the tf.data pipeline shuffles
-        )
-        self.history_ = {k: [float(v) for v in values] for k, values in history.history.items()}
-        self.epochs_run_ = len(next(iter(self.history_.values()), []))
+        finally:
+            random.setstate(python_state)
+            restore()
+        self.history_ = result.history
+        self.epochs_run_ = result.epochs_run
+        self.best_epoch_ = result.best_epoch
         self._set_unknown_rows(model)
         self.model_ = model
         self._read_weights(model)
         if self.progress is not None:
-            self.progress(1.0, f"trained {self.epochs_run_} epoch(s)")
+            self.progress(1.0, f"trained {self.epochs_run_} epoch(s), best {self.best_epoch_}")
 
-    @staticmethod
-    def _set_unknown_rows(model: Any) -> None:
-        """Write the mean of the learned rows into every embedding's unknown (last) row."""
+    def _set_unknown_rows(self, model: Any) -> None:
+        """Unknown (last) rows and rows without training ratings become the mean of trained rows."""
         for layer in model.layers:
-            if type(layer).__name__ == "Embedding":
-                layer.embeddings.assign(with_unknown_row(np.asarray(layer.embeddings.numpy())))
+            if isinstance(layer, sparse_embedding_class()):
+                trained = self.user_trained_ if layer.name.startswith("user") else self.movie_trained_
+                layer.embeddings.assign(with_unknown_row(np.asarray(layer.embeddings.numpy()), trained))
 
     def _read_embeddings(self, model: Any) -> None:
         """The tables every engine has: user/movie vectors and biases (unknown row last)."""
@@ -350,8 +324,8 @@ class KerasRecommender(Recommender):
             )
         return self._clip(out)
 
-    def _score_user(self, user_idx: int) -> np.ndarray:
-        return self._score_vector(self.user_vectors_[user_idx], float(self.user_bias_[user_idx]))
+    def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
+        return np.vstack([self._score_vector(self.user_vectors_[i], float(self.user_bias_[i])) for i in user_idx])
 
     def _score_vector(self, vector: np.ndarray, bias: float) -> np.ndarray:
         """Scores of every known movie for one user vector and bias, in one batched step."""
@@ -359,9 +333,12 @@ class KerasRecommender(Recommender):
         scores = self.global_mean_ + bias + self.movie_bias_[movies] + self._interaction(vector, movies)
         return self._clip(scores)
 
-    def _similar_scores(self, movie_idx: int) -> np.ndarray:
+    def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
+        # movies without training ratings hold the mean vector, not evidence: never offered
+        if not self.movie_trained_[movie_idx]:
+            return np.full(len(self.movies_), np.nan)
         unit = cached_unit_rows(self, self._similarity_vectors())[: len(self.movies_)]
-        return unit @ unit[movie_idx]
+        return np.where(self.movie_trained_, unit @ unit[movie_idx], np.nan)
 
     def _similarity_vectors(self) -> np.ndarray:
         """The learned movie representation compared by cosine in `similar_movies`."""
@@ -373,6 +350,13 @@ class KerasRecommender(Recommender):
         return self._score_vector(vector, bias)
 
     # ------------------------------------------------------------------ persistence
+    def _state(self) -> dict[str, np.ndarray]:
+        return {"user_trained": self.user_trained_, "movie_trained": self.movie_trained_}
+
+    def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self.user_trained_ = np.asarray(state["user_trained"], dtype=bool)
+        self.movie_trained_ = np.asarray(state["movie_trained"], dtype=bool)
+
     def _save_extra(self, folder: Path) -> None:
         self.model_.save(folder / MODEL_FILE)
 
@@ -381,14 +365,60 @@ class KerasRecommender(Recommender):
         if not path.exists():
             raise DataError(f"{folder}: {MODEL_FILE} is missing")
         _, keras = import_keras()
+        sparse_embedding_class()  # registers the layer class the file names
         self.model_ = keras.saving.load_model(path, compile=False)
         self._read_weights(self.model_)
 
 
-def embedding_table(keras: Any, rows: int, width: int, name: str, l2: float, init: str = "random_normal") -> Any:
+def embedding_table(keras: Any, rows: int, width: int, name: str, l2: float, init: Any = "random_normal") -> Any:
     """An Embedding with one extra row for unknown ids, L2 on the looked-up vectors (per rating)."""
     reg = keras.regularizers.L2(l2) if l2 else None
-    return keras.layers.Embedding(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
+    return sparse_embedding_class()(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
+
+
+_SPARSE_EMBEDDING: list[Any] = []
+
+
+def sparse_embedding_class() -> Any:
+    """Keras' Embedding whose lookup reads only the asked rows (registered for `.keras` loading).
+
+    Keras' own lookup reads the whole table into a tensor first; once a table has had sparse
+    updates TensorFlow copies it on every such read (copy-on-read), so each step would cost
+    O(rows x width). `tf.gather` on the variable itself is a ResourceGather of the rows alone,
+    and its gradient stays `tf.IndexedSlices`.
+    """
+    if not _SPARSE_EMBEDDING:
+        tf, keras = import_keras()
+
+        @keras.saving.register_keras_serializable(package="movierec")
+        class SparseEmbedding(keras.layers.Embedding):
+            def call(self, inputs: Any) -> Any:
+                return tf.gather(self.embeddings.value, tf.cast(inputs, tf.int32))
+
+        _SPARSE_EMBEDDING.append(SparseEmbedding)
+    return _SPARSE_EMBEDDING[0]
+
+
+def _op_determinism(tf: Any, wanted: bool) -> Callable[[], None]:
+    """Turn TensorFlow's op determinism on for one fit; the returned function restores the setting."""
+    from tensorflow.python.framework import config  # the public API has no switch back
+
+    if not wanted or config.is_op_determinism_enabled():
+        return lambda: None
+    config.enable_op_determinism()
+    return config.disable_op_determinism
+
+
+def _printing(progress: ProgressCallback | None) -> ProgressCallback:
+    """With verbose > 0: print epoch ends (and still call the app's progress callback)."""
+
+    def report(fraction: float, message: str) -> None:
+        if "done" in message:
+            print(message, flush=True)
+        if progress is not None:
+            progress(fraction, message)
+
+    return report
 
 
 def _embedding(model: Any, name: str) -> np.ndarray:

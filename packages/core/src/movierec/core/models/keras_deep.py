@@ -23,7 +23,11 @@ from movierec.core.models.keras_common import (
 
 
 class KerasDeep(KerasRecommender):
-    """Concatenated embeddings and a dense head, trained with Adam through tf.data."""
+    """Concatenated embeddings and a dense head, trained with lazy Adam on shuffled mini-batches."""
+
+    base_learning_rate = 0.003
+
+    name = "keras_deep"
 
     def __init__(
         self,
@@ -34,8 +38,8 @@ class KerasDeep(KerasRecommender):
         dropout: float = 0.0,
         use_biases: bool = True,
         epochs: int = 30,
-        batch_size: int = 512,
-        learning_rate: float = 0.003,
+        batch_size: int | None = None,
+        learning_rate: float | None = None,
         l2: float = 0.02,
         validation_fraction: float = 0.05,
         patience: int = 3,
@@ -71,15 +75,19 @@ class KerasDeep(KerasRecommender):
             "user": keras.Input(shape=(), dtype="int32", name="user"),
             "movie": keras.Input(shape=(), dtype="int32", name="movie"),
         }
-        user_vector = embedding_table(keras, n_users, self.user_dim, "user_embedding", self.l2)(inputs["user"])
-        movie_parts = [embedding_table(keras, n_movies, self.movie_dim, "movie_embedding", self.l2)(inputs["movie"])]
+        init = self._initializer
+        user_vector = embedding_table(keras, n_users, self.user_dim, "user_embedding", self.l2, init(keras, "random_normal", 1))(inputs["user"])
+        movie_parts = [
+            embedding_table(keras, n_movies, self.movie_dim, "movie_embedding", self.l2, init(keras, "random_normal", 2))(inputs["movie"])
+        ]
         movie_parts += self._movie_features(keras, inputs)
         hidden = layers.Concatenate(name="concat")([user_vector, *movie_parts])
         for index, units in enumerate(self.hidden_units):
-            hidden = layers.Dense(int(units), activation=self.activation, name=f"hidden_{index}")(hidden)
+            kernel = init(keras, "glorot_uniform", 10 + index)
+            hidden = layers.Dense(int(units), activation=self.activation, kernel_initializer=kernel, name=f"hidden_{index}")(hidden)
             if self.dropout:
-                hidden = layers.Dropout(self.dropout, name=f"dropout_{index}")(hidden)
-        rating = layers.Dense(1, name="output")(hidden)
+                hidden = layers.Dropout(self.dropout, seed=self._seed(20 + index), name=f"dropout_{index}")(hidden)
+        rating = layers.Dense(1, kernel_initializer=init(keras, "glorot_uniform", 30), name="output")(hidden)
         if self.use_biases:
             user_bias = embedding_table(keras, n_users, 1, "user_bias", self.l2, "zeros")(inputs["user"])
             movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.l2, "zeros")(inputs["movie"])

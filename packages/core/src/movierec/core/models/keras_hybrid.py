@@ -27,6 +27,8 @@ from movierec.core.models.text import has_overview, overview_texts, overview_tfi
 class KerasHybrid(KerasDeep):
     """Collaborative embeddings plus overview text, as in the notebook's hybrid network."""
 
+    name = "keras_hybrid"
+
     uses_overviews = True
 
     def __init__(
@@ -41,8 +43,8 @@ class KerasHybrid(KerasDeep):
         max_features: int = 20_000,
         min_df: int = 2,
         epochs: int = 30,
-        batch_size: int = 512,
-        learning_rate: float = 0.003,
+        batch_size: int | None = None,
+        learning_rate: float | None = None,
         l2: float = 0.02,
         validation_fraction: float = 0.05,
         patience: int = 3,
@@ -128,7 +130,8 @@ class KerasHybrid(KerasDeep):
         inputs["overview"] = keras.Input(shape=(self.overviews_.shape[1],), sparse=True, name="overview")
         tower = inputs["overview"]
         for index, units in enumerate(self.overview_units):
-            tower = keras.layers.Dense(int(units), activation="relu", name=f"overview_{index}")(tower)
+            kernel = self._initializer(keras, "glorot_uniform", 40 + index)
+            tower = keras.layers.Dense(int(units), activation="relu", kernel_initializer=kernel, name=f"overview_{index}")(tower)
         return [tower]
 
     def _movie_representation(self, model: Any) -> np.ndarray:
@@ -141,6 +144,7 @@ class KerasHybrid(KerasDeep):
     def _state(self) -> dict[str, np.ndarray]:
         matrix = self.overviews_
         return {
+            **super()._state(),
             "overview_indptr": matrix.indptr,
             "overview_indices": matrix.indices,
             "overview_data": matrix.data,
@@ -148,6 +152,7 @@ class KerasHybrid(KerasDeep):
         }
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        super()._set_state(state)
         shape = tuple(int(v) for v in state["overview_shape"])
         self.overviews_ = sp.csr_matrix(
             (state["overview_data"], state["overview_indices"], state["overview_indptr"]), shape=shape

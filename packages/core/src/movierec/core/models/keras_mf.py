@@ -4,6 +4,8 @@ The notebook's model was the bare dot product of two 10-dimensional he_normal em
 one epoch with batch 256; those values remain available as parameters. The defaults add what
 makes it a real model: user and movie biases around the global mean, L2 on the looked-up vectors
 (per rating, like Funk SVD), and early stopping on a validation part of the training data.
+`batch_size=None` and `learning_rate=None` (defaults) pick them from the data size
+(`KerasRecommender._batch_and_rate`): batch 1024 on ml-latest-small, 16384 on Netflix.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from movierec.core.models.vectors import ridge_fold_in
 
 
 class KerasMF(KerasRecommender):
-    """Biased matrix factorization trained with Adam on mini-batches through tf.data."""
+    """Biased matrix factorization trained with lazy (sparse) Adam on shuffled mini-batches."""
+
+    base_learning_rate = 0.002
+
+    name = "keras_mf"
 
     def __init__(
         self,
         factors: int = 128,
         epochs: int = 40,
-        batch_size: int = 512,
-        learning_rate: float = 0.002,
+        batch_size: int | None = None,
+        learning_rate: float | None = None,
         l2: float = 0.1,
         initializer: str = "random_normal",
         validation_fraction: float = 0.05,
@@ -53,8 +59,9 @@ class KerasMF(KerasRecommender):
         layers = keras.layers
         user = keras.Input(shape=(), dtype="int32", name="user")
         movie = keras.Input(shape=(), dtype="int32", name="movie")
-        user_vector = embedding_table(keras, n_users, self.factors, "user_embedding", self.l2, self.initializer)(user)
-        movie_vector = embedding_table(keras, n_movies, self.factors, "movie_embedding", self.l2, self.initializer)(movie)
+        init = self._initializer
+        user_vector = embedding_table(keras, n_users, self.factors, "user_embedding", self.l2, init(keras, self.initializer, 1))(user)
+        movie_vector = embedding_table(keras, n_movies, self.factors, "movie_embedding", self.l2, init(keras, self.initializer, 2))(movie)
         user_bias = embedding_table(keras, n_users, 1, "user_bias", self.l2, "zeros")(user)
         movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.l2, "zeros")(movie)
         dot = layers.Dot(axes=1, name="dot")([user_vector, movie_vector])

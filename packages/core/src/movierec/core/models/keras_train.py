@@ -1,0 +1,251 @@
+"""The Keras engines' training loop: sparse (lazy) Adam on the rows a batch touches, numpy batches.
+
+Keras' `model.fit` with Adam decays the moments of every row of every embedding table at every
+step, so one step costs O(users x factors) whatever the batch: with Netflix's 480k users that is
+all the time there is. Here the gradients of the embedding tables stay `tf.IndexedSlices`; the
+rows a batch touches are deduplicated, and only their moments and values are gathered, updated
+and scattered back (lazy Adam, as TensorFlow Addons' LazyAdam); dense weights (the deep engines'
+head) get ordinary Adam. Batches are slices of one seeded numpy permutation per epoch, so the
+input pipeline costs a few numpy gathers per step.
+
+Under a distribution strategy (several GPUs, or several workers with MultiWorkerMirroredStrategy)
+every replica takes its share of each global batch, the gradients are all-reduced inside the
+replica context (sparse ones by all-gather), and `strategy.extended.update` applies the same
+update to every copy of the weights. Keras' own `fit` fails under MultiWorkerMirroredStrategy in
+Keras 3 (keras-team/keras#20585); this loop does not go through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# the largest batch evaluated at once in validation (bounds memory of a dense head's activations)
+_EVAL_BATCH = 65_536
+
+
+@dataclass
+class TrainData:
+    """Index arrays of the ratings (int32 positions, float32 centred targets)."""
+
+    user: np.ndarray
+    movie: np.ndarray
+    target: np.ndarray
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The (user, movie, target) arrays of the given rows."""
+        return self.user[rows], self.movie[rows], self.target[rows]
+
+
+@dataclass
+class LoopResult:
+    """What training leaves: per-epoch history, epochs run, the best epoch (1-based)."""
+
+    history: dict[str, list[float]] = field(default_factory=dict)
+    epochs_run: int = 0
+    best_epoch: int = 0
+
+
+class LazyAdam:
+    """Adam whose sparse updates touch only the rows in the gradient (moments of others stay put)."""
+
+    def __init__(self, tf: Any, variables: list[Any], learning_rate: float, sparse: bool = True) -> None:
+        self.tf = tf
+        self.learning_rate = float(learning_rate)
+        self.beta_1, self.beta_2, self.epsilon = 0.9, 0.999, 1e-7
+        self.sparse = sparse
+        # slots are made in the caller's scope, so they live wherever the weights live
+        self.first = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
+        self.second = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
+        self.iterations = tf.Variable(
+            0, dtype=tf.int64, trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
+        )
+
+    def apply(self, strategy: Any | None, grads: list[Any], variables: list[Any]) -> None:
+        """One step on every variable: on every copy through `strategy` (cross-replica context), else in place."""
+        tf = self.tf
+        step = tf.cast(self.iterations + 1, tf.float32)
+        rate = self.learning_rate * tf.sqrt(1.0 - self.beta_2**step) / (1.0 - self.beta_1**step)
+        for var, grad, first, second in zip(variables, grads, self.first, self.second):
+            if strategy is None:
+                self._update(var, grad, first, second, rate)
+            else:
+                strategy.extended.update(var, self._update, args=(grad, first, second, rate), group=False)
+        self.iterations.assign_add(1)
+
+    def _update(self, var: Any, grad: Any, first: Any, second: Any, rate: Any) -> None:
+        tf = self.tf
+        b1, b2, eps = self.beta_1, self.beta_2, self.epsilon
+        if isinstance(grad, tf.IndexedSlices) and self.sparse:
+            rows, position = tf.unique(grad.indices)
+            values = tf.math.unsorted_segment_sum(grad.values, position, tf.shape(rows)[0])
+            m = b1 * tf.gather(first, rows) + (1.0 - b1) * values
+            v = b2 * tf.gather(second, rows) + (1.0 - b2) * tf.square(values)
+            first.scatter_update(tf.IndexedSlices(m, rows))
+            second.scatter_update(tf.IndexedSlices(v, rows))
+            var.scatter_sub(tf.IndexedSlices(rate * m / (tf.sqrt(v) + eps), rows))
+            return
+        grad = tf.convert_to_tensor(grad)
+        first.assign(b1 * first + (1.0 - b1) * grad)
+        second.assign(b2 * second + (1.0 - b2) * tf.square(grad))
+        var.assign_sub(rate * first / (tf.sqrt(second) + eps))
+
+
+def _scaled(tf: Any, grad: Any, factor: float) -> Any:
+    if isinstance(grad, tf.IndexedSlices):
+        return tf.IndexedSlices(grad.values * factor, grad.indices, grad.dense_shape)
+    return grad * factor
+
+
+def make_steps(
+    tf: Any,
+    strategy: Any,
+    model: Any,
+    optimizer: LazyAdam,
+    batch_map: Callable[[dict[str, Any]], dict[str, Any]] | None,
+    global_mean: float,
+    rating_range: tuple[float, float],
+) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """The compiled train and evaluation steps; each returns (sum of squared errors, count)."""
+    variables = [v.value for v in model.trainable_variables]
+    replicas = strategy.num_replicas_in_sync
+    low, high = float(rating_range[0]) - global_mean, float(rating_range[1]) - global_mean
+
+    def inputs_of(user: Any, movie: Any) -> dict[str, Any]:
+        inputs = {"user": user, "movie": movie}
+        return batch_map(inputs) if batch_map is not None else inputs
+
+    def replica_train(user: Any, movie: Any, target: Any) -> tuple[Any, Any]:
+        with tf.GradientTape() as tape:
+            predicted = tf.reshape(model(inputs_of(user, movie), training=True), [-1])
+            squared = tf.reduce_sum(tf.square(predicted - target))
+            count = tf.cast(tf.size(target), tf.float32)
+            loss = squared / tf.maximum(count, 1.0)
+            if model.losses:  # the L2 on looked-up vectors (Keras divides it by the batch)
+                loss += tf.add_n(model.losses)
+        grads = tape.gradient(loss, variables)
+        if replicas == 1:  # plain variables on one device: update in place
+            optimizer.apply(None, grads, variables)
+            return squared, count
+        context = tf.distribute.get_replica_context()
+        grads = [_scaled(tf, g, 1.0 / replicas) for g in context.all_reduce("sum", grads)]
+        squared, count = context.all_reduce("sum", [squared, count])
+        context.merge_call(lambda strategy, g: optimizer.apply(strategy, g, variables), args=(grads,))
+        return squared, count
+
+    def replica_eval(user: Any, movie: Any, target: Any) -> tuple[Any, Any]:
+        predicted = tf.clip_by_value(tf.reshape(model(inputs_of(user, movie), training=False), [-1]), low, high)
+        squared = tf.reduce_sum(tf.square(predicted - target))
+        count = tf.cast(tf.size(target), tf.float32)
+        if replicas > 1:
+            squared, count = tf.distribute.get_replica_context().all_reduce("sum", [squared, count])
+        return squared, count
+
+    def compiled(replica_fn: Callable[..., Any]) -> Callable[..., Any]:
+        @tf.function(reduce_retracing=True)
+        def step(*args: Any) -> tuple[Any, Any]:
+            squared, count = strategy.run(replica_fn, args=args)
+            # after the all-reduce every replica holds the same totals
+            return strategy.experimental_local_results(squared)[0], strategy.experimental_local_results(count)[0]
+
+        return step
+
+    return compiled(replica_train), compiled(replica_eval)
+
+
+def _distributed(strategy: Any, arrays: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
+    """Each replica's share (rows id::replicas) of a global batch, as the strategy's inputs."""
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1:
+        return arrays
+    return tuple(
+        strategy.experimental_distribute_values_from_function(
+            lambda context, a=array: a[context.replica_id_in_sync_group :: replicas]
+        )
+        for array in arrays
+    )
+
+
+def train_loop(
+    tf: Any,
+    strategy: Any,
+    model: Any,
+    optimizer: LazyAdam,
+    steps: tuple[Callable[..., Any], Callable[..., Any]],
+    train: TrainData,
+    valid: TrainData | None,
+    settings: dict[str, Any],
+    progress: Callable[[float, str], None] | None,
+) -> LoopResult:
+    """Epochs over seeded permutations, early stopping on validation RMSE, best weights restored.
+
+    `settings`: epochs, batch_size (global), patience, seed.
+    """
+    train_step, eval_step = steps
+    epochs, batch, patience = int(settings["epochs"]), int(settings["batch_size"]), int(settings["patience"])
+    replicas = strategy.num_replicas_in_sync
+    n = len(train.target)
+    # with several replicas every share of a batch must be non-empty: drop the last partial batch
+    n_steps = max(1, n // batch) if replicas > 1 else max(1, -(-n // batch))
+    every = max(1, n_steps // 20)
+    rng = np.random.default_rng(settings["seed"])
+    result = LoopResult()
+    best, best_weights, waited = np.inf, None, 0
+    for epoch in range(epochs):
+        order = rng.permutation(n).astype(np.int64)
+        totals = []
+        for index in range(n_steps):
+            rows = order[index * batch : (index + 1) * batch]
+            totals.append(train_step(*_distributed(strategy, train.take(rows))))
+            if progress is not None and (index + 1) % every == 0:
+                progress(min((epoch + (index + 1) / n_steps) / epochs, 1.0), f"epoch {epoch + 1}/{epochs}")
+        squared, count = (float(np.sum([float(t[i]) for t in totals])) for i in (0, 1))
+        _record(result.history, "loss", squared / max(count, 1.0))
+        _record(result.history, "rmse", float(np.sqrt(squared / max(count, 1.0))))
+        result.epochs_run = epoch + 1
+        if valid is None:
+            result.best_epoch = epoch + 1
+            _epoch_done(progress, epoch, epochs, result.history)
+            continue
+        val_rmse = evaluate(strategy, eval_step, valid)
+        _record(result.history, "val_loss", val_rmse**2)
+        _record(result.history, "val_rmse", val_rmse)
+        _epoch_done(progress, epoch, epochs, result.history)
+        if val_rmse < best:
+            best, waited, result.best_epoch = val_rmse, 0, epoch + 1
+            best_weights = model.get_weights()
+        else:
+            waited += 1
+            if waited >= patience:
+                break
+    if best_weights is not None and result.best_epoch != result.epochs_run:
+        model.set_weights(best_weights)
+    return result
+
+
+def evaluate(strategy: Any, eval_step: Callable[..., Any], data: TrainData) -> float:
+    """RMSE of clipped predictions over `data`, in batches (the same figure on every worker)."""
+    replicas = strategy.num_replicas_in_sync
+    n = len(data.target)
+    squared = count = 0.0
+    for start in range(0, n, _EVAL_BATCH):
+        rows = np.arange(start, min(start + _EVAL_BATCH, n))
+        if replicas > 1 and len(rows) < replicas:
+            rows = np.resize(rows, replicas)  # every replica needs a row; the repeat is negligible
+        s, c = eval_step(*_distributed(strategy, data.take(rows)))
+        squared, count = squared + float(s), count + float(c)
+    return float(np.sqrt(squared / max(count, 1.0)))
+
+
+def _record(history: dict[str, list[float]], key: str, value: float) -> None:
+    history.setdefault(key, []).append(float(value))
+
+
+def _epoch_done(progress: Callable[[float, str], None] | None, epoch: int, epochs: int, history: dict) -> None:
+    if progress is None:
+        return
+    figures = ", ".join(f"{key} {values[-1]:.4f}" for key, values in history.items() if "rmse" in key)
+    progress((epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs} done: {figures}")
