@@ -253,3 +253,26 @@ def test_baselineonly_fold_in_is_the_baseline_fold_in(fitted, folds):
     top = engine.recommend_for_ratings(ratings, k=5)
     expected = engine.global_mean_ + bias + engine.bi_[engine.movies_.index_of(top["movie"].to_numpy())]
     np.testing.assert_allclose(top["score"], expected)
+
+
+def test_item_based_knn_reasons_name_the_nearest_liked_movie_that_raises_the_estimate(folds):
+    train, _ = folds
+    engine = create_engine("surprise_knnbaseline", sim_options={"name": "pearson_baseline", "user_based": False}).fit(train)
+    user = int(train["user"].value_counts().index[0])
+    mine = train[train["user"] == user].sort_values("movie").set_index("movie")["rating"]
+    u = engine.users_.position(user)
+    rated = engine.movies_.index_of(mine.index.to_numpy())
+    top = engine.recommend(user, k=10)["movie"].to_numpy()
+    reasons = engine.reasons(user, top)
+    assert any(r is not None for r in reasons)
+    for movie, reason in zip(top, reasons):
+        sim = engine.sim_[engine.movies_.position(int(movie)), rated]
+        nearest = np.argsort(-sim, kind="stable")[: engine.k]
+        nearest = nearest[sim[nearest] > 0]
+        residual = mine.to_numpy() - engine.global_mean_ - engine.bu_[u] - engine.bi_[rated]
+        push = {int(mine.index[j]): sim[j] * residual[j] for j in nearest if mine.iloc[j] >= max(mine.mean(), 3.0)}
+        push = {m: p for m, p in push.items() if p > 0}
+        assert (reason is None) == (not push)
+        if reason is not None:
+            assert reason["movie"] == max(push, key=push.get)
+    assert create_engine("surprise_knnbaseline").fit(train).reasons(user, top) == [None] * 10

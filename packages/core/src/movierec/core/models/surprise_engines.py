@@ -24,7 +24,7 @@ import scipy.sparse as sp
 
 from movierec.core.models.base import Recommender
 from movierec.core.models.baseline import fold_in_user_bias
-from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums
+from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums, rated_neighbour_reason
 from movierec.core.models.vectors import cached_unit_rows, evidence_weight, ridge_fold_in
 
 
@@ -451,6 +451,27 @@ class _KNN(SurpriseEngine):
     def _neighbour_mean(self, sums: NeighbourSums) -> np.ndarray:
         enough = (sums.count >= self.min_k) & (sums.weights > 0)
         return np.where(enough, sums.weighted / np.where(enough, sums.weights, 1.0), 0.0)
+
+    def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
+        """Item-based: per movie, the liked rated movies among its k nearest that raise the estimate most."""
+        if self.user_based:
+            return super().reasons(user, movies)
+        index = self._known_user(user)
+        rated = self._rated_by_user(index)
+        ratings = self.seen_.data[self.seen_.indptr[index]: self.seen_.indptr[index + 1]].astype(np.float64)
+        terms = self._terms()
+        # the term each rated movie j adds, as in neighbour_sums: (r - offset[j] - target_offset[u]) / scale[j]
+        residual = ratings - terms["offset"][rated] if "offset" in terms else ratings.copy()
+        if "target_offset" in terms:
+            residual -= terms["target_offset"][index]
+        if "scale" in terms:
+            residual /= terms["scale"][rated]
+        liked_from = max(float(ratings.mean()), sum(self.rating_range_) / 2)
+        return [
+            None if m < 0 else rated_neighbour_reason(self.sim_[m, rated], residual, ratings, self.movies_.ids[rated],
+                                                      int(self.k), liked_from)
+            for m in self.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist()
+        ]
 
     def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
         # Surprise's similarities are not shrunk by default (msd, cosine): weigh rare movies' down

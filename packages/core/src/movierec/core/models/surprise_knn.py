@@ -96,3 +96,21 @@ def _accumulate(
     weighted += np.bincount(pair, similarity * term, minlength=n)
     weights += np.bincount(pair, similarity, minlength=n)
     count += np.bincount(pair, minlength=n)
+
+
+def rated_neighbour_reason(
+    similarity: np.ndarray, terms: np.ndarray, ratings: np.ndarray, rated_ids: np.ndarray, k: int, liked_from: float
+) -> dict | None:
+    """Why an item-based k-NN estimate is high: the liked rated movies among its k nearest that raise it most.
+
+    `similarity` and `terms` (the residual each rated movie contributes) are aligned with the
+    user's rated movies; the k nearest are chosen as the estimate chooses them (positive
+    similarity, equal ones by position). None when no liked movie raises the estimate.
+    """
+    nearest = np.argsort(-similarity, kind="stable")[:k]
+    nearest = nearest[similarity[nearest] > 0]
+    push = similarity[nearest] * terms[nearest]
+    named = [j for j in np.argsort(-push, kind="stable") if push[j] > 0 and ratings[nearest[j]] >= liked_from][:3]
+    because = [{"movie": int(rated_ids[nearest[j]]), "rating": float(ratings[nearest[j]]),
+                "similarity": float(similarity[nearest[j]]), "contribution": float(push[j])} for j in named]
+    return {**because[0], "because": because} if because else None
