@@ -31,11 +31,13 @@ WITHOUT_KERAS = tuple(m for m in DEFAULT_MEMBERS if m != "keras_mf")
 
 def tune_lambda(dataset: Dataset) -> None:
     """nDCG@10 of ease over lambda_ on user:0.25 with seed 7 (not the reported split)."""
-    specs = [("ease", {"lambda_": value}) for value in (50, 100, 150, 250, 350, 500, 1000)]
-    specs += [("ease", {"lambda_": value, "binary": False}) for value in (700, 1200, 2000, 6000)]
+    specs = [("ease", {"lambda_": value}) for value in (50, 100, 150, 250, 500, 1000)]
+    specs += [("ease", {"lambda_": value, "binary": False}) for value in (1000, 2000, 6000)]
+    specs += [("ease", {"min_movie_ratings": value}) for value in (1, 3, 10)]
+    specs.insert(0, "ease")
     result = run_benchmark(dataset, "user:0.25", specs, k=10, seed=7, progress=True)
     summary = result.summary()
-    print("\n== lambda_ sweep, user:0.25 seed 7, nDCG@10 ==")
+    print(f"\n== lambda_ sweep, user:0.25 seed 7, nDCG@10 (defaults: {create_engine('ease').get_params()}) ==")
     print(summary[summary["metric"] == "ndcg@10"][["engine", "mean", "fit_seconds"]].to_string(index=False))
 
 
@@ -71,6 +73,15 @@ def blend_part(dataset: Dataset, json_dir: Path | None) -> None:
         print(f"skipped {engine}: {message}")
     if json_dir:
         print(f"wrote {result.save(json_dir / 'blend_kfold5.json')}")
+    blend = create_engine("blend").fit(dataset.ratings)
+    print(f"\ndefault blend fitted on all {len(dataset.ratings):,} ratings: weights {_rounded(blend.member_weights())}")
+    print(f"RMSE on its own 10 % holdout (members fitted on the other 90 %): {_rounded(blend.holdout_rmse_)}")
+    seconds = {name: f"{held:.1f} + {full:.1f}" for name, (held, full) in blend.member_fit_seconds_.items()}
+    print(f"member fit seconds (90 % + all): {seconds}")
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {key: round(value, 4) for key, value in values.items()}
 
 
 def main() -> None:
