@@ -7,12 +7,16 @@ through gradio_client.
     hatch run python benchmarks/bench_app.py --part startup        # cold and warm start, first deep engine
     hatch run python benchmarks/bench_app.py --part latency --requests 50
     hatch run python benchmarks/bench_app.py --part concurrency --clients 20 --seconds 60
+    hatch run python benchmarks/bench_app.py --part weight --datasets sample,movielens:DIR,netflix:DIR
 
 Comparisons in the same run:
 - startup: first start (engines trained) against the second start (engines loaded from the cache).
 - latency: each endpoint through the server against the same callback called in-process
   (the ratio is what HTTP, the queue and serialization cost).
 - concurrency: the app's queue settings (default_concurrency_limit=4) against Gradio's default (1).
+- weight: what chromium downloads to open the page (the HTML with its embedded config and every
+  JSON answer until the page is idle; the JavaScript and CSS bundles are the same for every app and
+  cached), decoded and as transferred, and the largest components of the config.
 """
 
 from __future__ import annotations
@@ -160,6 +164,59 @@ def _direct(state: Any, callbacks: Any, endpoint: str, arguments: tuple[Any, ...
         callbacks.recommend_for_new_user(state, engine, k, list(zip(pairs[0::2], pairs[1::2])))
 
 
+# ----------------------------------------------------------------- page weight
+CHROMIUM = "/usr/bin/chromium"
+
+
+def bench_weight(datasets: list[str]) -> None:
+    print("== page weight: HTML + config + JSON chromium fetches until idle (static JS/CSS bundles left out)")
+    with tempfile.TemporaryDirectory() as cache:
+        for spec in datasets:
+            with running_app(Path(cache), extra_env={"MOVIEREC_DATASET": spec}) as (url, _, _):
+                decoded, transferred, parts = page_weight(url)
+                largest = ", ".join(f"{what} {size / 1024:.0f} KB" for what, size in config_components(url)[:3])
+                name = Path(spec.partition(":")[2]).name or spec
+                print(f"  {name:<16} page {decoded / 1e6:6.2f} MB decoded, {transferred / 1e6:6.2f} MB transferred "
+                      f"({parts} responses); largest config entries: {largest}")
+
+
+def page_weight(url: str) -> tuple[int, int, int]:
+    """(decoded bytes, transferred bytes, responses) of the document and its JSON answers."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        responses: list[Any] = []
+        page.on("response", lambda response: responses.append(response))
+        page.goto(url, wait_until="networkidle")
+        decoded = transferred = counted = 0
+        for response in responses:
+            kind = response.request.resource_type
+            if kind not in ("document", "xhr", "fetch", "eventsource"):
+                continue
+            try:
+                body = response.body()
+            except Exception:  # a stream (server-sent events) has no body to read back
+                body = b""
+            decoded += len(body)
+            transferred += response.request.sizes()["responseBodySize"]
+            counted += 1
+        browser.close()
+    return decoded, transferred, counted
+
+
+def config_components(url: str) -> list[tuple[str, int]]:
+    """(label or type, bytes of its JSON) of the page config's components, largest first."""
+    import json
+
+    import httpx
+
+    config = httpx.get(url + "config", timeout=60).json()
+    sizes = [(str(c.get("props", {}).get("label") or c.get("type")), len(json.dumps(c))) for c in config["components"]]
+    return sorted(sizes, key=lambda item: -item[1])
+
+
 # ----------------------------------------------------------------- concurrency
 def bench_concurrency(clients: int, seconds: float) -> None:
     print(f"== concurrency: {clients} gradio_client threads, recommend and similar in turn, {seconds:g} s each")
@@ -224,7 +281,8 @@ def _hammer(url: str, clients: int, seconds: float) -> tuple[list[float], int, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("all", "startup", "latency", "concurrency"), default="all")
+    parser.add_argument("--part", choices=("all", "startup", "latency", "concurrency", "weight"), default="all")
+    parser.add_argument("--datasets", default="sample", help="comma-separated dataset specs for --part weight")
     parser.add_argument("--requests", type=int, default=50, help="sequential requests per endpoint")
     parser.add_argument("--clients", type=int, default=20, help="concurrent gradio_client threads")
     parser.add_argument("--seconds", type=float, default=60, help="length of each concurrency run")
@@ -236,6 +294,8 @@ def main() -> None:
         bench_latency(args.requests)
     if args.part in ("all", "concurrency"):
         bench_concurrency(args.clients, args.seconds)
+    if args.part in ("all", "weight"):
+        bench_weight([spec.strip() for spec in args.datasets.split(",") if spec.strip()])
 
 
 if __name__ == "__main__":

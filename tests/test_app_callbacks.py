@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+import os
+
 import pandas as pd
 import pytest
 
 from movierec.app import callbacks, insights
 from movierec.app.callbacks import InputError
 from movierec.app.engines import EngineCache
-from movierec.app.state import AppState
+from movierec.app.state import AppState, dataset_spec_from_env
+from movierec.core.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -57,14 +61,15 @@ def test_a_random_user_is_one_of_the_dataset(state):
 @pytest.mark.parametrize(
     ("user", "words"),
     [("", "choose a user"), ("abc", "must be a number"), ("inf", "must be a number"), ("-inf", "must be a number"),
-     ("999999999", "unknown user 999999999"), (None, "choose")],
+     ("999999999", "unknown user 999999999"), (None, "choose"),
+     ("1.5", "1.5 is not a user id: user ids are whole numbers"), ("3.5", "3.5 is not a user id")],
 )
 def test_bad_user_ids_are_explained(state, user, words):
     with pytest.raises(InputError, match=words):
         callbacks.recommend_for_user(state, user, "item_knn", 5)
 
 
-@pytest.mark.parametrize("k", [0, 51, 2.5, "many", None, float("nan")])
+@pytest.mark.parametrize("k", [0, 51, 2.5, "many", None, float("nan"), True, False])
 def test_k_outside_1_to_50_is_rejected(state, user, k):
     with pytest.raises(InputError, match="k must be a whole number from 1 to 50"):
         callbacks.recommend_for_user(state, user, "item_knn", k)
@@ -161,7 +166,7 @@ def test_similar_titles_by_each_similarity(state, similarity):
     assert len(result.table) == 8
     assert label.rsplit(" (", 1)[0] not in set(result.table["title"])
     assert result.table["score"].is_monotonic_decreasing
-    assert "overview" in result.table.columns
+    assert "about" in result.table.columns
 
 
 def test_collaborative_similar_titles_match_the_engines_own_top_k(state):
@@ -305,3 +310,181 @@ def test_engines_that_report_training_move_the_progress_bar(state, tmp_path):
     assert [fraction for fraction, _ in steps] == sorted(fraction for fraction, _ in steps)
     assert cache.folder("keras_mf") == folder and (folder / "engine.json").exists()  # the key ignores the hook
     assert engine.progress is None
+
+
+# ----------------------------------------------------------------- engine cache: damage, kills, failures
+def test_a_cache_entry_that_fails_the_engines_own_checks_is_trained_again(state, tmp_path):
+    cache = EngineCache(state.dataset, tmp_path)
+    cache.get("item_knn")
+    folder = cache.folder("item_knn")
+    arrays = next(folder.glob("*.npz"))
+    arrays.write_bytes(arrays.read_bytes()[:100])  # a truncated zip: ModelFileError on load
+    again = EngineCache(state.dataset, tmp_path)
+    assert again.get("item_knn").recommend(int(state.user_choices[0]), k=3) is not None
+    assert again.timings["item_knn"][0] == "trained"
+
+
+def test_a_half_written_folder_left_by_a_killed_save_is_removed(state, tmp_path):
+    import subprocess
+    import sys
+
+    cache = EngineCache(state.dataset, tmp_path)
+    folder = cache.folder("baseline")
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = folder.with_name(f".{folder.name}.{int(gone.stdout)}.1")
+    alive = folder.with_name(f".{folder.name}.{os.getpid()}.1")  # this process may still be writing it
+    for partial in (dead, alive):
+        partial.mkdir(parents=True)
+        (partial / "engine.json").write_text("{")
+    cache.get("baseline")
+    assert not dead.exists() and alive.exists() and folder.is_dir()
+
+
+def test_an_engine_the_data_cannot_train_fails_once_not_on_every_click(state, tmp_path):
+    no_text = copy.copy(state.dataset)
+    no_text.movies = state.dataset.movies.assign(overview=pd.NA, genres=pd.NA)
+    cache = EngineCache(no_text, tmp_path)
+    with pytest.raises(DataError, match="content_tfidf needs movie text"):
+        cache.get("content_tfidf")
+    first = cache.failure("content_tfidf")
+    with pytest.raises(DataError) as again:
+        cache.get("content_tfidf")
+    assert again.value is first and not any(tmp_path.rglob("content_tfidf-*"))
+
+
+def test_training_times_are_kept_for_the_next_start(state, tmp_path):
+    EngineCache(state.dataset, tmp_path).get("baseline")
+    later = EngineCache(state.dataset, tmp_path)
+    assert later.trained_seconds()["baseline"] >= 0 and not later.timings
+
+
+def test_capabilities_are_asked_of_an_engine_with_the_apps_parameters(state, tmp_path):
+    pytest.importorskip("surprise")
+    item_based = {"surprise_knnbasic": {"sim_options": {"user_based": False}}}
+    default = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path), offered=state.offered)
+    configured = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path, params=item_based),
+                          offered=state.offered)
+    assert "surprise_knnbasic" not in default.collaborative_engines()
+    assert "surprise_knnbasic" in configured.collaborative_engines()
+    result, _ = callbacks.similar_titles(configured, state.catalogue.labels[0], callbacks.SIMILARITY_COLLABORATIVE,
+                                         "surprise_knnbasic", 5)
+    assert len(result.table) == 5
+
+
+# ----------------------------------------------------------------- similar titles: text, blend, min ratings
+def test_text_similarity_is_offered_only_where_movies_have_text(state):
+    assert [value for _, value in callbacks.similarity_choices(state)] == list(callbacks.SIMILARITIES)
+    assert callbacks.similarity_choices(state)[0][0].startswith("text (overviews")
+    titles_only = copy.copy(state)
+    titles_only.__dict__["text_source"] = None
+    assert [value for _, value in callbacks.similarity_choices(titles_only)] == [callbacks.SIMILARITY_COLLABORATIVE]
+    with pytest.raises(InputError, match="similarity must be one of collaborative on this dataset"):
+        callbacks.similar_titles(titles_only, state.catalogue.labels[0], callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+
+
+def test_minimum_ratings_leaves_out_rarely_rated_titles(state):
+    label = state.catalogue.labels[0]
+    counts = state.ratings_per_movie
+    floor = int(counts.quantile(0.5))
+    result, _ = callbacks.similar_titles(state, label, callbacks.SIMILARITY_BLENDED, "item_knn", 10, min_ratings=floor)
+    movies = [state.catalogue.movie_of_label[f"{t} ({y})"] for t, y in zip(result.table["title"], result.table["year"])
+              if f"{t} ({y})" in state.catalogue.movie_of_label]
+    assert movies and all(counts.get(m, 0) >= floor for m in movies)
+    assert f"at least {floor} ratings each" in result.message
+    with pytest.raises(InputError, match="minimum ratings must be a whole number from 0 to 100"):
+        callbacks.similar_titles(state, label, callbacks.SIMILARITY_BLENDED, "item_knn", 10, min_ratings=-1)
+    assert callbacks.default_min_ratings(state) == 0  # the sample is small and synthetic
+
+
+def test_a_title_nobody_rated_is_explained_for_collaborative_similarity(state, tmp_path):
+    unrated = copy.copy(state.dataset)
+    extra = state.dataset.movies.iloc[:1].assign(movie=999_999, title="Nobody Rated This", year=2001)
+    unrated.movies = pd.concat([state.dataset.movies, extra], ignore_index=True)
+    lonely = AppState(dataset=unrated, engines=EngineCache(unrated, tmp_path), offered=state.offered)
+    with pytest.raises(InputError, match=r"Nobody Rated This \(2001\) has no ratings in this dataset.*try similarity by text"):
+        callbacks.similar_titles(lonely, "Nobody Rated This (2001)", callbacks.SIMILARITY_COLLABORATIVE, "item_knn", 5)
+    result, _ = callbacks.similar_titles(lonely, "Nobody Rated This (2001)", callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+    assert len(result.table) == 5 and "left out item_knn" in result.message
+
+
+def test_title_search_matches_every_typed_word_most_rated_first(state):
+    found = state.search_labels("hollow WILD")
+    assert found and all("wild" in f.lower() and "hollow" in f.lower() for f in found)
+    assert len(state.search_labels("")) == 50 and state.search_labels("") == state.catalogue.labels[:50]
+    assert state.search_labels("zzqqxxvv") == []
+
+
+# ----------------------------------------------------------------- the served dataset
+def test_the_header_names_the_dataset_never_a_local_path_and_flags_the_sample(state, movielens_small_dir, tmp_path):
+    from movierec.app.layout import header
+
+    text = header(state)
+    assert "**sample**" in text and "Synthetic sample" in text and "not real movies" in text
+    real = AppState.create(f"movielens:{movielens_small_dir}", tmp_path)
+    text = header(real)
+    assert "**ml-latest-small**" in text and str(movielens_small_dir) not in text and "GroupLens" in text
+    assert "Synthetic" not in text
+    assert dict(insights.dataset_summary(real).itertuples(index=False))["dataset"] == "ml-latest-small"
+
+
+def test_a_space_without_configuration_serves_ml_latest_small_from_its_storage(monkeypatch, movielens_small_dir, tmp_path):
+    storage = tmp_path / "data" / "ml-latest-small"
+    storage.mkdir(parents=True)
+    for name in ("ratings.csv", "movies.csv", "links.csv", "tags.csv"):
+        (storage / name).symlink_to(movielens_small_dir / name)
+    monkeypatch.delenv("MOVIEREC_DATASET", raising=False)
+    monkeypatch.setenv("SPACE_ID", "someone/movierec")
+    monkeypatch.setenv("MOVIEREC_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MOVIEREC_MOVIELENS_URL", (tmp_path / "offline").as_uri())  # never asked: the data is there
+    assert dataset_spec_from_env() == "movielens:ml-latest-small"
+    served = AppState.create(None, tmp_path / "engines")
+    assert served.name == "ml-latest-small" and served.real and served.notice is None
+    assert len(served.dataset.ratings) == 100_836 and served.dataset.spec == "movielens:ml-latest-small"
+
+
+def test_a_space_without_network_serves_the_sample_and_says_it_is_synthetic(monkeypatch, tmp_path):
+    from movierec.app.layout import header
+
+    monkeypatch.delenv("MOVIEREC_DATASET", raising=False)
+    monkeypatch.setenv("SPACE_ID", "someone/movierec")
+    monkeypatch.setenv("MOVIEREC_DATA_DIR", str(tmp_path / "empty"))
+    monkeypatch.setenv("MOVIEREC_MOVIELENS_URL", (tmp_path / "offline").as_uri())  # a download that fails
+    served = AppState.create(None, tmp_path / "engines")
+    assert served.synthetic and "could not be fetched" in served.notice
+    assert "Synthetic sample" in header(served) and str(tmp_path) not in header(served)
+    monkeypatch.setenv("MOVIEREC_DATASET", "movielens:ml-latest-small")  # asked for by hand: a clear error instead
+    with pytest.raises(DataError, match="could not download"):
+        AppState.create(None, tmp_path / "engines")
+
+
+# ----------------------------------------------------------------- benchmarks tab
+def test_stored_results_of_the_served_dataset_come_first_and_others_say_so(state, tmp_path):
+    result = insights.quick_benchmark_result(state, ["mean"])
+    result.save(tmp_path / "a_sample.json")
+    result.dataset = "movielens:/somewhere/local/ml-latest-small"
+    result.save(tmp_path / "b_movielens.json")
+    results = insights.stored_results(tmp_path)
+    choices = insights.result_choices(results, "ml-latest-small")
+    assert [name for _, name in choices] == ["b_movielens.json", "a_sample.json"]
+    assert choices[0][0].startswith("ml-latest-small: ") and "/somewhere" not in choices[0][0]
+    assert [name for _, name in insights.result_choices(results, "sample")][0] == "a_sample.json"
+    view = insights.stored_view("b_movielens.json", "rmse", folder=tmp_path, served="sample")
+    assert "Measured on ml-latest-small, not on the data served here (sample)" in view.message
+    assert "/somewhere" not in view.message
+    assert "not on the data" not in insights.stored_view("a_sample.json", "rmse", folder=tmp_path, served="sample").message
+
+
+def test_ties_are_ordered_alike_in_the_heatmap_and_the_table(state):
+    result = insights.quick_benchmark_result(state, ["mean", "baseline"])
+    twin = result.table[result.table["engine"] == "mean"].assign(engine="a_copy_of_mean")
+    result.table = pd.concat([twin, result.table], ignore_index=True)
+    view = insights.benchmark_view(result, "precision@10")
+    heatmap_order = list(view.engines_heatmap.data[0].y)
+    assert heatmap_order == view.summary["engine"].tolist()
+    assert heatmap_order.index("a_copy_of_mean") < heatmap_order.index("mean")
+
+
+def test_the_heatmap_axis_of_a_precision_view_says_higher_is_better(state):
+    view = insights.benchmark_view(insights.quick_benchmark_result(state, ["mean", "baseline"]), "precision@10")
+    title = view.engines_heatmap.layout.xaxis.title.text
+    assert "Precision@10, higher is better" in title and "lower is better" not in title

@@ -28,7 +28,7 @@ def test_movielens_similar_titles_find_the_sequels(movielens):
     result, match = callbacks.similar_titles(movielens, "toy story", callbacks.SIMILARITY_BLENDED, "item_knn", 10)
     assert match.label == "Toy Story (1995)"
     assert "Toy Story 2" in set(result.table["title"])
-    assert result.table["overview"].str.len().gt(0).all()
+    assert result.table["about"].str.len().gt(0).all()
 
 
 def test_movielens_rate_yourself_with_real_titles(movielens):
@@ -39,13 +39,28 @@ def test_movielens_rate_yourself_with_real_titles(movielens):
     assert not {"Toy Story", "Finding Nemo", "Shrek"} & set(result.table["title"])
 
 
-def test_without_overviews_a_blend_falls_back_to_collaborative(movielens_small_dir, tmp_path):
+def test_without_overviews_toy_story_is_similar_by_genres_and_tags(movielens_small_dir, tmp_path):
     state = AppState.create(f"movielens:{movielens_small_dir}", tmp_path)
-    result, _ = callbacks.similar_titles(state, "Toy Story (1995)", callbacks.SIMILARITY_BLENDED, "item_knn", 5)
-    assert len(result.table) == 5
-    assert "left out content_tfidf" in result.message and "overviews" in result.message
-    with pytest.raises(callbacks.InputError, match="needs movie overviews"):
-        callbacks.similar_titles(state, "Toy Story (1995)", callbacks.SIMILARITY_TEXT, "item_knn", 5)
+    assert callbacks.similarity_choices(state)[0] == ("text (genres, tags and title words)", callbacks.SIMILARITY_TEXT)
+    assert callbacks.default_min_ratings(state) == 5
+    result, _ = callbacks.similar_titles(state, "toy story", callbacks.SIMILARITY_TEXT, "item_knn", 5, min_ratings=5)
+    assert {"Toy Story 2", "Toy Story 3"} <= set(result.table["title"])
+    assert result.table["about"].str.contains("Children").all() and "left out" not in result.message
+    blended, _ = callbacks.similar_titles(state, "Toy Story (1995)", callbacks.SIMILARITY_BLENDED, "item_knn", 10,
+                                          min_ratings=5)
+    assert "Toy Story 2" in set(blended.table["title"]) and "left out" not in blended.message
+
+
+def test_netflix_titles_without_text_offer_collaborative_similarity_only(netflix_dir, tmp_path):
+    state = AppState.create(f"netflix:{netflix_dir}", tmp_path)
+    assert state.text_source is None
+    assert [value for _, value in callbacks.similarity_choices(state)] == [callbacks.SIMILARITY_COLLABORATIVE]
+    rated = state.catalogue.labels[0]
+    result, _ = callbacks.similar_titles(state, rated, callbacks.SIMILARITY_COLLABORATIVE, "item_knn", 3)
+    assert len(result.table) == 3
+    unrated = state.catalogue.labels[-1]  # 17,765 titles have no rating in the sample
+    with pytest.raises(callbacks.InputError, match="has no ratings in this dataset"):
+        callbacks.similar_titles(state, unrated, callbacks.SIMILARITY_COLLABORATIVE, "item_knn", 3)
     assert state.warm(["content_tfidf"])["content_tfidf"]  # start-up warming reports, never crashes
 
 

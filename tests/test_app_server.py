@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import httpx
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
@@ -104,12 +105,12 @@ def test_rate_endpoint_explains_nothing_rated_and_bad_stars(client):
 
 
 def test_similar_endpoint_by_each_similarity(client):
-    for similarity in ("overview text", "collaborative", "blended"):
+    for similarity in ("text", "collaborative", "blended"):
         table, chart, message, candidates = client.predict(
             "the wild hollow", similarity, "item_knn", 5, api_name="/similar"
         )
         assert len(_rows(table)) == 5, message
-        assert "overview" in table["headers"]
+        assert "about" in table["headers"]
         assert chart["type"] == "plotly"
     # a remake: both versions are offered to choose from
     assert sum(choice[0].startswith("The Wild Hollow (") for choice in candidates["choices"]) == 2
@@ -149,7 +150,7 @@ def test_stored_benchmark_endpoint_draws_a_stored_result(client):
 
 def test_explore_endpoint_returns_summary_and_the_data_charts(client):
     summary, *charts = client.predict(api_name="/explore")
-    assert dict((row["what"], row["value"]) for row in _rows(summary))["dataset"] == "sample"
+    assert dict((row["what"], row["value"]) for row in _rows(summary))["dataset"].startswith("sample (synthetic")
     assert len(charts) == 7 and all(chart["type"] == "plotly" for chart in charts)
 
 
@@ -179,3 +180,38 @@ def test_host_and_port_follow_the_space_environment(monkeypatch):
     monkeypatch.setenv("PORT", "8080")
     assert resolve_port(None) == 8080
     assert (resolve_host("10.0.0.1"), resolve_port(9000)) == ("10.0.0.1", 9000)
+
+
+# ----------------------------------------------------------------- hostile or odd requests
+def test_the_upload_route_is_refused_and_stores_nothing(served):
+    answer = httpx.post(served + "gradio_api/upload", files={"files": ("big.bin", b"x" * 50_000)}, timeout=30)
+    assert answer.status_code == 403 and "no file uploads" in answer.text
+    small = httpx.post(served + "gradio_api/upload?upload_id=abc", files={"files": ("a.txt", b"hi")}, timeout=30)
+    assert small.status_code == 403
+
+
+def test_the_page_and_its_config_are_gzipped_and_light(served):
+    for path in ("", "config"):
+        answer = httpx.get(served + path, headers={"Accept-Encoding": "gzip"}, timeout=30)
+        assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip"
+        assert int(answer.headers["content-length"]) < 0.2 * len(answer.content)
+    config = httpx.get(served + "config", timeout=30).json()
+    longest = max(len(c.get("props", {}).get("choices") or []) for c in config["components"])
+    assert longest <= 200  # the user list; title widgets open with 50 titles and search on the server
+
+
+@pytest.mark.parametrize("k", ["abc", True, None])
+def test_a_k_that_is_not_a_number_is_a_clear_error_not_a_traceback(client, k, capfd):
+    user = client.predict(api_name="/random_user")
+    with pytest.raises(AppError, match="How many \\(k\\) must be a number from 1 to 50"):
+        client.predict(user, "item_knn", k, api_name="/recommend")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_fractional_user_id_is_explained_and_tables_keep_their_headers(client):
+    table, chart, rated, message = client.predict("1.5", "item_knn", 5, api_name="/recommend")
+    assert "1.5 is not a user id" in message and chart is None
+    assert table["headers"] == ["rank", "title", "year", "score", "reason"]
+    assert rated["headers"] == ["title", "year", "rating", "date"]
+    table, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
+    assert table["headers"] == ["rank", "title", "year", "score", "about"]

@@ -18,17 +18,21 @@ import pandas as pd
 from movierec.app.engines import ProgressFn
 from movierec.app.state import AppState
 from movierec.core.data.titles import find_titles
-from movierec.core.errors import MovierecError
+from movierec.core.errors import MovierecError, UnknownMovieError
 from movierec.core.models.base import render_reason
+from movierec.core.models.similarity import blended_similar
 from movierec.viz.ranking_charts import top_recommendations, top_similar_movies
 
 K_MIN, K_MAX = 1, 50
 STARS_MIN, STARS_MAX = 1.0, 5.0
 MAX_RATED = 10
-SIMILARITY_TEXT = "overview text"
+SIMILARITY_TEXT = "text"
 SIMILARITY_COLLABORATIVE = "collaborative"
 SIMILARITY_BLENDED = "blended"
 SIMILARITIES = (SIMILARITY_TEXT, SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED)
+TEXT_ENGINE = "content_tfidf"
+#: similar titles need this many ratings on real data, so one fan's rating cannot make a neighbour
+MIN_RATINGS_REAL, MIN_RATINGS_MAX = 5, 100
 RECOMMENDATION_COLUMNS = ["rank", "title", "year", "score", "reason"]
 #: a typed title needs this fuzzy score (0-100) to count as a match; candidates stay within the margin of the best
 MIN_TITLE_SCORE = 75.0
@@ -52,7 +56,9 @@ class Recommendations:
 
 # ----------------------------------------------------------------- shared checks
 def check_k(k: Any) -> int:
-    """k as an int in K_MIN..K_MAX, or an InputError."""
+    """k as an int in K_MIN..K_MAX, or an InputError (true/false are not numbers here)."""
+    if isinstance(k, bool):
+        raise InputError(f"k must be a whole number from {K_MIN} to {K_MAX}, got {k!r}")
     try:
         value = float(k)
     except (TypeError, ValueError):
@@ -71,8 +77,23 @@ def check_engine(name: Any, choices: Sequence[str], purpose: str) -> str:
     return str(name)
 
 
+def _about(row: Any) -> str:
+    """A movie's overview, else its genres and tags ('Adventure, Animation · tags: pixar, fun')."""
+    overview = getattr(row, "overview", None)
+    if isinstance(overview, str) and overview.strip():
+        return overview
+    parts = []
+    genres = getattr(row, "genres", None)
+    if isinstance(genres, str) and genres.strip() and genres != "(no genres listed)":
+        parts.append(genres.replace("|", ", "))
+    tags = getattr(row, "tags", None)
+    if isinstance(tags, str) and tags.strip():
+        parts.append("tags: " + ", ".join(tags.split("|")[:8]))
+    return " · ".join(parts)
+
+
 def movie_details(state: AppState, movies: Sequence[int]) -> pd.DataFrame:
-    """Title, year and overview of the given movie ids, in their order."""
+    """Title, year and what is known about the given movie ids (overview, else genres and tags), in order."""
     rows = state.movie_rows.reindex([int(m) for m in movies])
     return pd.DataFrame(
         {
@@ -82,9 +103,7 @@ def movie_details(state: AppState, movies: Sequence[int]) -> pd.DataFrame:
                 for m, t in zip(movies, rows["title"].tolist())
             ],
             "year": [None if pd.isna(y) else int(y) for y in rows["year"].tolist()],
-            "overview": ["" if pd.isna(o) else str(o) for o in rows["overview"].tolist()]
-            if "overview" in rows.columns
-            else [""] * len(rows),
+            "about": [_about(row) for row in rows.itertuples()],
         }
     )
 
@@ -114,9 +133,12 @@ def parse_user(state: AppState, user: Any) -> int:
     if not text:
         raise InputError("choose a user id (or press 'A random user')")
     try:
-        value = int(float(text))
+        number = float(text)
+        value = int(number)
     except (ValueError, OverflowError):  # 'abc', and 'inf' (which float accepts but int cannot hold)
         raise InputError(f"user id must be a number, got {text!r}") from None
+    if number != value:
+        raise InputError(f"{text} is not a user id: user ids are whole numbers (e.g. {int(state.users[0])})")
     if value not in state.ratings_by_user:
         raise InputError(
             f"unknown user {value}: this dataset has {len(state.users):,} users "
@@ -260,63 +282,84 @@ def search_titles(state: AppState, query: str, limit: int = 8) -> list[int]:
     return [int(movie) for movie in found.loc[found["score"] >= floor, "movie"]]
 
 
+def similarity_choices(state: AppState) -> list[tuple[str, str]]:
+    """The similarities the served data allows, as (label, value): text only where movies have text."""
+    choices: list[tuple[str, str]] = []
+    if state.text_source is not None and TEXT_ENGINE in state.offered:
+        choices.append((f"text ({state.text_source})", SIMILARITY_TEXT))
+    if state.collaborative_engines():
+        choices.append(("collaborative (ratings)", SIMILARITY_COLLABORATIVE))
+        if choices[0][1] == SIMILARITY_TEXT:
+            choices.append(("blended (text and ratings)", SIMILARITY_BLENDED))
+    return choices
+
+
+def default_min_ratings(state: AppState) -> int:
+    """The min-ratings control's default: MIN_RATINGS_REAL on real data, 0 on the synthetic sample."""
+    return MIN_RATINGS_REAL if state.real else 0
+
+
+def check_min_ratings(value: Any) -> int:
+    """min_ratings as an int in 0..MIN_RATINGS_MAX, or an InputError."""
+    if isinstance(value, bool):
+        raise InputError(f"minimum ratings must be a whole number from 0 to {MIN_RATINGS_MAX}, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"minimum ratings must be a whole number from 0 to {MIN_RATINGS_MAX}, got {value!r}") from None
+    if not math.isfinite(number) or number != int(number) or not 0 <= number <= MIN_RATINGS_MAX:
+        raise InputError(f"minimum ratings must be a whole number from 0 to {MIN_RATINGS_MAX}, got {value!r}")
+    return int(number)
+
+
 def similar_titles(
     state: AppState, title: Any, similarity: Any, collaborative_engine: Any, k: Any,
-    progress: ProgressFn | None = None,
+    progress: ProgressFn | None = None, min_ratings: Any = 0,
 ) -> tuple[Recommendations, TitleMatch]:
-    """Top-k movies like a title by overview text, collaborative representations, or both."""
-    if similarity not in SIMILARITIES:
-        raise InputError(f"similarity must be one of {', '.join(SIMILARITIES)}, got {similarity!r}")
+    """Top-k movies like a title by movie text, collaborative representations, or both (rank fusion)."""
+    allowed = [value for _, value in similarity_choices(state)]
+    if similarity not in allowed:
+        raise InputError(f"similarity must be one of {', '.join(allowed)} on this dataset, got {similarity!r}")
     k = check_k(k)
+    min_ratings = check_min_ratings(min_ratings)
     match = resolve_title(state, title)
     sources: list[str] = []
     if similarity in (SIMILARITY_TEXT, SIMILARITY_BLENDED):
-        text_engine = state.default_engine("content_tfidf", "uses_overviews")
-        if text_engine is None:
-            raise InputError("no engine that reads overviews is available")
-        sources.append(text_engine)
+        sources.append(TEXT_ENGINE)
     if similarity in (SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED):
-        sources.append(check_engine(collaborative_engine, state.collaborative_engines(),
-                                    "collaborative similarity"))
-    scores: list[pd.DataFrame] = []
+        sources.append(check_engine(collaborative_engine, state.collaborative_engines(), "collaborative similarity"))
+    fitted = []
     failures: list[str] = []
-    # one source: its own top k (item_knn answers k <= n_neighbors from stored neighbours). A blend
-    # needs deeper lists, since a movie's blended score adds both sides; BLEND_POOL (10 x K_MAX)
-    # reaches far past any top k, so cutting the lists there rarely changes the blend's top k.
-    depth = k if len(sources) == 1 else max(k, BLEND_POOL)
     for name in sources:  # in a blend, one side that cannot answer leaves the other
         try:
-            fitted = state.engines.get(name, progress)
-            scores.append(fitted.similar_movies(match.movie, k=depth))
+            fitted.append(state.engines.get(name, progress))
         except MovierecError as error:
             failures.append(f"{name}: {error}")
-    if not scores:
+    if not fitted:
         raise InputError(f"{match.label}: " + "; ".join(failures))
-    ranked = _blend(scores).head(k)
+    try:
+        if len(fitted) == 1:
+            ranked = fitted[0].similar_movies(match.movie, k=k, min_ratings=min_ratings)
+        else:
+            ranked = blended_similar(fitted, match.movie, k=k, min_ratings=min_ratings, pool=BLEND_POOL)
+            failures.extend(ranked.attrs.get("failures", []))
+    except UnknownMovieError:
+        rated = int(state.ratings_per_movie.get(match.movie, 0))
+        why = "has no ratings in this dataset" if rated == 0 else f"is not known to {sources[-1]}"
+        hint = "; try similarity by text" if SIMILARITY_TEXT in allowed and similarity != SIMILARITY_TEXT else ""
+        if similarity == SIMILARITY_TEXT:
+            why, hint = "has no text (overview, genres or tags) to compare", ""
+        raise InputError(f"{match.label} {why}, so {similarity} similarity cannot place it{hint}") from None
     details = movie_details(state, ranked["movie"].tolist())
     table = _ranked(state, ranked, details=details)
-    table["overview"] = details["overview"].to_numpy()
-    measure = {SIMILARITY_TEXT: "Overview Cosine Similarity", SIMILARITY_COLLABORATIVE: f"Similarity ({sources[-1]})",
-               SIMILARITY_BLENDED: "Blended Similarity (scaled)"}[similarity]
+    table["about"] = details["about"].to_numpy()
+    measure = {SIMILARITY_TEXT: "Text Cosine Similarity", SIMILARITY_COLLABORATIVE: f"Similarity ({sources[-1]})",
+               SIMILARITY_BLENDED: "Blended Score (rank fusion)"}[similarity]
     figure = top_similar_movies(ranked.assign(title=table["title"].to_numpy()), match.label, n=k, measure=measure)
     others = [label for label in match.candidates if label != match.label][:3]
     note = f" (also matching: {', '.join(others)})" if others else ""
-    message = f"{len(table)} titles similar to {match.label} by {similarity}{note}"
+    floor = f", at least {min_ratings} ratings each" if min_ratings else ""
+    message = f"{len(table)} titles similar to {match.label} by {similarity}{floor}{note}"
     if failures:
         message += f"; left out {'; '.join(failures)}"
     return Recommendations(table, figure, message), match
-
-
-def _blend(scores: list[pd.DataFrame]) -> pd.DataFrame:
-    """Average of min-max scaled scores (a movie missing from one list counts 0 there)."""
-    if len(scores) == 1:
-        return scores[0]
-    scaled = []
-    for frame in scores:
-        values = frame["score"].to_numpy(dtype=float)
-        span = np.nanmax(values) - np.nanmin(values) if len(values) else 0.0
-        normalised = (values - np.nanmin(values)) / span if span > 0 else np.ones_like(values)
-        scaled.append(pd.Series(normalised, index=frame["movie"].to_numpy()))
-    combined = pd.concat(scaled, axis=1).fillna(0.0).mean(axis=1)
-    combined = combined.sort_values(ascending=False, kind="stable")
-    return pd.DataFrame({"movie": combined.index.astype(np.int64), "score": combined.to_numpy()})

@@ -78,7 +78,9 @@ def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: boo
     spec = dataset or dataset_spec_from_env()
     _say(f"loading dataset {spec}")
     state = AppState.create(spec, cache_dir, metadata)
-    _say(f"{len(state.dataset.ratings):,} ratings loaded; engines: {', '.join(state.offered)}")
+    if state.notice:
+        _say(f"note: {state.notice}")
+    _say(f"{state.name}: {len(state.dataset.ratings):,} ratings loaded; engines: {', '.join(state.offered)}")
     if warm:
         names = [name for name in WARM_ENGINES if name in state.offered]
         failures = state.warm(names, lambda fraction, text: _say(f"[{fraction:4.0%}] {text}"))
@@ -91,10 +93,12 @@ def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: boo
 
 
 def launch(demo: Any, host: str | None = None, port: int | None = None, block: bool = True) -> Any:
-    """Start the server with the app's theme and CSS (Gradio 6 takes them in launch)."""
+    """Start the server with the app's theme and CSS (Gradio 6 takes them in launch), uploads refused, gzip on."""
     import gradio as gr
+    from starlette.middleware import Middleware
 
     from movierec.app.layout import CSS
+    from movierec.app.middleware import MAX_FILE_SIZE, AppMiddleware
 
     return demo.launch(
         server_name=resolve_host(host),
@@ -104,6 +108,8 @@ def launch(demo: Any, host: str | None = None, port: int | None = None, block: b
         prevent_thread_lock=not block,
         show_error=False,
         quiet=not block,
+        max_file_size=MAX_FILE_SIZE,
+        app_kwargs={"middleware": [Middleware(AppMiddleware)]},
     )
 
 
@@ -115,9 +121,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 @contextmanager
-def serving(dataset: str = "sample", cache_dir: Path | None = None, host: str = "127.0.0.1") -> Iterator[str]:
+def serving(dataset: str | None = "sample", cache_dir: Path | None = None, host: str = "127.0.0.1",
+            warm: bool = True) -> Iterator[str]:
     """The app prepared and launched on a free port for the duration of a `with` block: its URL."""
-    demo = prepare(dataset, cache_dir)
+    demo = prepare(dataset, cache_dir, warm=warm)
     port = free_port(host)
     launch(demo, host, port, block=False)
     try:

@@ -2,8 +2,10 @@
 
 A cache entry is a folder written by `Recommender.save`, under
 `$MOVIEREC_CACHE_DIR/<dataset>-<fingerprint>/<engine>-<params hash>/`; the next start loads it
-instead of training. Entries are written to a temporary folder and renamed into place, so a
-crash or a second process never leaves a half-written engine behind.
+instead of training. Entries are written to a temporary folder and renamed into place; a
+temporary folder left by a process killed while saving is removed by the next one that trains
+the engine. Training times are kept in `<dataset folder>/trained.json`, so the page can say how
+long a first use took on this dataset.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 
 import movierec.core
 from movierec.core.data.tables import Dataset
-from movierec.core.errors import MovierecError
+from movierec.core.errors import DataError, MovierecError
 from movierec.core.models import ENGINES, create_engine, engine_class, engine_names, load_engine
 
 log = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ def dataset_fingerprint(dataset: Dataset) -> str:
         digest.update(np.ascontiguousarray(ratings[column].to_numpy()[::step]).tobytes())
     digest.update(str(len(dataset.movies)).encode())
     every = max(1, len(dataset.movies) // 5000)
-    for column in ("title", "overview"):  # overviews joined from metadata change content engines
+    for column in ("title", "overview", "genres", "tags"):  # the movie text content engines read
         if column in dataset.movies.columns:
             digest.update("|".join(str(value) for value in dataset.movies[column].tolist()[::every]).encode())
     return digest.hexdigest()[:12]
@@ -75,9 +77,9 @@ class Capabilities:
     uses_overviews: bool
 
 
-def capabilities(name: str) -> Capabilities:
-    """The capabilities of a registered engine as the app configures it (imports its module)."""
-    engine = create_engine(name)
+def capabilities(name: str, params: dict[str, Any] | None = None) -> Capabilities:
+    """The capabilities of a registered engine with the app's parameters, asked of an instance (imports its module)."""
+    engine = create_engine(name, **(params or {}))
     return Capabilities(
         predicts_ratings=bool(engine.predicts_ratings),
         has_similar_movies=bool(engine.has_similar_movies),
@@ -86,12 +88,12 @@ def capabilities(name: str) -> Capabilities:
     )
 
 
-def usable_engines() -> list[str]:
+def usable_engines(params: dict[str, dict[str, Any]] | None = None) -> list[str]:
     """Registered engines whose module imports here, in registry order."""
     names = []
     for name in engine_names(available_only=True):
         try:
-            capabilities(name)
+            capabilities(name, (params or {}).get(name))
         except (ImportError, AttributeError, MovierecError) as error:
             log.info("engine %s is not offered: %s", name, error)
             continue
@@ -113,11 +115,38 @@ class EngineCache:
         self._guard = threading.Lock()
         #: seconds spent per engine and where it came from ("trained" | "loaded")
         self.timings: dict[str, tuple[str, float]] = {}
+        #: engines whose training failed on this dataset (e.g. no movie text), asked again never
+        self._failures: dict[str, MovierecError] = {}
+        self._capabilities: dict[str, Capabilities] = {}
+
+    def capabilities(self, name: str) -> Capabilities:
+        """What engine `name` answers with the parameters this cache trains it with (asked once)."""
+        known = self._capabilities.get(name)
+        if known is None:
+            known = self._capabilities[name] = capabilities(name, self.params.get(name))
+        return known
+
+    def trained_seconds(self) -> dict[str, float]:
+        """Training seconds measured on this dataset per engine (this process or an earlier one)."""
+        try:
+            saved = json.loads((self.cache_dir / self._dataset_slug() / TIMINGS_FILE).read_text())
+        except (OSError, ValueError):
+            saved = {}
+        measured = {str(k): float(v) for k, v in saved.items() if isinstance(v, (int, float))} if isinstance(saved, dict) else {}
+        measured.update({name: seconds for name, (how, seconds) in self.timings.items() if how == "trained"})
+        return measured
+
+    def failure(self, name: str) -> MovierecError | None:
+        """Why engine `name` could not be trained on this dataset, when it could not."""
+        return self._failures.get(name)
+
+    def _dataset_slug(self) -> str:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(self.dataset.spec).name or self.dataset.spec)[:40]
+        return f"{slug}-{self._fingerprint}"
 
     def folder(self, name: str) -> Path:
         """The cache folder of engine `name` with its configured parameters."""
-        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(self.dataset.spec).name or self.dataset.spec)[:40]
-        return self.cache_dir / f"{slug}-{self._fingerprint}" / f"{name}-{params_key(self.params.get(name, {}))}"
+        return self.cache_dir / self._dataset_slug() / f"{name}-{params_key(self.params.get(name, {}))}"
 
     def loaded(self, name: str) -> bool:
         """True when engine `name` is in memory (answers without training or loading)."""
@@ -130,29 +159,43 @@ class EngineCache:
             return engine
         if name not in ENGINES:
             raise MovierecError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+        if name in self._failures:  # e.g. content_tfidf on titles without text: no retry per click
+            raise self._failures[name]
         with self._guard:
             lock = self._locks.setdefault(name, threading.Lock())
         with lock:  # a second caller waits for the first one's training instead of repeating it
             engine = self._engines.get(name)
             if engine is None:
-                engine = self._load_or_train(name, progress)
+                try:
+                    engine = self._load_or_train(name, progress)
+                except DataError as error:  # the data cannot train it; the next click gets the same answer
+                    self._failures[name] = error
+                    raise
                 self._engines[name] = engine
         return engine
 
     def _load_or_train(self, name: str, progress: ProgressFn | None) -> Any:
         folder = self.folder(name)
         started = time.perf_counter()
-        if (folder / "engine.json").exists():
+        deep = ENGINES[name].family == "deep"
+        if deep:
+            _import_tensorflow(progress)
+        if folder.exists():
             _report(progress, 0.1, f"loading {name} from the cache")
             try:
                 engine = load_engine(folder)
-            except Exception as error:  # a stale or damaged entry is retrained, not fatal
-                log.warning("cached %s at %s could not be loaded (%s); training again", name, folder, error)
+            except MovierecError as error:  # ModelFileError: a damaged or stale entry is retrained
+                log.warning("cached %s could not be loaded (%s); training again", name, error)
+            except Exception:  # not a known damage: retrain, but keep the traceback for the log
+                log.exception("cached %s at %s failed to load; training again", name, folder)
             else:
                 self.timings[name] = ("loaded", time.perf_counter() - started)
                 _report(progress, 1.0, f"{name} loaded")
                 return engine
-        _report(progress, 0.2, f"training {name} on {self.dataset.spec} (first use; cached afterwards)")
+        _remove_stale_partials(folder)
+        started = time.perf_counter()
+        label = Path(self.dataset.spec.partition(":")[2]).name or self.dataset.spec
+        _report(progress, 0.2, f"training {name} on {label} (first use; cached afterwards)")
         params = dict(self.params.get(name, {}))  # the cache key stays the configured parameters only
         hooked = progress is not None and "progress" not in params and "progress" in engine_class(name)._param_names()
         if hooked:
@@ -168,6 +211,7 @@ class EngineCache:
         self.timings[name] = ("trained", time.perf_counter() - started)
         _report(progress, 0.9, f"saving {name} to the cache")
         self._save(engine, folder)
+        self._record_training(name, self.timings[name][1])
         _report(progress, 1.0, f"{name} ready")
         return engine
 
@@ -181,6 +225,56 @@ class EngineCache:
         except OSError as error:  # a read-only disk costs a retrain next start, nothing more
             log.warning("could not cache %s at %s: %s", engine.name, folder, error)
             shutil.rmtree(partial, ignore_errors=True)
+
+
+    def _record_training(self, name: str, seconds: float) -> None:
+        """Add a training time to the dataset's trained.json (best effort: a read-only disk skips it)."""
+        path = self.cache_dir / self._dataset_slug() / TIMINGS_FILE
+        measured = self.trained_seconds()
+        measured[name] = round(seconds, 1)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = path.with_name(f".{TIMINGS_FILE}.{os.getpid()}.{threading.get_ident()}")
+            scratch.write_text(json.dumps(measured, sort_keys=True))
+            scratch.replace(path)
+        except OSError as error:
+            log.info("could not record the training time of %s: %s", name, error)
+
+
+TIMINGS_FILE = "trained.json"
+_tensorflow_imported = threading.Event()
+
+
+def _import_tensorflow(progress: ProgressFn | None) -> None:
+    """Import TensorFlow once, saying so: it takes seconds to tens of seconds before any training starts."""
+    if _tensorflow_imported.is_set():
+        return
+    _report(progress, 0.05, "importing TensorFlow (once per server start)")
+    started = time.perf_counter()
+    import tensorflow  # noqa: F401  (the Keras engines import it again, for free)
+
+    log.info("TensorFlow imported in %.1f s", time.perf_counter() - started)
+    _tensorflow_imported.set()
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    """Remove temporary folders of `folder` whose writing process is gone (killed while saving)."""
+    for partial in folder.parent.glob(f".{folder.name}.*"):
+        pid = partial.name[len(folder.name) + 2 :].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            log.info("removing %s, left by process %s while saving", partial, pid)
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """True when process `pid` exists (this process included)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
 
 
 def _report(progress: ProgressFn | None, fraction: float, text: str) -> None:

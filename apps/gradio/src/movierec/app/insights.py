@@ -11,7 +11,7 @@ import pandas as pd
 
 from movierec.app.callbacks import InputError
 from movierec.app.engines import ProgressFn
-from movierec.app.state import AppState, benchmark_results_dir
+from movierec.app.state import AppState, benchmark_results_dir, dataset_name
 from movierec.core.errors import MovierecError
 from movierec.core.evaluation import BenchmarkResult, load_benchmark, run_benchmark
 from movierec.core.evaluation.results import lower_is_better
@@ -58,6 +58,20 @@ def stored_results(folder: Path | None = None) -> dict[str, BenchmarkResult]:
     return results
 
 
+def result_choices(results: dict[str, BenchmarkResult], served: str) -> list[tuple[str, str]]:
+    """(label, file name) per stored result: the served dataset's results first, each labelled by dataset name.
+
+    Among results of the same dataset, the one comparing the most engines comes first.
+    """
+    def order(name: str) -> tuple[bool, int, str]:
+        result = results[name]
+        return (dataset_name(result.dataset or "") != served, -result.table["engine"].nunique(), name)
+
+    return [(f"{dataset_name(results[name].dataset or '') or 'unknown data'}: {Path(name).stem} "
+             f"({results[name].split}, {results[name].table['engine'].nunique()} engines)", name)
+            for name in sorted(results, key=order)]
+
+
 def metrics_of(result: BenchmarkResult) -> list[str]:
     """The metrics a result holds, rating metrics first."""
     metrics = result.table["metric"].dropna().unique().tolist()
@@ -76,35 +90,45 @@ class BenchmarkView:
     message: str
 
 
-def benchmark_view(result: BenchmarkResult, metric: str | None = None) -> BenchmarkView:
-    """Heatmap, quality-versus-time scatter and the summary table of one benchmark result."""
+def benchmark_view(result: BenchmarkResult, metric: str | None = None, served: str | None = None) -> BenchmarkView:
+    """Heatmap, quality-versus-time scatter and the summary table of one benchmark result.
+
+    Engines are ordered the same way in the heatmap and the table: by the chosen metric, best
+    first, ties by engine name. `served` names the served dataset, so a result measured on another
+    one says so.
+    """
+    measured_on = dataset_name(result.dataset or "") or "unknown data"
     metrics = metrics_of(result)
     if not metrics:
-        raise InputError(f"the benchmark result of {result.dataset or 'this dataset'} holds no rows")
+        raise InputError(f"the benchmark result of {measured_on} holds no rows")
     metric = metric if metric in metrics else metrics[0]
     table = result.table
     from_surprise = table["engine"].astype(str).str.startswith("surprise_")
     surprise = table[from_surprise]
     engines = table[~from_surprise]
-    surprise_heatmap = benchmark_heatmap(surprise, subject="Surprise Algorithms") if len(surprise) else None
-    engines_heatmap = benchmark_heatmap(engines, subject="movierec Engines") if len(engines) else None
+    # sorted by the chosen metric, so the axis says "higher is better" over precision and ndcg
+    surprise_heatmap = benchmark_heatmap(surprise, sort_by=metric, subject="Surprise Algorithms") if len(surprise) else None
+    engines_heatmap = benchmark_heatmap(engines, sort_by=metric, subject="movierec Engines") if len(engines) else None
     scatter = quality_vs_fit_time(table, metric=metric)
     summary = result.summary()
-    summary = summary[summary["metric"] == metric].sort_values("mean", ascending=lower_is_better(metric))
+    summary = summary[summary["metric"] == metric].sort_values("engine", kind="stable")
+    # the heatmap's order: best mean first, ties in engine-name order, engines without a value last
+    summary = summary.sort_values("mean", ascending=lower_is_better(metric), kind="stable", na_position="last")
     summary = summary.round({"mean": 4, "std": 4, "fit_seconds": 3, "predict_seconds": 3})
-    where = f"{result.dataset}, {result.split}" if result.dataset else result.split
-    message = f"{summary['engine'].nunique()} engines on {where}; {metric} shown"
+    message = f"{summary['engine'].nunique()} engines on {measured_on}, {result.split}; {metric} shown"
+    if served is not None and measured_on != served:
+        message += f". Measured on {measured_on}, not on the data served here ({served})"
     return BenchmarkView(surprise_heatmap, engines_heatmap, scatter, summary.reset_index(drop=True), message)
 
 
-def stored_view(name: Any, metric: Any, folder: Path | None = None) -> BenchmarkView:
+def stored_view(name: Any, metric: Any, folder: Path | None = None, served: str | None = None) -> BenchmarkView:
     """The view of a stored result file picked in the dropdown."""
     results = stored_results(folder)
     if not results:
         raise InputError(f"no stored benchmark results in {folder or benchmark_results_dir()}")
     if name not in results:
         raise InputError(f"no stored result {name!r}; choose one of {', '.join(results)}")
-    return benchmark_view(results[name], metric)
+    return benchmark_view(results[name], metric, served)
 
 
 def quick_benchmark_result(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkResult:
@@ -126,7 +150,7 @@ def quick_benchmark_result(state: AppState, engines: Any, progress: ProgressFn |
 def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkView:
     """The Benchmarks tab's view of a quick benchmark (see `quick_benchmark_result`)."""
     result = quick_benchmark_result(state, engines, progress)
-    view = benchmark_view(result, "ndcg@10")
+    view = benchmark_view(result, "ndcg@10", state.name)
     failed = result.extra.get("failures")
     if failed:
         view.message += "; failed: " + ", ".join(failed)
@@ -138,7 +162,7 @@ def dataset_summary(state: AppState) -> pd.DataFrame:
     """The dataset's figures as a two-column table (what, value)."""
     stats = state.dataset_stats
     rows = [
-        ("dataset", stats["spec"]),
+        ("dataset", state.name + (" (synthetic sample: made-up titles and ratings)" if state.synthetic else "")),
         ("ratings", f"{stats['ratings']:,}"),
         ("users", f"{stats['users']:,}"),
         ("movies rated", f"{stats['movies']:,}"),

@@ -1,7 +1,9 @@
 """The page: five tabs of widgets wired to the plain functions in `callbacks` and `insights`.
 
 Every handler goes through `_guard`, so bad input becomes a `gr.Warning` plus a message in the
-page (never a traceback) and the server keeps serving.
+page (never a traceback) and the server keeps serving. The page stays light: title widgets open
+with the most rated titles and search every title on the server as the visitor types, and the
+Benchmarks and Explore tabs draw their charts when first opened.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from movierec.core.models import ENGINES
 log = logging.getLogger(__name__)
 
 RATE_ROWS = callbacks.MAX_RATED
-RATE_VISIBLE_CHOICES = 3000  # per dropdown; ten dropdowns share the page
 STARS = [1, 2, 3, 4, 5]
 #: simultaneous runs of one handler; the handlers are short numpy calls on 2-core machines
 CONCURRENCY_LIMIT = 4
@@ -35,7 +36,7 @@ RANKED_WIDTHS = ["8%", "62%", "15%", "15%"]
 RECOMMENDATION_WIDTHS = ["8%", "30%", "9%", "10%", "43%"]
 TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
 TOP_RATED_WIDTHS = ["46%", "14%", "14%", "26%"]
-SIMILAR_COLUMNS = ["rank", "title", "year", "score", "overview"]
+SIMILAR_COLUMNS = ["rank", "title", "year", "score", "about"]
 SIMILAR_WIDTHS = ["7%", "25%", "8%", "9%", "51%"]
 CSS = """
 .movierec-message p { margin: 0.2em 0; }
@@ -82,21 +83,51 @@ def _gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:
     return lambda fraction, text: progress(fraction, desc=text)
 
 
-def _engine_choices(names: list[str]) -> list[tuple[str, str]]:
-    """Dropdown entries 'name: summary'; deep engines warn that their first use trains for a while."""
-    slow = {name for name in names if ENGINES[name].family == "deep"}
-    return [(f"{name}: {ENGINES[name].summary}" + (" (first use trains, about 30 s)" if name in slow else ""), name)
-            for name in names]
+class KSlider(gr.Slider):
+    """A slider whose API value must be a number: text or true/false get a clear error, not a traceback."""
+
+    def preprocess(self, payload: Any) -> float:
+        """The slider value checked as a number in range (gr.Error names the value otherwise)."""
+        if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+            raise gr.Error(f"{self.label or 'value'} must be a number from {self.minimum:g} to {self.maximum:g}, "
+                           f"got {html.escape(repr(payload)[:40])}", print_exception=False)  # bad input, not a bug
+        return super().preprocess(payload)
+
+
+def _engine_choices(state: AppState, names: list[str]) -> list[tuple[str, str]]:
+    """Dropdown entries 'name: summary'; deep engines say how long their first use took on this dataset, if measured."""
+    measured = state.engines.trained_seconds()
+    entries = []
+    for name in names:
+        label = f"{name}: {ENGINES[name].summary}"
+        if ENGINES[name].family == "deep" and not state.engines.loaded(name):
+            label += (f" (first use trains: {measured[name]:.0f} s on {state.name} last time)" if name in measured
+                      else " (first use imports TensorFlow and trains: slow)")
+        entries.append((label, name))
+    return entries
+
+
+def header(state: AppState) -> str:
+    """The page header: dataset name (never a local path), its size, a synthetic-sample notice, the credit."""
+    stats = state.dataset_stats
+    text = (f"# movierec\nMovie recommendations on **{state.name}**: "
+            f"{stats['ratings']:,} ratings by {stats['users']:,} users of {stats['movies']:,} movies.")
+    if state.synthetic:
+        text += ("\n\n**Synthetic sample:** the titles, overviews and ratings here are made up, generated to show "
+                 "what the app does. They are not real movies.")
+        if state.notice:
+            text += f" ({html.escape(state.notice, quote=False)}.)"
+    if state.dataset.spec.startswith("movielens:"):
+        text += ("\n\nData: [MovieLens](https://grouplens.org/datasets/movielens/) by GroupLens Research, "
+                 "University of Minnesota (F. M. Harper and J. A. Konstan, *The MovieLens Datasets: History and "
+                 "Context*, ACM TiiS 5(4), 2015), used under its terms.")
+    return text
 
 
 def build_demo(state: AppState) -> gr.Blocks:
     """The five-tab Blocks app for `state` (call `.queue(...)` / `configure_queue` before launch)."""
-    stats = state.dataset_stats
     with gr.Blocks(title="movierec") as demo:
-        gr.Markdown(
-            f"# movierec\nMovie recommendations on **{state.dataset.spec}**: "
-            f"{stats['ratings']:,} ratings by {stats['users']:,} users of {stats['movies']:,} movies."
-        )
+        gr.Markdown(header(state), elem_id="movierec-header")
         with gr.Tabs():
             with gr.Tab("Recommend for a user", id="user"):
                 _user_tab(state)
@@ -104,11 +135,23 @@ def build_demo(state: AppState) -> gr.Blocks:
                 _rate_tab(state)
             with gr.Tab("Similar titles", id="similar"):
                 _similar_tab(state)
-            with gr.Tab("Benchmarks", id="benchmarks"):
-                _benchmark_tab(state)
-            with gr.Tab("Explore the data", id="explore"):
-                _explore_tab(state, demo)
+            with gr.Tab("Benchmarks", id="benchmarks") as benchmarks:
+                _benchmark_tab(state, benchmarks)
+            with gr.Tab("Explore the data", id="explore") as explore:
+                _explore_tab(state, explore)
     return demo
+
+
+def _title_widget(state: AppState, **options: Any) -> gr.Dropdown:
+    """A title dropdown that opens with the most rated titles and searches them all on the server as one types."""
+    widget = gr.Dropdown(state.search_labels(""), filterable=True, allow_custom_value=True, **options)
+
+    def search(data: gr.KeyUpData) -> Any:
+        return gr.update(choices=state.search_labels(data.input_value))
+
+    # no queue: a search answers in milliseconds and must not wait behind a training
+    widget.key_up(search, None, widget, queue=False, show_progress="hidden", api_visibility="private")
+    return widget
 
 
 def configure_queue(demo: gr.Blocks) -> gr.Blocks:
@@ -121,6 +164,7 @@ def configure_queue(demo: gr.Blocks) -> gr.Blocks:
 # ----------------------------------------------------------------- tab 1
 def _user_tab(state: AppState) -> None:
     default_engine = state.default_engine("item_knn")
+    top_rated_empty = _empty(TOP_RATED_COLUMNS)
     with gr.Row():
         user = gr.Dropdown(
             state.user_choices, value=state.user_choices[0] if state.user_choices else None,
@@ -128,8 +172,8 @@ def _user_tab(state: AppState) -> None:
             filterable=True, allow_custom_value=True, scale=2,
         )
         random_button = gr.Button("A random user", scale=1)
-        engine = gr.Dropdown(_engine_choices(state.offered), value=default_engine, label="Engine", scale=3)
-        k = gr.Slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        engine = gr.Dropdown(_engine_choices(state, state.offered), value=default_engine, label="Engine", scale=3)
+        k = KSlider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
     button = gr.Button("Recommend", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     with gr.Row():
@@ -141,30 +185,29 @@ def _user_tab(state: AppState) -> None:
             rated = gr.Dataframe(_empty(TOP_RATED_COLUMNS), label="Movies this user rated highest", wrap=True,
                                  interactive=False, column_widths=TOP_RATED_WIDTHS)
 
-    @_guard(lambda text: (pd.DataFrame(), None, pd.DataFrame(), text))
+    @_guard(lambda text: (_empty(callbacks.RECOMMENDATION_COLUMNS), None, top_rated_empty, text))
     def recommend(user: Any, engine: Any, k: Any, progress: gr.Progress = gr.Progress()) -> tuple:
         result, top = callbacks.recommend_for_user(state, user, engine, k, _gradio_progress(progress))
         return result.table, result.figure, top, result.message
 
     outputs = [table, chart, rated, message]
-    button.click(recommend, [user, engine, k], outputs, api_name="recommend")
+    button.click(recommend, [user, engine, k], outputs, api_name="recommend", show_progress_on=table)
     random_button.click(lambda: callbacks.random_user(state), None, user, api_name="random_user").then(
-        recommend, [user, engine, k], outputs, api_visibility="private"
+        recommend, [user, engine, k], outputs, api_visibility="private", show_progress_on=table
     )
 
 
 # ----------------------------------------------------------------- tab 2
 def _rate_tab(state: AppState) -> None:
     fold_in = state.engines_that("supports_fold_in")
-    labels = state.catalogue.labels[:RATE_VISIBLE_CHOICES]
     gr.Markdown(
         "Rate 5 to 10 movies you know (1 = disliked, 5 = loved). The engine folds your ratings into "
         "what it learned, without retraining."
     )
     with gr.Row():
-        engine = gr.Dropdown(_engine_choices(fold_in), value=state.default_engine("item_knn", "supports_fold_in"),
-                             label="Engine", scale=3)
-        k = gr.Slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        engine = gr.Dropdown(_engine_choices(state, fold_in),
+                             value=state.default_engine("item_knn", "supports_fold_in"), label="Engine", scale=3)
+        k = KSlider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
     with gr.Row():
         example = gr.Button("Fill in an example")
         clear = gr.Button("Clear")
@@ -175,8 +218,8 @@ def _rate_tab(state: AppState) -> None:
             with gr.Column():
                 for row in range(first, first + RATE_ROWS // 2):
                     with gr.Row(equal_height=True):
-                        titles.append(gr.Dropdown(labels, value=None, label=f"Movie {row + 1}", filterable=True,
-                                                  allow_custom_value=True, scale=1, min_width=200))
+                        titles.append(_title_widget(state, value=None, label=f"Movie {row + 1}", scale=1,
+                                                    min_width=200))
                         stars.append(gr.Radio(STARS, value=None, label="Stars", scale=1, min_width=290,
                                               elem_classes="movierec-stars"))
     button = gr.Button("Recommend for me", variant="primary")
@@ -185,7 +228,7 @@ def _rate_tab(state: AppState) -> None:
                          column_widths=RANKED_WIDTHS, max_height=760)
     chart = gr.Plot(label="Recommendation scores")
 
-    @_guard(lambda text: (pd.DataFrame(), None, text))
+    @_guard(lambda text: (_empty(RANKED_COLUMNS), None, text))
     # progress before *pairs: Gradio passes gr.Progress only to a positional parameter
     def rate(engine: Any, k: Any, progress: gr.Progress = gr.Progress(), *pairs: Any) -> tuple:
         rows = list(zip(pairs[0::2], pairs[1::2]))
@@ -201,7 +244,7 @@ def _rate_tab(state: AppState) -> None:
     inputs: list[Any] = [engine, k]
     for title, star in zip(titles, stars):
         inputs.extend([title, star])
-    button.click(rate, inputs, [table, chart, message], api_name="rate")
+    button.click(rate, inputs, [table, chart, message], api_name="rate", show_progress_on=table)
     example.click(fill_example, None, titles + stars, api_visibility="private")
     clear.click(lambda: [None] * (2 * RATE_ROWS), None, titles + stars, api_visibility="private")
 
@@ -209,16 +252,21 @@ def _rate_tab(state: AppState) -> None:
 # ----------------------------------------------------------------- tab 3
 def _similar_tab(state: AppState) -> None:
     collaborative = state.collaborative_engines()
+    similarities = callbacks.similarity_choices(state)
+    values = [value for _, value in similarities]
+    preferred = callbacks.SIMILARITY_BLENDED if callbacks.SIMILARITY_BLENDED in values else next(iter(values), None)
+    labels = state.search_labels("")
     with gr.Row():
-        title = gr.Dropdown(state.catalogue.labels, value=state.catalogue.labels[0] if state.catalogue.labels else None,
-                            label="Title", info="type a title; near matches count", filterable=True,
-                            allow_custom_value=True, scale=3)
-        similarity = gr.Radio(list(callbacks.SIMILARITIES), value=callbacks.SIMILARITY_BLENDED,
-                              label="Similarity by", scale=2)
+        title = _title_widget(state, value=labels[0] if labels else None, label="Title",
+                              info="type a title; near matches count", scale=3)
+        similarity = gr.Radio(similarities, value=preferred, label="Similarity by", scale=2)
     with gr.Row():
         default = "item_knn" if "item_knn" in collaborative else next(iter(collaborative), None)
-        engine = gr.Dropdown(_engine_choices(collaborative), value=default, label="Collaborative engine", scale=3)
-        k = gr.Slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        engine = gr.Dropdown(_engine_choices(state, collaborative), value=default, label="Collaborative engine", scale=3)
+        k = KSlider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        min_ratings = KSlider(0, callbacks.MIN_RATINGS_MAX, value=callbacks.default_min_ratings(state), step=1,
+                              label="Minimum ratings per title", scale=2,
+                              info="leaves out titles too few people rated to judge")
     button = gr.Button("Find similar titles", variant="primary")
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
     message = gr.Markdown(elem_classes="movierec-message")
@@ -226,26 +274,29 @@ def _similar_tab(state: AppState) -> None:
                          column_widths=SIMILAR_WIDTHS, max_height=900)
     chart = gr.Plot(label="Similarity")
 
-    @_guard(lambda text: (pd.DataFrame(), None, text, gr.update(visible=False)))
-    def similar(title: Any, similarity: Any, engine: Any, k: Any, progress: gr.Progress = gr.Progress()) -> tuple:
-        result, match = callbacks.similar_titles(state, title, similarity, engine, k, _gradio_progress(progress))
+    @_guard(lambda text: (_empty(SIMILAR_COLUMNS), None, text, gr.update(visible=False)))
+    def similar(title: Any, similarity: Any, engine: Any, k: Any, min_ratings: Any,
+                progress: gr.Progress = gr.Progress()) -> tuple:
+        result, match = callbacks.similar_titles(state, title, similarity, engine, k, _gradio_progress(progress),
+                                                 min_ratings=min_ratings)
         pick = gr.update(choices=match.candidates, value=match.label, visible=len(match.candidates) > 1)
         return result.table, result.figure, result.message, pick
 
+    inputs = [title, similarity, engine, k, min_ratings]
     outputs = [table, chart, message, candidates]
-    button.click(similar, [title, similarity, engine, k], outputs, api_name="similar")
-    title.select(similar, [title, similarity, engine, k], outputs, api_visibility="private")
+    button.click(similar, inputs, outputs, api_name="similar", show_progress_on=table)
+    title.select(similar, inputs, outputs, api_visibility="private", show_progress_on=table)
     candidates.input(lambda picked: picked, candidates, title, api_visibility="private").then(
-        similar, [title, similarity, engine, k], outputs, api_visibility="private"
+        similar, inputs, outputs, api_visibility="private", show_progress_on=table
     )
 
 
 # ----------------------------------------------------------------- tab 4
-def _benchmark_tab(state: AppState) -> None:
+def _benchmark_tab(state: AppState, tab: gr.Tab) -> None:
     stored = insights.stored_results()
-    # the result comparing the most engines opens the tab; the others are a pick away
-    names = sorted(stored, key=lambda name: -stored[name].table["engine"].nunique())
-    metrics = insights.metrics_of(stored[names[0]]) if names else []
+    choices = insights.result_choices(stored, state.name)
+    first_name = choices[0][1] if choices else None
+    metrics = insights.metrics_of(stored[first_name]) if first_name else []
 
     def empty(text: str) -> tuple:
         hidden = gr.update(value=None, visible=False)
@@ -259,7 +310,7 @@ def _benchmark_tab(state: AppState) -> None:
 
     @_guard(empty)
     def show(name: Any, metric: Any) -> tuple:
-        return shown(insights.stored_view(name, metric))
+        return shown(insights.stored_view(name, metric, served=state.name))
 
     @_guard(empty)
     def quick(engines: Any, progress: gr.Progress = gr.Progress()) -> tuple:
@@ -270,20 +321,22 @@ def _benchmark_tab(state: AppState) -> None:
         choices = insights.metrics_of(result) if result is not None else []
         return gr.update(choices=choices, value=choices[0] if choices else None)
 
-    # the first stored result is drawn into the page, so the tab opens with its charts
-    first = show(names[0], metrics[0]) if names else empty(
-        f"No stored results yet in `{insights.benchmark_results_dir()}`: run the quick benchmark below."
-    )
-    gr.Markdown("Stored results from `benchmarks/results/` (written by `movierec benchmark ... --json`).")
+    def opened(name: Any, metric: Any) -> tuple:
+        if not choices:
+            return empty("No stored results yet in `benchmarks/results/`: run the quick benchmark below.")
+        return show(name, metric)
+
+    gr.Markdown("Stored results from `benchmarks/results/` (written by `movierec benchmark ... --json`), "
+                f"those measured on {state.name} first.")
     with gr.Row():
-        result_name = gr.Dropdown(names, value=names[0] if names else None, label="Stored result", scale=3)
+        result_name = gr.Dropdown(choices, value=first_name, label="Stored result", scale=3)
         metric = gr.Dropdown(metrics, value=metrics[0] if metrics else None, label="Metric for the scatter", scale=2)
-    message = gr.Markdown(first[4], elem_classes="movierec-message")
-    surprise_heatmap = gr.Plot(first[0]["value"], label="scikit-surprise algorithms", visible=first[0]["visible"])
-    engines_heatmap = gr.Plot(first[1]["value"], label="movierec engines", visible=first[1]["visible"])
-    scatter = gr.Plot(first[2], label="Quality versus fit time")
-    summary = gr.Dataframe(first[3], label="Mean over folds", interactive=False)
-    gr.Markdown(f"### Quick benchmark on {state.dataset.spec}\nOne `{insights.QUICK_SPLIT}` split, k = 10.")
+    message = gr.Markdown(elem_classes="movierec-message")
+    surprise_heatmap = gr.Plot(label="scikit-surprise algorithms", visible=False)
+    engines_heatmap = gr.Plot(label="movierec engines", visible=False)
+    scatter = gr.Plot(label="Quality versus fit time")
+    summary = gr.Dataframe(label="Mean over folds", interactive=False)
+    gr.Markdown(f"### Quick benchmark on {state.name}\nOne `{insights.QUICK_SPLIT}` split, k = 10.")
     with gr.Row():
         engines = gr.CheckboxGroup(state.offered, label="Engines",
                                    value=[n for n in insights.QUICK_ENGINES if n in state.offered], scale=4)
@@ -295,23 +348,26 @@ def _benchmark_tab(state: AppState) -> None:
     quick_summary = gr.Dataframe(label="Quick benchmark results", interactive=False)
 
     outputs = [surprise_heatmap, engines_heatmap, scatter, summary, message]
+    # drawn when the tab is opened, so the page itself carries no benchmark chart
+    tab.select(opened, [result_name, metric], outputs, api_visibility="private", show_progress_on=scatter)
     result_name.input(metrics_for, result_name, metric, api_visibility="private").then(
-        show, [result_name, metric], outputs, api_visibility="private"
+        show, [result_name, metric], outputs, api_visibility="private", show_progress_on=scatter
     )
-    metric.input(show, [result_name, metric], outputs, api_name="stored_benchmark")
+    metric.input(show, [result_name, metric], outputs, api_name="stored_benchmark", show_progress_on=scatter)
     run.click(quick, engines, [quick_surprise, quick_heatmap, quick_scatter, quick_summary, quick_message],
-              api_name="quick_benchmark", concurrency_limit=1, concurrency_id="benchmark")
+              api_name="quick_benchmark", concurrency_limit=1, concurrency_id="benchmark",
+              show_progress_on=quick_scatter)
 
 
 # ----------------------------------------------------------------- tab 5
-def _explore_tab(state: AppState, demo: gr.Blocks) -> None:
+def _explore_tab(state: AppState, tab: gr.Tab) -> None:
     summary = gr.Dataframe(_empty(["what", "value"]), label="Summary", interactive=False, wrap=True,
                            column_widths=["22%", "78%"])
     plots = [gr.Plot(label=label) for label in insights.DATA_CHARTS]
 
-    @_guard(lambda text: (pd.DataFrame(), *[None] * len(plots)))
+    @_guard(lambda text: (_empty(["what", "value"]), *[None] * len(plots)))
     def explore() -> tuple:
         return insights.dataset_summary(state), *insights.data_figures(state)
 
-    # drawn when the page opens (computed once per dataset, then reused)
-    demo.load(explore, None, [summary, *plots], api_name="explore")
+    # drawn when the tab is first opened (computed once per dataset, then reused)
+    tab.select(explore, None, [summary, *plots], api_name="explore", show_progress_on=summary)

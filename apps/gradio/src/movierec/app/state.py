@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,26 +12,73 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from movierec.app.engines import EngineCache, ProgressFn, capabilities, usable_engines
+from movierec.app.engines import EngineCache, ProgressFn, usable_engines
 from movierec.core.data import load_dataset
+from movierec.core.data.fetch import GROUPLENS_URL, fetch_movielens
 from movierec.core.data.tables import Dataset
 from movierec.core.data.titles import title_key
-from movierec.core.errors import MovierecError
+from movierec.core.errors import DataError, MovierecError
+from movierec.core.models.text import text_source
+
+log = logging.getLogger(__name__)
 
 
 DEFAULT_DATASET = "sample"
+#: what a Space serves when no dataset is configured, fetched into $MOVIEREC_DATA_DIR
+SPACE_DATASET = "ml-latest-small"
 #: the engines offered first on each tab; cheap to train on the sample, so they are warmed at start
 DEFAULT_RECOMMEND_ENGINE = "item_knn"
 DEFAULT_TEXT_ENGINE = "content_tfidf"
 DEFAULT_COLLABORATIVE_ENGINE = "item_knn"
-#: widgets list at most this many choices; any other id or title can still be typed
-MAX_USER_CHOICES = 2000
-MAX_TITLE_CHOICES = 20000
+#: the user widget lists this many of the most active users; any other id can be typed
+MAX_USER_CHOICES = 200
+#: a title widget opens with this many of the most rated titles; typing searches every title on the server
+TITLE_CHOICES = 50
+TITLE_MATCHES = 30
+#: the engines' parameters in the app (e.g. {"surprise_knnbasic": {"sim_options": {"user_based": False}}})
+ENGINE_PARAMS: dict[str, dict[str, Any]] = {}
 
 
 def dataset_spec_from_env() -> str:
-    """$MOVIEREC_DATASET, else the embedded sample."""
-    return os.environ.get("MOVIEREC_DATASET", "").strip() or DEFAULT_DATASET
+    """$MOVIEREC_DATASET; else ml-latest-small on a Hugging Face Space ($SPACE_ID); else the embedded sample."""
+    configured = os.environ.get("MOVIEREC_DATASET", "").strip()
+    if configured:
+        return configured
+    return f"movielens:{SPACE_DATASET}" if os.environ.get("SPACE_ID") else DEFAULT_DATASET
+
+
+def dataset_name(spec: str) -> str:
+    """The name a page shows for a dataset spec: the folder or archive name, never a local path."""
+    kind, _, location = spec.partition(":")
+    if not location:
+        return kind.strip() or spec
+    return Path(location.strip().rstrip("/\\")).name or kind
+
+
+def load_served(spec: str, metadata: str | Path | None) -> tuple[Dataset, str | None]:
+    """The dataset a spec names, and a notice for the page when the sample stands in for it.
+
+    A Space's default (MovieLens fetched from GroupLens) falls back to the sample when the
+    download fails, e.g. without network; a dataset configured by hand fails loudly instead.
+    """
+    fallback = spec == f"movielens:{SPACE_DATASET}" and not os.environ.get("MOVIEREC_DATASET", "").strip()
+    try:
+        if not fallback:
+            return load_dataset(spec, metadata=metadata), None
+        # $MOVIEREC_MOVIELENS_URL: a mirror of files.grouplens.org (the folder holding ml-latest-small.zip)
+        folder = fetch_movielens(SPACE_DATASET, base_url=os.environ.get("MOVIEREC_MOVIELENS_URL") or GROUPLENS_URL)
+        dataset = load_dataset(f"movielens:{folder}", metadata=metadata)
+        dataset.spec = spec  # the archive's name, not the cache folder's local path
+        return dataset, None
+    except DataError as error:
+        if not fallback:
+            raise
+        log.warning("serving the sample instead of %s: %s", SPACE_DATASET, error)
+        # the page gets no error text: it names local folders; the log above has it
+        return load_dataset(DEFAULT_DATASET, metadata=metadata), (
+            f"MovieLens {SPACE_DATASET} could not be fetched from GroupLens (no network?), so the app serves its "
+            "synthetic sample instead"
+        )
 
 
 def benchmark_results_dir() -> Path:
@@ -86,6 +134,8 @@ class AppState:
     dataset: Dataset
     engines: EngineCache
     offered: list[str] = field(default_factory=list)
+    #: shown under the header when the data is not what was asked for (the sample standing in)
+    notice: str | None = None
     #: results computed once per dataset (e.g. the data charts)
     memo: dict[str, Any] = field(default_factory=dict)
 
@@ -94,21 +144,42 @@ class AppState:
                metadata: str | Path | None = None) -> "AppState":
         """Load the dataset (default: $MOVIEREC_DATASET or the sample, overviews from $MOVIEREC_METADATA)."""
         metadata = metadata or os.environ.get("MOVIEREC_METADATA") or None
-        dataset = load_dataset(spec or dataset_spec_from_env(), metadata=metadata)
-        state = cls(dataset=dataset, engines=EngineCache(dataset, cache_dir))
-        state.offered = usable_engines()
+        dataset, notice = load_served(spec or dataset_spec_from_env(), metadata)
+        state = cls(dataset=dataset, engines=EngineCache(dataset, cache_dir, params=ENGINE_PARAMS), notice=notice)
+        state.offered = usable_engines(ENGINE_PARAMS)
         return state
+
+    # ------------------------------------------------------------- what is served
+    @property
+    def name(self) -> str:
+        """The served dataset's name for the page (no local path)."""
+        return dataset_name(self.dataset.spec)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the embedded synthetic sample is served."""
+        return self.dataset.spec == DEFAULT_DATASET
+
+    @property
+    def real(self) -> bool:
+        """True for real rating data (not the generated sample)."""
+        return not self.synthetic
+
+    @cached_property
+    def text_source(self) -> str | None:
+        """What the text similarity reads here (overviews, genres/tags/titles), None when movies have no text."""
+        return text_source(self.dataset.movies)
 
     # ------------------------------------------------------------- engines by capability
     def engines_that(self, flag: str) -> list[str]:
-        """Offered engines whose class sets capability `flag` (e.g. 'supports_fold_in')."""
-        return [name for name in self.offered if getattr(capabilities(name), flag)]
+        """Offered engines that have capability `flag` (e.g. 'supports_fold_in'), asked of an instance."""
+        return [name for name in self.offered if getattr(self.engines.capabilities(name), flag)]
 
     def collaborative_engines(self) -> list[str]:
-        """Offered engines with movie representations learned from ratings (not from overviews)."""
+        """Offered engines with movie representations learned from ratings (not from movie text)."""
         return [
             name for name in self.offered
-            if capabilities(name).has_similar_movies and not capabilities(name).uses_overviews
+            if self.engines.capabilities(name).has_similar_movies and not self.engines.capabilities(name).uses_overviews
         ]
 
     def default_engine(self, preferred: str, flag: str | None = None) -> str | None:
@@ -140,6 +211,19 @@ class AppState:
     @cached_property
     def catalogue(self) -> Catalogue:
         return Catalogue.build(self.dataset.movies, self.ratings_per_movie)
+
+    @cached_property
+    def _folded_labels(self) -> list[str]:
+        return [label.casefold() for label in self.catalogue.labels]
+
+    def search_labels(self, text: Any, limit: int = TITLE_MATCHES) -> list[str]:
+        """Catalogue labels holding every typed word, most rated first (the title widgets' server-side search)."""
+        words = str(text or "").casefold().split()
+        if not words:
+            return self.catalogue.labels[:TITLE_CHOICES]
+        labels = self.catalogue.labels
+        found = [labels[i] for i, folded in enumerate(self._folded_labels) if all(w in folded for w in words)]
+        return found[:limit]
 
     @cached_property
     def dataset_stats(self) -> dict[str, Any]:
