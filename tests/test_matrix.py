@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from movierec.core.data import IdIndex, build_matrix, make_ratings
 from movierec.core.errors import DataError
@@ -68,3 +70,19 @@ def test_interactions_without_values_are_ones(ratings: pd.DataFrame) -> None:
 def test_ids_must_be_sorted_and_unique() -> None:
     with pytest.raises(DataError, match="sorted and unique"):
         IdIndex(np.array([3, 1]))
+
+
+@settings(max_examples=50, deadline=None, database=None)
+@given(pairs=st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 5)), max_size=30))
+def test_loading_keeps_the_same_rating_of_a_repeated_pair_as_the_matrix(pairs: list[tuple[int, int, int]]) -> None:
+    from movierec.core.data.tables import drop_repeated_ratings
+
+    ratings = make_ratings([p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs])
+    kept, dropped = drop_repeated_ratings(ratings)
+    assert dropped == len(ratings) - len({(u, m) for u, m, _ in pairs})
+    assert not kept.duplicated(["user", "movie"]).any()
+    last = {(u, m): r for u, m, r in pairs}  # a later rating of the pair replaces the earlier
+    assert {(u, m): r for u, m, r in zip(kept["user"], kept["movie"], kept["rating"])} == last
+    if len(ratings):
+        full, once = build_matrix(ratings), build_matrix(kept)
+        assert (full.matrix != once.matrix).nnz == 0 and full.duplicates == dropped

@@ -50,12 +50,15 @@ def repeated_pairs(user: np.ndarray, movie: np.ndarray) -> np.ndarray | None:
     """
     if len(user) < 2:
         return None
-    key = (movie.astype(np.int64) << 32) | (user.astype(np.int64) & 0xFFFFFFFF)
-    probe = key.copy()
-    probe.sort()
-    if not np.any(probe[1:] == probe[:-1]):
+
+    def pair_key() -> np.ndarray:
+        return (movie.astype(np.int64) << 32) | (user.astype(np.int64) & 0xFFFFFFFF)
+
+    key = pair_key()
+    key.sort()  # in place: 8 bytes a rating while it runs
+    if not np.any(key[1:] == key[:-1]):
         return None
-    del probe
+    key = pair_key()
     order = np.argsort(key, kind="stable")  # equal keys stay in file order
     ordered = key[order]
     superseded = np.zeros(len(key), dtype=bool)
