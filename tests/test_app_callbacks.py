@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 
 import pandas as pd
 import pytest
 
-from movierec.app import callbacks, insights
+from movierec.app import callbacks, engines, insights
 from movierec.app.callbacks import InputError
 from movierec.app.engines import EngineCache
 from movierec.app.state import AppState, dataset_spec_from_env
@@ -310,6 +311,25 @@ def test_engines_that_report_training_move_the_progress_bar(state, tmp_path):
     assert [fraction for fraction, _ in steps] == sorted(fraction for fraction, _ in steps)
     assert cache.folder("keras_mf") == folder and (folder / "engine.json").exists()  # the key ignores the hook
     assert engine.progress is None
+    # TensorFlow's import is its own step, before training, once per process
+    assert steps[0] == (0.05, "importing TensorFlow (once per server start)") or engines._tensorflow_imported.is_set()
+    again: list[tuple[float, str]] = []
+    EngineCache(state.dataset, tmp_path, params={"keras_mf": {"epochs": 2}}).get(
+        "keras_mf", lambda fraction, text: again.append((fraction, text)))
+    assert [text for _, text in again] == ["loading keras_mf from the cache", "keras_mf loaded"]
+
+
+def test_deep_engines_state_their_first_use_time_only_once_measured(state, tmp_path):
+    from movierec.app.layout import _engine_choices
+
+    fresh = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path), offered=state.offered)
+    labels = dict((name, label) for label, name in _engine_choices(fresh, ["keras_mf", "item_knn"]))
+    assert labels["keras_mf"].endswith("(first use imports TensorFlow and trains: slow)")
+    assert not re.search(r"\d+ s", labels["keras_mf"]) and "first use" not in labels["item_knn"]
+    (tmp_path / fresh.engines._dataset_slug()).mkdir(parents=True)
+    (tmp_path / fresh.engines._dataset_slug() / "trained.json").write_text('{"keras_mf": 41.7}')
+    labels = dict((name, label) for label, name in _engine_choices(fresh, ["keras_mf"]))
+    assert labels["keras_mf"].endswith("(first use trains: 42 s on sample last time)")
 
 
 # ----------------------------------------------------------------- engine cache: damage, kills, failures
