@@ -508,3 +508,21 @@ def test_the_heatmap_axis_of_a_precision_view_says_higher_is_better(state):
     view = insights.benchmark_view(insights.quick_benchmark_result(state, ["mean", "baseline"]), "precision@10")
     title = view.engines_heatmap.layout.xaxis.title.text
     assert "Precision@10, higher is better" in title and "lower is better" not in title
+
+
+def test_scatter_labels_of_a_cluster_of_engines_do_not_overlap():
+    from movierec.viz import quality_vs_fit_time
+
+    rows = [("surprise_knnbasic", 0.970, 1.10), ("surprise_knnwithmeans", 0.972, 1.12),
+            ("surprise_knnwithzscore", 0.971, 1.15), ("surprise_knnbaseline", 0.969, 1.18),
+            ("baseline", 0.90, 0.05), ("mean", 1.05, 0.01)]
+    table = pd.DataFrame([{"engine": e, "fold": 0, "metric": "rmse", "value": v, "fit_seconds": t,
+                           "predict_seconds": 0.1} for e, v, t in rows])
+
+    def overlapping(figure) -> int:
+        boxes = insights.label_boxes(figure)
+        return sum(insights._overlap(boxes[i], boxes[j]) > 0 for i in range(len(boxes)) for j in range(i))
+
+    figure = quality_vs_fit_time(table, metric="rmse")
+    assert overlapping(figure) > 0  # as drawn, the kNN labels print over each other
+    assert overlapping(insights.declutter_labels(figure)) == 0
