@@ -86,6 +86,10 @@ def _gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:
 class KSlider(gr.Slider):
     """A slider whose API value must be a number: text or true/false get a clear error, not a traceback."""
 
+    def get_block_name(self) -> str:
+        """Drawn by Gradio's own slider in the page."""
+        return "slider"
+
     def preprocess(self, payload: Any) -> float:
         """The slider value checked as a number in range (gr.Error names the value otherwise)."""
         if isinstance(payload, bool) or not isinstance(payload, (int, float)):
