@@ -281,16 +281,41 @@ class ItemKNN(_NeighbourKNN):
             rows.append(self._score_rated(row.indices, row.data.astype(np.float64), centre))
         return np.vstack(rows)
 
+    def _lists_holding(self) -> sp.csr_matrix:
+        """movies x movies: row j holds every movie whose candidate list has j, valued j's rank there + 1."""
+
+        def build() -> sp.csr_matrix:
+            n, width = self.neighbors_.shape
+            valid = self.neighbors_ >= 0
+            owner = np.repeat(np.arange(n), valid.sum(axis=1))
+            rank = np.broadcast_to(np.arange(width), (n, width))[valid]
+            return sp.csr_matrix((rank + 1, (self.neighbors_[valid], owner)), shape=(n, n))
+
+        return self._derived("lists_holding", build)
+
     def _score_rated(self, movie_idx: np.ndarray, ratings: np.ndarray, centre: np.ndarray) -> np.ndarray:
-        """Every movie scored from one user's ratings: the n_neighbors most similar rated candidates each."""
-        residual = np.full(len(self.movies_) + 1, np.nan)
-        residual[movie_idx] = ratings - centre[movie_idx]
-        gathered = residual[self._candidate_slots()]  # movies x candidates
-        present = ~np.isnan(gathered)
-        used = present & (np.cumsum(present, axis=1) <= int(self.n_neighbors))
-        weights = self.weights_.astype(np.float64)
-        numerator = np.where(used, weights * np.where(used, gathered, 0.0), 0.0).sum(axis=1)
-        denominator = np.where(used, weights, 0.0).sum(axis=1)
+        """Every movie scored from one user's ratings: the n_neighbors most similar rated candidates each.
+
+        Only the candidate lists that hold a rated movie are read (the rows of `_lists_holding`),
+        so the work follows the user's ratings, not the catalogue size.
+        """
+        n, k = len(self.movies_), int(self.n_neighbors)
+        entries = self._lists_holding()[movie_idx].tocoo()
+        source, owner, rank = entries.row, entries.col, entries.data.astype(np.int64) - 1
+        crowded = np.bincount(owner, minlength=n)[owner] > k
+        if crowded.any():  # a movie with more than k rated candidates keeps its k best ranked
+            order = np.flatnonzero(crowded)
+            order = order[np.lexsort((rank[order], owner[order]))]
+            grouped = owner[order]
+            starts = np.r_[0, np.flatnonzero(np.diff(grouped)) + 1]
+            position = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+            keep = np.ones(len(owner), dtype=bool)
+            keep[order[position >= k]] = False
+            source, owner, rank = source[keep], owner[keep], rank[keep]
+        weights = self.weights_[owner, rank].astype(np.float64)
+        residual = (ratings - centre[movie_idx])[source]
+        numerator = np.bincount(owner, weights * residual, minlength=n)
+        denominator = np.bincount(owner, weights, minlength=n)
         return centre + self._adjustment(numerator, denominator)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
