@@ -142,8 +142,8 @@ def _read_checked(data: bytes, sep: str, skiprows: int) -> tuple[tuple[np.ndarra
             keep_default_na=False, na_values=[""], on_bad_lines="skip", chunksize=_CHUNK_ROWS,
         )  # fmt: skip
         for chunk in reader:
-            missing = [_is_empty(chunk[name]) for name in names]
             numbers = [_as_numbers(chunk[name]) for name in names[:4]]
+            missing = [_is_empty(chunk[name], values) for name, values in zip(names, [*numbers, None])]
             is_blank = np.logical_and.reduce(missing)
             is_wrong = ~is_blank & (~missing[4] | np.logical_or.reduce(missing[:4]))
             for i, values in enumerate(numbers):
@@ -179,17 +179,24 @@ def _overlong_lines(data: bytes, sep: str, max_fields: int) -> list[int]:
     separators = np.flatnonzero(buf == ord(sep))
     if len(separators) < max_fields:
         return []
-    line_of = np.searchsorted(np.flatnonzero(buf == ord("\n")), separators)  # 0-based line of each
-    per_line = np.bincount(line_of)
+    # separators before each line end, differenced: the separators of each line
+    before_end = np.searchsorted(separators, np.flatnonzero(buf == ord("\n")))
+    per_line = np.diff(np.concatenate(([0], before_end, [len(separators)])))
     return (np.flatnonzero(per_line >= max_fields) + 1).tolist()
 
 
-def _is_empty(column: pd.Series) -> np.ndarray:
-    """Cells that hold nothing: missing, or only spaces (text columns only pay for the strip)."""
+def _is_empty(column: pd.Series, numbers: np.ndarray | None) -> np.ndarray:
+    """Cells that hold nothing: missing, or only spaces (only cells that are no number are looked at)."""
     missing = column.isna().to_numpy()
     if column.dtype.kind in "iuf":
         return missing
-    return missing | (column.astype("string").str.strip() == "").fillna(True).to_numpy(dtype=bool)
+    candidates = ~missing if numbers is None else ~missing & np.isnan(numbers)
+    rows = np.flatnonzero(candidates)
+    if len(rows):
+        missing = missing.copy()  # to_numpy may hand out a read-only view
+        texts = column.to_numpy()[rows]
+        missing[rows[[not str(text).strip() for text in texts]]] = True
+    return missing
 
 
 def _as_numbers(column: pd.Series) -> np.ndarray:
