@@ -126,7 +126,8 @@ def _read_checked(data: bytes, sep: str, skiprows: int) -> tuple[tuple[np.ndarra
     only, or only separators) carries no rating and is dropped uncounted, as the Netflix reader
     does. Lines with more fields than the parser is given are counted here, not by the parser.
     """
-    data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")  # the C parser ends lines at either
+    if b"\r" in data:  # the C parser ends lines at CR, LF or CRLF; so does the count below
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     names = [*_FIELDS, "extra"]
     skipped = {line: f"expected 4 fields ({', '.join(_FIELDS)}), got more" for line in _overlong_lines(data, sep, len(names))}
     parts: list[list[np.ndarray]] = [[], [], [], []]
