@@ -18,7 +18,6 @@ from movierec.core.data.matrix import IdIndex
 from movierec.core.data.metadata import split_title_year
 from movierec.core.data.rating_file import read_rating_file
 from movierec.core.data.tables import Dataset, make_movies
-from movierec.core.data.tags import attach_tags
 from movierec.core.errors import DataError, excerpt
 
 FORMATS = ("100k", "1m", "latest")
@@ -67,7 +66,11 @@ def resolve_movielens(location: str | Path, cache_dir: str | Path | None = None)
 
 
 def load_movielens(directory: str | Path, spec: str | None = None, lenient: bool = False) -> Dataset:
-    """Load a MovieLens directory (or fetch a known name) of any supported format into a Dataset."""
+    """Load a MovieLens directory (or fetch a known name) of any supported format into a Dataset.
+
+    A (user, movie) pair rated more than once keeps its last rating in file order (counted in
+    `Dataset.repeated_ratings`); a ratings file that yields no rating is a DataError.
+    """
     directory = resolve_movielens(directory)
     spec = spec or f"movielens:{directory}"
     kind = detect_format(directory)
@@ -93,9 +96,10 @@ def _load_latest(directory: Path, spec: str, lenient: bool) -> Dataset:
     if movies is not None and (directory / "links.csv").exists():
         movies, links_note = _attach_links(movies, directory / "links.csv")
         notes += [links_note] if links_note else []
-    if (directory / "tags.csv").exists():  # user tags describe movies that have no overview
-        movies, tags_note = attach_tags(movies, directory / "tags.csv")
-        notes.append(tags_note)
+    tags = directory / "tags.csv"
+    if tags.exists():
+        count = _count_rows(tags)
+        notes.append(f"tags.csv: {count:,} tags present, not used")
     return _dataset(spec, ratings, movies, skipped, notes, "movies.csv")
 
 
@@ -249,6 +253,11 @@ def _attach_links(movies: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str |
     movies["tmdb_id"] = movies["movie"].map(tmdb).astype("Int64")
     note = f"{path.name}: {len(bad)} malformed row(s) ignored (first: {bad[0]})" if bad else None
     return movies, note
+
+
+def _count_rows(path: Path) -> int:
+    """Rows of a CSV with a header (quoted fields may span lines, so ask the parser)."""
+    return len(pd.read_csv(path, usecols=[0], dtype=str, keep_default_na=False))
 
 
 def _read_movies_dat(path: Path) -> pd.DataFrame:
