@@ -101,6 +101,8 @@ def _read_fast(source: Path | io.BytesIO, sep: str, skiprows: int) -> tuple[np.n
     with warnings.catch_warnings():
         # a row with extra fields must not be silently truncated
         warnings.simplefilter("error", pd.errors.ParserWarning)
+        # an id past int32 makes pandas warn of the cast, then raise OverflowError: the error counts
+        warnings.simplefilter("ignore", RuntimeWarning)
         frame = pd.read_csv(
             source, sep=sep, header=None, names=list(_FIELDS), skiprows=skiprows, dtype=_DTYPES,
             index_col=False, quoting=csv.QUOTE_NONE, skip_blank_lines=False, engine="c",
