@@ -94,7 +94,8 @@ def test_100k_ratings_and_predefined_splits() -> None:
     assert len(dataset.ratings) == 12
     assert dataset.ratings["date"].min() == np.datetime64("1997-09-22T22:02:38")
     assert sorted(dataset.predefined_splits) == ["u1", "ua"]
-    folds = list(iter_folds(dataset, "predefined"))
+    assert [fold.name for fold in iter_folds(dataset, "predefined")] == ["u1"]  # the u1..u5 present
+    folds = list(iter_folds(dataset, "predefined:u1,ua"))
     assert [fold.name for fold in folds] == ["u1", "ua"]
     for fold in folds:
         assert len(fold.train) + len(fold.test) == len(dataset.ratings)
