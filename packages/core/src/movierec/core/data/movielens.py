@@ -18,6 +18,7 @@ from movierec.core.data.matrix import IdIndex
 from movierec.core.data.metadata import split_title_year
 from movierec.core.data.rating_file import read_rating_file
 from movierec.core.data.tables import Dataset, make_movies
+from movierec.core.data.tags import attach_tags
 from movierec.core.errors import DataError, excerpt
 
 FORMATS = ("100k", "1m", "latest")
@@ -96,10 +97,9 @@ def _load_latest(directory: Path, spec: str, lenient: bool) -> Dataset:
     if movies is not None and (directory / "links.csv").exists():
         movies, links_note = _attach_links(movies, directory / "links.csv")
         notes += [links_note] if links_note else []
-    tags = directory / "tags.csv"
-    if tags.exists():
-        count = _count_rows(tags)
-        notes.append(f"tags.csv: {count:,} tags present, not used")
+    if (directory / "tags.csv").exists():  # user tags describe movies that have no overview
+        movies, tags_note = attach_tags(movies, directory / "tags.csv")
+        notes.append(tags_note)
     return _dataset(spec, ratings, movies, skipped, notes, "movies.csv")
 
 
@@ -253,11 +253,6 @@ def _attach_links(movies: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, str |
     movies["tmdb_id"] = movies["movie"].map(tmdb).astype("Int64")
     note = f"{path.name}: {len(bad)} malformed row(s) ignored (first: {bad[0]})" if bad else None
     return movies, note
-
-
-def _count_rows(path: Path) -> int:
-    """Rows of a CSV with a header (quoted fields may span lines, so ask the parser)."""
-    return len(pd.read_csv(path, usecols=[0], dtype=str, keep_default_na=False))
 
 
 def _read_movies_dat(path: Path) -> pd.DataFrame:
