@@ -250,8 +250,12 @@ class KerasRecommender(Recommender):
         del order
         self.user_trained_ = np.bincount(user_idx[train], minlength=len(self.users_)) > 0
         self.movie_trained_ = np.bincount(movie_idx[train], minlength=len(self.movies_)) > 0
+        train_data = TrainData(user_idx[train], movie_idx[train], target[train])
+        valid_data = TrainData(user_idx[valid], movie_idx[valid], target[valid]) if n_valid else None
+        n_train = len(train)
+        del user_idx, movie_idx, target, train, valid  # at 100M ratings each copy is ~0.4 GB
 
-        self.batch_size_, self.learning_rate_ = self._batch_and_rate(len(train))
+        self.batch_size_, self.learning_rate_ = self._batch_and_rate(n_train)
         tpu = "TPU" in type(strategy).__name__
         restore = _op_determinism(tf, self.deterministic)
         python_state = random.getstate()  # Keras draws default seeds from Python's generator
@@ -268,8 +272,8 @@ class KerasRecommender(Recommender):
                 model,
                 optimizer,
                 steps,
-                TrainData(user_idx[train], movie_idx[train], target[train]),
-                TrainData(user_idx[valid], movie_idx[valid], target[valid]) if n_valid else None,
+                train_data,
+                valid_data,
                 {"epochs": self.epochs, "batch_size": self.batch_size_ * strategy.num_replicas_in_sync,
                  "patience": self.patience, "seed": self.seed},
                 self.progress if self.verbose == 0 else _printing(self.progress),

@@ -195,7 +195,7 @@ def train_loop(
     result = LoopResult()
     best, best_weights, waited = np.inf, None, 0
     for epoch in range(epochs):
-        order = rng.permutation(n).astype(np.int64)
+        order = rng.permutation(n)
         totals = []
         for index in range(n_steps):
             rows = order[index * batch : (index + 1) * batch]
