@@ -131,8 +131,9 @@ def test_quick_benchmark_endpoint(client):
     surprise, engines, scatter, summary, message = client.predict(["mean", "baseline"], api_name="/quick_benchmark")
     assert _figure(surprise) is None and _figure(engines)["type"] == "plotly" and scatter["type"] == "plotly"
     assert {row["engine"] for row in _rows(summary)} == {"mean", "baseline"}
-    _, _, _, _, message = client.predict([], api_name="/quick_benchmark")
+    _, _, _, summary, message = client.predict([], api_name="/quick_benchmark")
     assert "tick at least one engine" in message
+    assert summary["headers"][:3] == ["engine", "metric", "mean"]  # not "1 2 3" after an error
 
 
 def test_stored_benchmark_endpoint_draws_a_stored_result(client):

@@ -37,6 +37,7 @@ RECOMMENDATION_WIDTHS = ["8%", "30%", "9%", "10%", "43%"]
 TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
 TOP_RATED_WIDTHS = ["46%", "14%", "14%", "26%"]
 SIMILAR_COLUMNS = ["rank", "title", "year", "score", "about"]
+SUMMARY_COLUMNS = ["engine", "metric", "mean", "std", "folds", "fit_seconds", "predict_seconds"]
 SIMILAR_WIDTHS = ["7%", "25%", "8%", "9%", "51%"]
 CSS = """
 .movierec-message p { margin: 0.2em 0; }
@@ -304,7 +305,7 @@ def _benchmark_tab(state: AppState, tab: gr.Tab) -> None:
 
     def empty(text: str) -> tuple:
         hidden = gr.update(value=None, visible=False)
-        return hidden, hidden, None, pd.DataFrame(), text
+        return hidden, hidden, None, _empty(SUMMARY_COLUMNS), text
 
     def shown(view: insights.BenchmarkView) -> tuple:
         # a heatmap without rows (e.g. no scikit-surprise engine ran) is hidden, not drawn empty
@@ -339,7 +340,7 @@ def _benchmark_tab(state: AppState, tab: gr.Tab) -> None:
     surprise_heatmap = gr.Plot(label="scikit-surprise algorithms", visible=False)
     engines_heatmap = gr.Plot(label="movierec engines", visible=False)
     scatter = gr.Plot(label="Quality versus fit time")
-    summary = gr.Dataframe(label="Mean over folds", interactive=False)
+    summary = gr.Dataframe(_empty(SUMMARY_COLUMNS), label="Mean over folds", interactive=False)
     gr.Markdown(f"### Quick benchmark on {state.name}\nOne `{insights.QUICK_SPLIT}` split, k = 10.")
     with gr.Row():
         engines = gr.CheckboxGroup(state.offered, label="Engines",
@@ -349,7 +350,7 @@ def _benchmark_tab(state: AppState, tab: gr.Tab) -> None:
     quick_surprise = gr.Plot(label="Quick benchmark: scikit-surprise algorithms", visible=False)
     quick_heatmap = gr.Plot(label="Quick benchmark: movierec engines", visible=False)
     quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time")
-    quick_summary = gr.Dataframe(label="Quick benchmark results", interactive=False)
+    quick_summary = gr.Dataframe(_empty(SUMMARY_COLUMNS), label="Quick benchmark results", interactive=False)
 
     outputs = [surprise_heatmap, engines_heatmap, scatter, summary, message]
     # drawn when the tab is opened, so the page itself carries no benchmark chart
