@@ -9,6 +9,10 @@ ease:  `user:0.25` seed 42, k=10: ease against lightfm_warp and weighted (nDCG@1
 blend: `kfold:5` seed 42: RMSE/MAE of the default blend, a blend without keras_mf and every
        member alone, with fit seconds per fold (a blend fits each member twice: on 90 % of the
        training ratings to learn the weights, then on all of them).
+scale: (only with --part scale) ease on generated ratings of 480,189 users x 17,770 movies (the
+       generator of bench_knn_scale.py, `--ratings` of them): fit seconds and peak memory with
+       every movie modelled, recommend and similar_movies latency, then the same under a
+       `max_movies` bound.
 """
 
 from __future__ import annotations
@@ -84,14 +88,43 @@ def _rounded(values: dict[str, float]) -> dict[str, float]:
     return {key: round(value, 4) for key, value in values.items()}
 
 
+def scale_part(n_ratings: int) -> None:
+    """ease at Netflix's movie count: fit time, peak memory, query latency; then a max_movies bound."""
+    import numpy as np
+    from bench_knn_scale import N_MOVIES, N_USERS, generate, latency_ms, peak_gib, reset_peak
+
+    ratings = generate(n_ratings, N_USERS, N_MOVIES)
+    print(f"\n== generated: {len(ratings):,} ratings, {ratings['user'].nunique():,} users, "
+          f"{ratings['movie'].nunique():,} movies ==")
+    rng = np.random.default_rng(0)
+    for params in ({"min_movie_ratings": 1}, {"min_movie_ratings": 1, "max_movies": 8000}):
+        reset_peak()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        engine = create_engine("ease", **params).fit(ratings)
+        fit_s, fit_cpu, peak = time.perf_counter() - start, time.process_time() - start_cpu, peak_gib()
+        users = rng.choice(engine.users_.ids, 200, replace=False)
+        movies = engine.movies_.ids[rng.choice(engine.kept_, 200, replace=False)]
+        print(f"ease {params}: {len(engine.kept_):,} movies modelled, fit {fit_s:.1f} s (cpu {fit_cpu:.1f} s), "
+              f"peak RSS {peak:.2f} GiB, weights {engine.weights_.nbytes / 2**30:.2f} GiB {engine.weights_.dtype}; "
+              f"note: {engine.note_}")
+        print(f"  recommend {latency_ms(lambda u: engine.recommend(int(u), k=10), users)}")
+        print(f"  similar_movies {latency_ms(lambda m: engine.similar_movies(int(m), k=10), movies)}")
+        del engine
+
+
 def main() -> None:
     """Run the chosen parts and print their tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT)
-    parser.add_argument("--part", choices=("ease", "blend", "all"), default="all")
+    parser.add_argument("--part", choices=("ease", "blend", "all", "scale"), default="all",
+                        help="'all' is ease and blend; 'scale' runs alone")
+    parser.add_argument("--ratings", type=int, default=5_000_000, help="generated ratings for --part scale")
     parser.add_argument("--tune", action="store_true", help="sweep ease's lambda_ on the seed-7 split first")
     parser.add_argument("--json-dir", type=Path, help="also write the benchmark tables here")
     args = parser.parse_args()
+    if args.part == "scale":
+        scale_part(args.ratings)
+        return
     dataset = load_dataset(f"movielens:{args.data}")
     if args.tune:
         tune_lambda(dataset)

@@ -100,6 +100,15 @@ def test_a_new_user_is_folded_in_through_every_member(fitted, fold):
     assert len(ranked) == 5 and not set(ranked["movie"]) & set(mine["movie"])
 
 
+def test_the_blend_reads_overviews_when_a_member_does():
+    from movierec.core.models.registry import ENGINES
+
+    if not ENGINES["keras_hybrid"].available:
+        pytest.skip("keras_hybrid needs tensorflow")
+    assert create_engine("blend", members=("baseline", "keras_hybrid")).uses_overviews
+    assert not create_engine("blend", members=CHEAP).uses_overviews
+
+
 def test_fold_in_needs_every_member_to_support_it(fold):
     blend = create_engine("blend", members=("baseline", "mean")).fit(fold[0])
     assert not blend.supports_fold_in

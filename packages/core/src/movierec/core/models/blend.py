@@ -83,6 +83,12 @@ class Blend(Recommender):
         engines = getattr(self, "members_", None) or self._new_members()
         return all(engine.supports_fold_in for engine in engines)
 
+    @property
+    def uses_overviews(self) -> bool:  # type: ignore[override]
+        """The blend reads movie text when one of its members does (pass `movies` to fit)."""
+        engines = getattr(self, "members_", None) or self._new_members()
+        return any(engine.uses_overviews for engine in engines)
+
     # ----------------------------------------------------------------- fitting
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         if not 0 < float(self.holdout_fraction) < 1:
