@@ -84,19 +84,23 @@ def _gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:
     return lambda fraction, text: progress(fraction, desc=text)
 
 
-class KSlider(gr.Slider):
-    """A slider whose API value must be a number: text or true/false get a clear error, not a traceback."""
+def checked_slider(*args: Any, **options: Any) -> gr.Slider:
+    """A gr.Slider whose API value must be a number: text or true/false get a clear error, not a traceback.
 
-    def get_block_name(self) -> str:
-        """Drawn by Gradio's own slider in the page."""
-        return "slider"
+    The check wraps this slider's own preprocess: a subclass would make Gradio write a .pyi stub
+    next to this module and need its own frontend name.
+    """
+    slider = gr.Slider(*args, **options)
+    checks_range = slider.preprocess
 
-    def preprocess(self, payload: Any) -> float:
-        """The slider value checked as a number in range (gr.Error names the value otherwise)."""
+    def preprocess(payload: Any) -> float:
         if isinstance(payload, bool) or not isinstance(payload, (int, float)):
-            raise gr.Error(f"{self.label or 'value'} must be a number from {self.minimum:g} to {self.maximum:g}, "
+            raise gr.Error(f"{slider.label or 'value'} must be a number from {slider.minimum:g} to {slider.maximum:g}, "
                            f"got {html.escape(repr(payload)[:40])}", print_exception=False)  # bad input, not a bug
-        return super().preprocess(payload)
+        return checks_range(payload)
+
+    slider.preprocess = preprocess  # type: ignore[method-assign]
+    return slider
 
 
 def _engine_choices(state: AppState, names: list[str]) -> list[tuple[str, str]]:
@@ -178,7 +182,7 @@ def _user_tab(state: AppState) -> None:
         )
         random_button = gr.Button("A random user", scale=1)
         engine = gr.Dropdown(_engine_choices(state, state.offered), value=default_engine, label="Engine", scale=3)
-        k = KSlider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        k = checked_slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
     button = gr.Button("Recommend", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     with gr.Row():
@@ -212,7 +216,7 @@ def _rate_tab(state: AppState) -> None:
     with gr.Row():
         engine = gr.Dropdown(_engine_choices(state, fold_in),
                              value=state.default_engine("item_knn", "supports_fold_in"), label="Engine", scale=3)
-        k = KSlider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        k = checked_slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
     with gr.Row():
         example = gr.Button("Fill in an example")
         clear = gr.Button("Clear")
@@ -268,8 +272,8 @@ def _similar_tab(state: AppState) -> None:
     with gr.Row():
         default = "item_knn" if "item_knn" in collaborative else next(iter(collaborative), None)
         engine = gr.Dropdown(_engine_choices(state, collaborative), value=default, label="Collaborative engine", scale=3)
-        k = KSlider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
-        min_ratings = KSlider(0, callbacks.MIN_RATINGS_MAX, value=callbacks.default_min_ratings(state), step=1,
+        k = checked_slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        min_ratings = checked_slider(0, callbacks.MIN_RATINGS_MAX, value=callbacks.default_min_ratings(state), step=1,
                               label="Minimum ratings per title", scale=2,
                               info="leaves out titles too few people rated to judge")
     button = gr.Button("Find similar titles", variant="primary")
