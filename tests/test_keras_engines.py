@@ -166,7 +166,7 @@ def test_hybrid_predicts_for_a_movie_without_overview(trained, sample, fold):
     assert rated_without, "the sample has rated movies without an overview"
     movie = int(rated_without[0])
     row = engine.overviews_[engine.movies_.position(movie)]
-    assert row.nnz >= 1  # its genres and title words, else only the "no text" indicator
+    assert row.nnz == 1 and row.indices[0] == engine.overviews_.shape[1] - 1  # only the indicator
     users = engine.users_.ids[:50]
     predicted = engine.predict(users, np.full(len(users), movie))
     assert np.isfinite(predicted).all() and predicted.std() > 0  # personalised, not a constant

@@ -399,8 +399,31 @@ def sparse_embedding_class() -> Any:
             def call(self, inputs: Any) -> Any:
                 return tf.gather(self.embeddings.value, tf.cast(inputs, tf.int32))
 
-        _SPARSE_EMBEDDING.append(SparseEmbedding)
+        @keras.saving.register_keras_serializable(package="movierec")
+        class SparseInputDense(keras.layers.Dense):
+            """Dense on a sparse input as a weighted sum of gathered kernel rows (sparse gradient)."""
+
+            def call(self, inputs: Any) -> Any:
+                ids = tf.SparseTensor(inputs.indices, inputs.indices[:, 1], inputs.dense_shape)
+                out = tf.nn.safe_embedding_lookup_sparse(self.kernel.value, ids, inputs, combiner="sum")
+                return self.activation(out + self.bias)
+
+            def compute_output_shape(self, input_shape: Any) -> Any:
+                return (input_shape[0], self.units)
+
+        _SPARSE_EMBEDDING.extend([SparseEmbedding, SparseInputDense])
     return _SPARSE_EMBEDDING[0]
+
+
+def sparse_input_dense_class() -> Any:
+    """Keras' Dense for a sparse input whose kernel gradient holds only the rows the batch uses.
+
+    A Dense layer on a sparse input multiplies by the whole kernel and its gradient is dense
+    (vocabulary x units per step); gathering the kernel rows of the batch's terms makes the
+    gradient `tf.IndexedSlices`, so lazy Adam updates only those rows.
+    """
+    sparse_embedding_class()
+    return _SPARSE_EMBEDDING[1]
 
 
 def _op_determinism(tf: Any, wanted: bool) -> Callable[[], None]:

@@ -19,7 +19,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.errors import DataError
-from movierec.core.models.keras_common import ProgressCallback, dense_weights
+from movierec.core.models.keras_common import ProgressCallback, dense_weights, sparse_input_dense_class
 from movierec.core.models.keras_deep import KerasDeep
 from movierec.core.models.text import has_overview, overview_texts, overview_tfidf
 
@@ -84,6 +84,8 @@ class KerasHybrid(KerasDeep):
                 "keras_hybrid reads movie overviews: pass the movies table (with an 'overview' column) "
                 "to fit(ratings, movies)"
             )
+        # overviews only: genre and title words for the rest made fold-1 RMSE worse (0.8673 against 0.8626)
+        movies = movies[["movie", "overview"]]
         has_text = has_overview(overview_texts(movies, self.movies_.ids))  # one per rated movie
         if not has_text.any():
             raise DataError("keras_hybrid: none of the rated movies has an overview in the movies table")
@@ -131,7 +133,9 @@ class KerasHybrid(KerasDeep):
         tower = inputs["overview"]
         for index, units in enumerate(self.overview_units):
             kernel = self._initializer(keras, "glorot_uniform", 40 + index)
-            tower = keras.layers.Dense(int(units), activation="relu", kernel_initializer=kernel, name=f"overview_{index}")(tower)
+            # the first layer reads the sparse TF-IDF rows: only the batch's terms are touched
+            layer = sparse_input_dense_class() if index == 0 else keras.layers.Dense
+            tower = layer(int(units), activation="relu", kernel_initializer=kernel, name=f"overview_{index}")(tower)
         return [tower]
 
     def _movie_representation(self, model: Any) -> np.ndarray:
