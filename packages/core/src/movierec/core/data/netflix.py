@@ -134,8 +134,8 @@ class RatingColumns:
         self.movie[self.size : stop] = movie
         self.rating[self.size : stop] = rating
         seconds = self.date[self.size : stop].view(np.int64)
-        # in int64: day * 86,400 leaves int32 for dates after 2038-01-19
-        np.multiply(day, _SECONDS_PER_DAY, out=seconds, dtype=np.int64)
+        seconds[:] = day  # widen first: day * 86,400 leaves int32 for dates after 2038-01-19
+        seconds *= _SECONDS_PER_DAY
         self.size = stop
 
     def to_frame(self) -> pd.DataFrame:

@@ -77,8 +77,13 @@ class LineLayout:
 
     @cached_property
     def keep_last(self) -> np.ndarray:
-        """keep_last[n]: a word mask selecting its last n bytes (n = 0-8)."""
-        return np.array([_byte_mask(*range(_WORD - n, _WORD)) for n in range(_WORD + 1)], dtype=np.uint64)
+        """keep_last[n & 15]: a word mask selecting its last n bytes (n = 0-8; 9-15 select none).
+
+        Indexed by `n & 15`, so any n indexes safely: a negative n (-7 to -1: the id ends before
+        this word) selects nothing, and a line too long fails the length check anyway.
+        """
+        masks = [_byte_mask(*range(_WORD - n, _WORD)) for n in range(_WORD + 1)]
+        return np.array(masks + [0] * (15 - _WORD), dtype=np.uint64)
 
 
 DEFAULT_LAYOUT = LineLayout()
@@ -214,8 +219,10 @@ def parse_block(buffer: bytearray, stop: int, layout: LineLayout = DEFAULT_LAYOU
 
     # HEADERS APART: the few lines the vector checks rejected are sorted out in Python.
     headers, header_movies, bad = [], [], []
-    for line in np.flatnonzero(~ok & (lengths > 0)).tolist():
+    for line in np.flatnonzero(~ok).tolist():
         begin, end = int(starts[line]), int(ends[line])
+        if begin == end:
+            continue  # a blank line
         if buffer.find(b",", begin, end) >= 0:
             bad.append(line)  # a rating line, damaged
         elif not buffer[begin:end].strip(b" \t"):
@@ -290,8 +297,10 @@ def _check_rating_lines(
     user_length = lengths - TAIL
     user = None
     for k in range(layout.user_words):
-        in_word = np.clip(user_length - _WORD * k, 0, _WORD)  # lengths outside 1-max fail below
-        keep = layout.keep_last[in_word]
+        in_word = user_length - _WORD * k  # digits of the id in this word, if 0-8
+        if k < layout.user_words - 1:
+            in_word = np.minimum(in_word, _WORD)  # a longer id fills this word
+        keep = layout.keep_last[in_word & 15]
         digits = word(tail_at - _WORD * (k + 1))
         problems |= _non_digits(digits) & keep
         value = _digits_value(digits & _LOW_NIBBLES & keep)
