@@ -204,6 +204,14 @@ def test_the_page_and_its_config_are_gzipped_and_light(served):
     assert "slider" in types and not {t for t in types if t.endswith("slider") and t != "slider"}
 
 
+def test_each_action_shows_one_progress_bar(served):
+    config = httpx.get(served + "config", timeout=30).json()
+    actions = [d for d in config["dependencies"] if d.get("api_name") in ("recommend", "rate", "similar", "quick_benchmark")]
+    assert len(actions) == 4
+    for action in actions:  # on the action's main output, not on each of its outputs
+        assert len(action["show_progress_on"]) == 1 and action["show_progress_on"][0] in action["outputs"]
+
+
 @pytest.mark.parametrize("k", ["abc", True, None])
 def test_a_k_that_is_not_a_number_is_a_clear_error_not_a_traceback(client, k, capfd):
     user = client.predict(api_name="/random_user")
