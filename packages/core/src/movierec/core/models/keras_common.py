@@ -12,7 +12,6 @@ part (those are never offered as similar titles either: their vector carries no 
 
 from __future__ import annotations
 
-import os
 import random
 from abc import abstractmethod
 from collections.abc import Callable
@@ -26,7 +25,16 @@ import pandas as pd
 from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
-from movierec.core.models.keras_train import LazyAdam, TrainData, make_steps, train_loop
+from movierec.core.models.keras_train import (  # noqa: F401 (import_keras and the layers are used by the engines)
+    LazyAdam,
+    TrainData,
+    import_keras,
+    make_steps,
+    op_determinism,
+    sparse_embedding_class,
+    sparse_input_dense_class,
+    train_loop,
+)
 from movierec.core.models.vectors import cached_unit_rows
 
 ProgressCallback = Callable[[float, str], None]
@@ -35,16 +43,6 @@ ACTIVATIONS = ("relu", "linear", "tanh")
 # numpy chunk size for predictions: bounds memory of the dense head's activations
 _CHUNK = 65_536
 
-
-def import_keras() -> tuple[Any, Any]:
-    """Import TensorFlow and Keras quietly (C++ logs off unless the user set a level)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-
-    tf.get_logger().setLevel("ERROR")
-    import keras
-
-    return tf, keras
 
 
 # ---------------------------------------------------------------------- a dense head in numpy
@@ -257,7 +255,7 @@ class KerasRecommender(Recommender):
 
         self.batch_size_, self.learning_rate_ = self._batch_and_rate(n_train)
         tpu = "TPU" in type(strategy).__name__
-        restore = _op_determinism(tf, self.deterministic)
+        restore = op_determinism(tf, self.deterministic)
         python_state = random.getstate()  # Keras draws default seeds from Python's generator
         try:
             with strategy.scope():
@@ -378,62 +376,6 @@ def embedding_table(keras: Any, rows: int, width: int, name: str, l2: float, ini
     """An Embedding with one extra row for unknown ids, L2 on the looked-up vectors (per rating)."""
     reg = keras.regularizers.L2(l2) if l2 else None
     return sparse_embedding_class()(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
-
-
-_SPARSE_EMBEDDING: list[Any] = []
-
-
-def sparse_embedding_class() -> Any:
-    """Keras' Embedding whose lookup reads only the asked rows (registered for `.keras` loading).
-
-    Keras' own lookup reads the whole table into a tensor first; once a table has had sparse
-    updates TensorFlow copies it on every such read (copy-on-read), so each step would cost
-    O(rows x width). `tf.gather` on the variable itself is a ResourceGather of the rows alone,
-    and its gradient stays `tf.IndexedSlices`.
-    """
-    if not _SPARSE_EMBEDDING:
-        tf, keras = import_keras()
-
-        @keras.saving.register_keras_serializable(package="movierec")
-        class SparseEmbedding(keras.layers.Embedding):
-            def call(self, inputs: Any) -> Any:
-                return tf.gather(self.embeddings.value, tf.cast(inputs, tf.int32))
-
-        @keras.saving.register_keras_serializable(package="movierec")
-        class SparseInputDense(keras.layers.Dense):
-            """Dense on a sparse input as a weighted sum of gathered kernel rows (sparse gradient)."""
-
-            def call(self, inputs: Any) -> Any:
-                ids = tf.SparseTensor(inputs.indices, inputs.indices[:, 1], inputs.dense_shape)
-                out = tf.nn.safe_embedding_lookup_sparse(self.kernel.value, ids, inputs, combiner="sum")
-                return self.activation(out + self.bias)
-
-            def compute_output_shape(self, input_shape: Any) -> Any:
-                return (input_shape[0], self.units)
-
-        _SPARSE_EMBEDDING.extend([SparseEmbedding, SparseInputDense])
-    return _SPARSE_EMBEDDING[0]
-
-
-def sparse_input_dense_class() -> Any:
-    """Keras' Dense for a sparse input whose kernel gradient holds only the rows the batch uses.
-
-    A Dense layer on a sparse input multiplies by the whole kernel and its gradient is dense
-    (vocabulary x units per step); gathering the kernel rows of the batch's terms makes the
-    gradient `tf.IndexedSlices`, so lazy Adam updates only those rows.
-    """
-    sparse_embedding_class()
-    return _SPARSE_EMBEDDING[1]
-
-
-def _op_determinism(tf: Any, wanted: bool) -> Callable[[], None]:
-    """Turn TensorFlow's op determinism on for one fit; the returned function restores the setting."""
-    from tensorflow.python.framework import config  # the public API has no switch back
-
-    if not wanted or config.is_op_determinism_enabled():
-        return lambda: None
-    config.enable_op_determinism()
-    return config.disable_op_determinism
 
 
 def _printing(progress: ProgressCallback | None) -> ProgressCallback:

@@ -17,6 +17,7 @@ Keras 3 (keras-team/keras#20585); this loop does not go through it.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,73 @@ import numpy as np
 
 # the largest batch evaluated at once in validation (bounds memory of a dense head's activations)
 _EVAL_BATCH = 65_536
+
+
+def import_keras() -> tuple[Any, Any]:
+    """Import TensorFlow and Keras quietly (C++ logs off unless the user set a level)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    import keras
+
+    return tf, keras
+
+
+_SPARSE_EMBEDDING: list[Any] = []
+
+
+def sparse_embedding_class() -> Any:
+    """Keras' Embedding whose lookup reads only the asked rows (registered for `.keras` loading).
+
+    Keras' own lookup reads the whole table into a tensor first; once a table has had sparse
+    updates TensorFlow copies it on every such read (copy-on-read), so each step would cost
+    O(rows x width). `tf.gather` on the variable itself is a ResourceGather of the rows alone,
+    and its gradient stays `tf.IndexedSlices`.
+    """
+    if not _SPARSE_EMBEDDING:
+        tf, keras = import_keras()
+
+        @keras.saving.register_keras_serializable(package="movierec")
+        class SparseEmbedding(keras.layers.Embedding):
+            def call(self, inputs: Any) -> Any:
+                return tf.gather(self.embeddings.value, tf.cast(inputs, tf.int32))
+
+        @keras.saving.register_keras_serializable(package="movierec")
+        class SparseInputDense(keras.layers.Dense):
+            """Dense on a sparse input as a weighted sum of gathered kernel rows (sparse gradient)."""
+
+            def call(self, inputs: Any) -> Any:
+                ids = tf.SparseTensor(inputs.indices, inputs.indices[:, 1], inputs.dense_shape)
+                out = tf.nn.safe_embedding_lookup_sparse(self.kernel.value, ids, inputs, combiner="sum")
+                return self.activation(out + self.bias)
+
+            def compute_output_shape(self, input_shape: Any) -> Any:
+                return (input_shape[0], self.units)
+
+        _SPARSE_EMBEDDING.extend([SparseEmbedding, SparseInputDense])
+    return _SPARSE_EMBEDDING[0]
+
+
+def sparse_input_dense_class() -> Any:
+    """Keras' Dense for a sparse input whose kernel gradient holds only the rows the batch uses.
+
+    A Dense layer on a sparse input multiplies by the whole kernel and its gradient is dense
+    (vocabulary x units per step); gathering the kernel rows of the batch's terms makes the
+    gradient `tf.IndexedSlices`, so lazy Adam updates only those rows.
+    """
+    sparse_embedding_class()
+    return _SPARSE_EMBEDDING[1]
+
+
+def op_determinism(tf: Any, wanted: bool) -> Callable[[], None]:
+    """Turn TensorFlow's op determinism on for one fit; the returned function restores the setting."""
+    from tensorflow.python.framework import config  # the public API has no switch back
+
+    if not wanted or config.is_op_determinism_enabled():
+        return lambda: None
+    config.enable_op_determinism()
+    return config.disable_op_determinism
 
 
 @dataclass
