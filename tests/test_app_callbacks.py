@@ -432,6 +432,8 @@ def test_title_search_matches_every_typed_word_most_rated_first(state):
     assert found and all("wild" in f.lower() and "hollow" in f.lower() for f in found)
     assert len(state.search_labels("")) == 50 and state.search_labels("") == state.catalogue.labels[:50]
     assert state.search_labels("zzqqxxvv") == []
+    misspelt = state.catalogue.labels[0].split(" (")[0].lower().replace("e", "", 1)
+    assert state.catalogue.labels[0] in state.search_labels(misspelt)  # a typo falls back to near matches
 
 
 # ----------------------------------------------------------------- the served dataset

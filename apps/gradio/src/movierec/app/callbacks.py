@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.app.engines import ProgressFn
-from movierec.app.state import AppState
+from movierec.app.state import NEAR_MATCH_SCORE, AppState
 from movierec.core.data.titles import find_titles
 from movierec.core.errors import MovierecError, UnknownMovieError
 from movierec.core.models.base import render_reason
@@ -35,7 +35,7 @@ TEXT_ENGINE = "content_tfidf"
 MIN_RATINGS_REAL, MIN_RATINGS_MAX = 5, 100
 RECOMMENDATION_COLUMNS = ["rank", "title", "year", "score", "reason"]
 #: a typed title needs this fuzzy score (0-100) to count as a match; candidates stay within the margin of the best
-MIN_TITLE_SCORE = 75.0
+MIN_TITLE_SCORE = NEAR_MATCH_SCORE
 TITLE_SCORE_MARGIN = 10.0
 #: how deep each source's similar-movies list goes before a blend (see `similar_titles`)
 BLEND_POOL = 10 * K_MAX

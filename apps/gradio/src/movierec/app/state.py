@@ -16,7 +16,7 @@ from movierec.app.engines import EngineCache, ProgressFn, usable_engines
 from movierec.core.data import load_dataset
 from movierec.core.data.fetch import GROUPLENS_URL, fetch_movielens
 from movierec.core.data.tables import Dataset
-from movierec.core.data.titles import title_key
+from movierec.core.data.titles import find_titles, title_key
 from movierec.core.errors import DataError, MovierecError
 from movierec.core.models.text import text_source
 
@@ -35,6 +35,8 @@ MAX_USER_CHOICES = 200
 #: a title widget opens with this many of the most rated titles; typing searches every title on the server
 TITLE_CHOICES = 50
 TITLE_MATCHES = 30
+#: the fuzzy score (0-100) a near match needs to be suggested, as typed titles need to match
+NEAR_MATCH_SCORE = 75.0
 #: the engines' parameters in the app (e.g. {"surprise_knnbasic": {"sim_options": {"user_based": False}}})
 ENGINE_PARAMS: dict[str, dict[str, Any]] = {}
 
@@ -217,12 +219,16 @@ class AppState:
         return [label.casefold() for label in self.catalogue.labels]
 
     def search_labels(self, text: Any, limit: int = TITLE_MATCHES) -> list[str]:
-        """Catalogue labels holding every typed word, most rated first (the title widgets' server-side search)."""
+        """Catalogue labels holding every typed word, most rated first, else near matches (the title widgets' search)."""
         words = str(text or "").casefold().split()
         if not words:
             return self.catalogue.labels[:TITLE_CHOICES]
         labels = self.catalogue.labels
         found = [labels[i] for i, folded in enumerate(self._folded_labels) if all(w in folded for w in words)]
+        if not found and len("".join(words)) >= 4:  # a typo ('godfater'): near matches, tens of ms
+            near = find_titles(self.dataset.movies, " ".join(words), limit=limit)
+            near = near[near["score"] >= NEAR_MATCH_SCORE]
+            found = [self.catalogue.label_of_movie[int(m)] for m in near["movie"] if int(m) in self.catalogue.label_of_movie]
         return found[:limit]
 
     @cached_property
