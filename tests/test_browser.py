@@ -1,4 +1,4 @@
-"""A real chromium uses every tab of the app as a Space serves it (ml-latest-small), and the synthetic sample.
+"""A real chromium uses every tab of the app as a Space serves it (ml-latest-small), and the sample without network.
 
 The Space start runs `apps/gradio/app.py` as its own process with `SPACE_ID` set, no
 `MOVIEREC_DATASET`, and `MOVIEREC_DATA_DIR` holding ml-latest-small (as the Space's storage does
@@ -15,6 +15,8 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -22,7 +24,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conftest import REPO
-from movierec.app.cli import free_port, serving
+from movierec.app.cli import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 TIMEOUT_MS = 60_000
@@ -50,47 +52,49 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1400, "height": 1000}}
 
 
+@contextmanager
+def _space(root: Path) -> Iterator[str]:
+    """app.py started the way a Space starts it (SPACE_ID, PORT, no MOVIEREC_DATASET), storage in `root`/data."""
+    port = free_port()
+    env = {**os.environ, "SPACE_ID": "someone/movierec", "PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "MOVIEREC_DATA_DIR": str(root / "data"), "MOVIEREC_CACHE_DIR": str(root / "engines"),
+           "MOVIEREC_MOVIELENS_URL": (root / "offline").as_uri(),  # a download fails, as without network
+           "GRADIO_ANALYTICS_ENABLED": "False"}
+    env.pop("MOVIEREC_DATASET", None)
+    log_path = root / "app.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen([sys.executable, str(REPO / "apps" / "gradio" / "app.py")], env=env, cwd=REPO,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + 600  # a first start on ml-latest-small trains item_knn and content_tfidf
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"app.py exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+                try:
+                    if httpx.get(url, timeout=5).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail("app.py did not answer within 600 s")
+                time.sleep(0.5)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=60)
+    assert "Traceback" not in log_path.read_text()
+
+
 @pytest.fixture(scope="module")
 def space_url(movielens_small_dir, tmp_path_factory):
-    """app.py started the way a Space starts it, its storage already holding ml-latest-small."""
+    """A Space whose storage already holds ml-latest-small (fetched at an earlier start)."""
     root = tmp_path_factory.mktemp("space")
     storage = root / "data" / "ml-latest-small"
     storage.mkdir(parents=True)
     for name in MOVIELENS_FILES:
         (storage / name).symlink_to(movielens_small_dir / name)
-    port = free_port()
-    env = {**os.environ, "SPACE_ID": "someone/movierec", "PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "MOVIEREC_DATA_DIR": str(root / "data"), "MOVIEREC_CACHE_DIR": str(root / "engines"),
-           "MOVIEREC_MOVIELENS_URL": (root / "offline").as_uri(), "GRADIO_ANALYTICS_ENABLED": "False"}
-    env.pop("MOVIEREC_DATASET", None)
-    log = open(root / "app.log", "w")
-    process = subprocess.Popen([sys.executable, str(REPO / "apps" / "gradio" / "app.py")], env=env, cwd=REPO,
-                               stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 600  # first start trains item_knn and content_tfidf on 100,836 ratings
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"app.py exited with {process.returncode}:\n{(root / 'app.log').read_text()[-3000:]}")
-            try:
-                if httpx.get(url, timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("app.py did not answer within 600 s")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
-        log.close()
-    assert "Traceback" not in (root / "app.log").read_text()
-
-
-@pytest.fixture(scope="module")
-def sample_url(tmp_path_factory):
-    with serving("sample", cache_dir=tmp_path_factory.mktemp("engines")) as url:
+    with _space(root) as url:
         yield url
 
 
@@ -201,9 +205,12 @@ def test_a_space_serves_ml_latest_small_on_every_tab(page, space_url, output_pat
         print(f"  click to result, {what:<18} {1000 * seconds:7.0f} ms")
 
 
-def test_the_sample_says_plainly_that_it_is_synthetic(page, sample_url):
+def test_a_space_without_network_serves_the_sample_and_says_it_is_synthetic(page, tmp_path):
     page.set_default_timeout(TIMEOUT_MS)
-    page.goto(sample_url)
-    notice = page.locator("#movierec-header").get_by_text("Synthetic sample")
-    notice.wait_for()
-    assert notice.is_visible() and "not real movies" in page.locator("#movierec-header").inner_text()
+    with _space(tmp_path) as url:
+        page.goto(url)
+        header = page.locator("#movierec-header")
+        header.get_by_text("Synthetic sample").wait_for()
+        text = header.inner_text()
+        assert "not real movies" in text and "could not be fetched from GroupLens" in text
+        assert str(tmp_path) not in text
