@@ -231,9 +231,11 @@ def test_movies_without_overview_are_described_by_their_other_text_and_break_not
     engine = create_engine("content_tfidf").fit(sample.ratings, sample.movies)
     missing = sample.movies.loc[sample.movies["overview"].isna(), "movie"].tolist()
     assert missing
-    genres = sample.movies.set_index("movie")["genres"].str.split("|").str[0]
+    genres = sample.movies.set_index("movie")["genres"].str.split("|").map(set)
     similar = engine.similar_movies(missing[0], k=5)
-    assert len(similar) == 5 and (genres.loc[similar["movie"]] == genres.loc[missing[0]]).mean() >= 0.6
+    # a neighbour shares one of the movie's genres (movie 46 is Romance|Action)
+    shared = [bool(genres.loc[m] & genres.loc[missing[0]]) for m in similar["movie"]]
+    assert len(similar) == 5 and np.mean(shared) >= 0.6
     top = engine.recommend_for_ratings({missing[0]: 5.0, 1: 5.0}, k=5)
     assert len(top) == 5
 
