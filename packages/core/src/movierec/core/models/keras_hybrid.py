@@ -3,8 +3,9 @@
 The notebook's hybrid: the TF-IDF vector as a sparse input through Dense 128 relu and Dense 32
 relu, concatenated with both embeddings, Dense 512 relu, Dropout 0.2, one output. It crashed
 feeding a scipy CSR matrix with `validation_split`; here each batch gathers its movies' rows from
-the CSR matrix inside the tf.data pipeline and hands Keras a `tf.SparseTensor`, so training,
-validation and prediction stream sparse batches. Movies without an overview (or unseen at fit
+the CSR matrix inside the training step and hands Keras a `tf.SparseTensor`, so training and
+validation stream sparse batches; the first overview layer gathers the kernel rows of the
+batch's terms, so its gradient is sparse too. Movies without an overview (or unseen at fit
 time) get a zero vector with a learned "no overview" indicator column, so they still get a
 prediction.
 """
