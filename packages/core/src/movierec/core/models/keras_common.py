@@ -35,7 +35,7 @@ from movierec.core.models.keras_train import (  # noqa: F401 (import_keras and t
     sparse_input_dense_class,
     train_loop,
 )
-from movierec.core.models.vectors import cached_unit_rows
+from movierec.core.models.vectors import cached_unit_rows, evidence_weight
 
 ProgressCallback = Callable[[float, str], None]
 MODEL_FILE = "model.keras"
@@ -308,10 +308,6 @@ class KerasRecommender(Recommender):
         movie_idx = np.where(np.asarray(movie_idx) < 0, len(self.movies_), movie_idx)
         return user_idx, movie_idx
 
-    def _clip(self, scores: np.ndarray) -> np.ndarray:
-        low, high = self.rating_range_
-        return np.clip(scores, low, high)
-
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         user_idx, movie_idx = self._unknown_to_last(user_idx, movie_idx)
         out = np.empty(len(user_idx), dtype=np.float64)
@@ -324,7 +320,7 @@ class KerasRecommender(Recommender):
                 + self.movie_bias_[movies]
                 + self._interaction(self.user_vectors_[users], movies)
             )
-        return self._clip(out)
+        return out
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         return np.vstack([self._score_vector(self.user_vectors_[i], float(self.user_bias_[i])) for i in user_idx])
@@ -332,15 +328,16 @@ class KerasRecommender(Recommender):
     def _score_vector(self, vector: np.ndarray, bias: float) -> np.ndarray:
         """Scores of every known movie for one user vector and bias, in one batched step."""
         movies = np.arange(len(self.movies_))
-        scores = self.global_mean_ + bias + self.movie_bias_[movies] + self._interaction(vector, movies)
-        return self._clip(scores)
+        return self.global_mean_ + bias + self.movie_bias_[movies] + self._interaction(vector, movies)
 
     def _similar_scores(self, movie_idx: int, k: int) -> np.ndarray:
-        # movies without training ratings hold the mean vector, not evidence: never offered
+        # movies without training ratings hold the mean vector, not evidence: never offered; a
+        # rarely rated movie's vector is mostly its random start: its cosine counts less
         if not self.movie_trained_[movie_idx]:
             return np.full(len(self.movies_), np.nan)
         unit = cached_unit_rows(self, self._similarity_vectors())[: len(self.movies_)]
-        return np.where(self.movie_trained_, unit @ unit[movie_idx], np.nan)
+        cosine = (unit @ unit[movie_idx]) * evidence_weight(self.ratings_per_movie())
+        return np.where(self.movie_trained_, cosine, np.nan)
 
     def _similarity_vectors(self) -> np.ndarray:
         """The learned movie representation compared by cosine in `similar_movies`."""

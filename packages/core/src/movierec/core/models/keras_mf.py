@@ -83,14 +83,13 @@ class KerasMF(KerasRecommender):
         movies = self.movie_vectors_[:n].astype(np.float64)
         scores = self.user_vectors_[user_idx].astype(np.float64) @ movies.T
         scores += self.global_mean_ + self.user_bias_[user_idx, None] + self.movie_bias_[None, :n]
-        return self._clip(scores)
+        return scores
 
     def _score_vector(self, vector: np.ndarray, bias: float) -> np.ndarray:
         # one matrix-vector product over all movies (unknown row excluded)
         n = len(self.movies_)
         movies = self.movie_vectors_[:n].astype(np.float64)
-        scores = self.global_mean_ + bias + self.movie_bias_[:n] + movies @ np.asarray(vector, dtype=np.float64)
-        return self._clip(scores)
+        return self.global_mean_ + bias + self.movie_bias_[:n] + movies @ np.asarray(vector, dtype=np.float64)
 
     def _fit_user(self, movie_idx: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
         # The loss is mean squared error + l2 * (|u|^2 + b^2), as in training: ridge regression
