@@ -332,6 +332,19 @@ def test_deep_engines_state_their_first_use_time_only_once_measured(state, tmp_p
     assert labels["keras_mf"].endswith("(first use trains: 42 s on sample last time)")
 
 
+
+def test_a_blend_with_a_keras_member_is_marked_slow_and_one_without_is_not(state, tmp_path):
+    from movierec.app.engines import needs_tensorflow
+    from movierec.app.layout import _engine_choices
+
+    assert needs_tensorflow("blend") and needs_tensorflow("keras_deep") and not needs_tensorflow("item_knn")
+    assert not needs_tensorflow("blend", {"members": ["baseline", "item_knn"]})
+    quick = EngineCache(state.dataset, tmp_path, params={"blend": {"members": ["baseline", "item_knn"]}})
+    slow = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path), offered=state.offered)
+    assert _engine_choices(slow, ["blend"])[0][0].endswith("(first use imports TensorFlow and trains: slow)")
+    fast = AppState(dataset=state.dataset, engines=quick, offered=state.offered)
+    assert "first use" not in _engine_choices(fast, ["blend"])[0][0]
+
 # ----------------------------------------------------------------- engine cache: damage, kills, failures
 def test_a_cache_entry_that_fails_the_engines_own_checks_is_trained_again(state, tmp_path):
     cache = EngineCache(state.dataset, tmp_path)

@@ -8,7 +8,7 @@ import pytest
 from movierec.core.data import Dataset
 from movierec.core.errors import DataError
 from movierec.core.evaluation import load_benchmark, run_benchmark
-from movierec.core.evaluation.results import COLUMNS
+from movierec.core.evaluation.results import COLUMNS, lower_is_better
 
 RANKING = ["precision@5", "recall@5", "ndcg@5", "map@5", "hit_rate@5", "coverage@5"]
 
@@ -147,3 +147,18 @@ def ratings_dataset(ratings: pd.DataFrame) -> Dataset:
 
     ids = sorted(set(ratings["movie"]))
     return Dataset("thirteen-movies", ratings, make_movies(ids, [f"movie {i}" for i in ids]))
+
+
+
+def test_knn_engines_report_how_often_they_fall_back_to_the_baseline(sample):
+    from movierec.core.data.split import iter_folds
+    from movierec.core.models import create_engine
+
+    result = run_benchmark(sample, "holdout:0.2", ["baseline", "item_knn"])
+    table = result.table.set_index(["engine", "metric"])["value"]
+    assert ("baseline", "fallback") not in table.index  # no neighbours, nothing to fall back from
+    fold = next(iter_folds(sample, "holdout:0.2", 42))
+    engine = create_engine("item_knn").fit(fold.train, sample.movies)
+    expected = engine.fallback_rate(fold.test["user"], fold.test["movie"])
+    assert 0 < expected < 1 and table[("item_knn", "fallback")] == pytest.approx(expected)
+    assert lower_is_better("fallback")

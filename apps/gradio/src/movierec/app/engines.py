@@ -101,6 +101,17 @@ def usable_engines(params: dict[str, dict[str, Any]] | None = None) -> list[str]
     return names
 
 
+def needs_tensorflow(name: str, params: dict[str, Any] | None = None) -> bool:
+    """True for the Keras engines and for an ensemble with a Keras member: first use imports TensorFlow."""
+    if ENGINES[name].family == "deep":
+        return True
+    if ENGINES[name].family != "ensemble":
+        return False
+    members = engine_class(name)(**(params or {})).get_params().get("members", ())
+    members = [members] if isinstance(members, str) else list(members)
+    return any(member in ENGINES and ENGINES[member].family == "deep" for member in members)
+
+
 class EngineCache:
     """Fitted engines for one dataset: in memory, then on disk, else trained (once, under a lock)."""
 
@@ -177,8 +188,7 @@ class EngineCache:
     def _load_or_train(self, name: str, progress: ProgressFn | None) -> Any:
         folder = self.folder(name)
         started = time.perf_counter()
-        deep = ENGINES[name].family == "deep"
-        if deep:
+        if needs_tensorflow(name, self.params.get(name)):
             _import_tensorflow(progress)
         if folder.exists():
             _report(progress, 0.1, f"loading {name} from the cache")

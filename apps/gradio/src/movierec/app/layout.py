@@ -20,6 +20,7 @@ import pandas as pd
 
 from movierec.app import callbacks, insights
 from movierec.app.callbacks import InputError
+from movierec.app.engines import needs_tensorflow
 from movierec.app.state import AppState
 from movierec.core.errors import MovierecError
 from movierec.core.models import ENGINES
@@ -104,12 +105,12 @@ def checked_slider(*args: Any, **options: Any) -> gr.Slider:
 
 
 def _engine_choices(state: AppState, names: list[str]) -> list[tuple[str, str]]:
-    """Dropdown entries 'name: summary'; deep engines say how long their first use took on this dataset, if measured."""
+    """Dropdown entries 'name: summary'; engines that need TensorFlow say how long their first use took here, if measured."""
     measured = state.engines.trained_seconds()
     entries = []
     for name in names:
         label = f"{name}: {ENGINES[name].summary}"
-        if ENGINES[name].family == "deep" and not state.engines.loaded(name):
+        if needs_tensorflow(name, state.engines.params.get(name)) and not state.engines.loaded(name):
             label += (f" (first use trains: {measured[name]:.0f} s on {state.name} last time)" if name in measured
                       else " (first use imports TensorFlow and trains: slow)")
         entries.append((label, name))

@@ -26,7 +26,7 @@ from movierec.core.cli._common import (
 from movierec.core.data.split import SPLIT_HELP, parse_split
 from movierec.core.errors import MovierecError
 
-SUITES = ("classic", "surprise", "deep", "lightfm", "all")
+SUITES = ("classic", "surprise", "deep", "lightfm", "ensemble", "all")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -149,6 +149,8 @@ def _score_fold(
         actual = fold.test["rating"].to_numpy()
         add("rmse", rmse(actual, predicted), seconds)
         add("mae", mae(actual, predicted), seconds)
+        if hasattr(engine, "fallback_rate"):  # kNN: share of test pairs no neighbour could answer
+            add("fallback", engine.fallback_rate(fold.test["user"].to_numpy(), fold.test["movie"].to_numpy()), seconds)
     if not engine.predicts_ratings or spec.kind in RANKING_SPLITS:
         relevant = relevant_items(fold.test, threshold)
         users = np.fromiter(relevant, dtype=np.int64, count=len(relevant))

@@ -1,9 +1,10 @@
 """The benchmark table: one tidy format that the runner writes and the charts and app read.
 
 One row per (engine, fold, metric): columns engine, fold, metric, value, fit_seconds,
-predict_seconds. Metric names: 'rmse', 'mae', and ranking metrics at k such as 'precision@10',
-'recall@10', 'ndcg@10', 'map@10', 'hit_rate@10', 'coverage@10'. Lower is better for rmse/mae,
-higher for the rest.
+predict_seconds. Metric names: 'rmse', 'mae', 'fallback' (kNN engines: the share of test pairs predicted by the
+baseline alone, no rated neighbour), and ranking metrics at k such as 'precision@10',
+'recall@10', 'ndcg@10', 'map@10', 'hit_rate@10', 'coverage@10'. Lower is better for rmse, mae
+and fallback, higher for the rest.
 
 JSON file layout ("movierec-benchmark/1"):
     {"format": "movierec-benchmark/1", "dataset": "...", "split": "kfold:5", "k": 10,
@@ -25,11 +26,11 @@ from movierec.core.errors import DataError, excerpt
 
 FORMAT = "movierec-benchmark/1"
 COLUMNS = ("engine", "fold", "metric", "value", "fit_seconds", "predict_seconds")
-LOWER_IS_BETTER = frozenset({"rmse", "mae"})
+LOWER_IS_BETTER = frozenset({"rmse", "mae", "fallback"})
 
 
 def lower_is_better(metric: str) -> bool:
-    """True for error metrics (rmse, mae), False for ranking metrics."""
+    """True for error metrics (rmse, mae, fallback), False for ranking metrics."""
     return metric.split("@")[0] in LOWER_IS_BETTER
 
 

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from movierec.core.errors import DataError
 from movierec.core.models.keras_common import ProgressCallback, dense_weights, sparse_input_dense_class
 from movierec.core.models.keras_deep import KerasDeep
-from movierec.core.models.text import has_overview, overview_texts, overview_tfidf
+from movierec.core.models.text import has_text, movie_texts, text_tfidf
 
 
 class KerasHybrid(KerasDeep):
@@ -87,14 +87,14 @@ class KerasHybrid(KerasDeep):
             )
         # overviews only: genre and title words for the rest made fold-1 RMSE worse (0.8673 against 0.8626)
         movies = movies[["movie", "overview"]]
-        has_text = has_overview(overview_texts(movies, self.movies_.ids))  # one per rated movie
-        if not has_text.any():
+        described = has_text(movie_texts(movies, self.movies_.ids))  # one per rated movie
+        if not described.any():
             raise DataError("keras_hybrid: none of the rated movies has an overview in the movies table")
-        tfidf, _ = overview_tfidf(
+        tfidf, _ = text_tfidf(
             movies,
             self.movies_.ids,
             max_features=self.max_features,
-            min_df=min(self.min_df, int(has_text.sum())),
+            min_df=min(self.min_df, int(described.sum())),
             dtype=np.float32,
         )
         n_terms = tfidf.shape[1]
@@ -102,7 +102,7 @@ class KerasHybrid(KerasDeep):
         placed = sp.csr_matrix(
             (tfidf.data, tfidf.indices, np.r_[tfidf.indptr, tfidf.indptr[-1]]), shape=(len(self.movies_) + 1, n_terms + 1)
         )
-        missing = np.r_[~has_text, True]
+        missing = np.r_[~described, True]
         indicator = sp.csr_matrix(
             (np.ones(int(missing.sum()), np.float32), (np.flatnonzero(missing), np.full(int(missing.sum()), n_terms))),
             shape=(len(self.movies_) + 1, n_terms + 1),
@@ -110,7 +110,7 @@ class KerasHybrid(KerasDeep):
         matrix = (placed + indicator).tocsr()
         matrix.sort_indices()
         self.overviews_ = matrix.astype(np.float32)
-        self.overview_count_ = int(has_text.sum())
+        self.overview_count_ = int(described.sum())
         self.vocabulary_size_ = n_terms
 
     def _batch_map(self, tf: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:

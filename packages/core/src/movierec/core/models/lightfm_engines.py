@@ -20,7 +20,7 @@ import scipy.sparse as sp
 from movierec.core.data.movielens import NO_GENRES
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
-from movierec.core.models.text import overview_tfidf
+from movierec.core.models.text import text_tfidf
 from movierec.core.models.vectors import cached_unit_rows
 
 FEATURE_SETS = (None, "genres", "overview", "genres+overview")
@@ -99,7 +99,7 @@ class LightFMEngine(Recommender):
                                          token_pattern=None, lowercase=False, binary=True)
             blocks.append(vectorizer.fit_transform(genres.tolist()))
         if "overview" in wanted:
-            tfidf, _ = overview_tfidf(movies, self.movies_.ids, empty_in_idf=True, max_features=self.overview_terms, min_df=2)
+            tfidf, _ = text_tfidf(movies, self.movies_.ids, empty_in_idf=True, max_features=self.overview_terms, min_df=2)
             blocks.append(tfidf)
         matrix = sp.hstack(blocks, format="csr", dtype=np.float32)
         row_sums = np.asarray(matrix.sum(axis=1)).ravel()

@@ -55,11 +55,13 @@ ENGINES: dict[str, EngineInfo] = {
         EngineInfo("baseline", f"{_CLASSIC}.baseline:Baseline", "classic",
                    "global mean plus regularized user and movie biases"),
         EngineInfo("user_knn", f"{_CLASSIC}.knn:UserKNN", "classic",
-                   "user-user cosine kNN over baseline-centred ratings (sparse, blocked)"),
+                   "user-user kNN (KNNBaseline): shrunk correlation of baseline residuals, "
+                   "the most similar users who rated the movie"),
         EngineInfo("item_knn", f"{_CLASSIC}.knn:ItemKNN", "classic",
-                   "item-item cosine kNN over baseline-centred ratings (sparse, blocked)"),
+                   "item-item kNN (KNNBaseline): shrunk correlation of baseline residuals, "
+                   "the user's most similar rated movies"),
         EngineInfo("content_tfidf", f"{_CLASSIC}.content:ContentTfidf", "classic",
-                   "TF-IDF over movie overviews, cosine similarity"),
+                   "TF-IDF over movie text (overview, else genres, tags and title words), cosine similarity"),
         EngineInfo("ease", f"{_CLASSIC}.ease:EASE", "classic",
                    "EASE closed-form item-item weights (Steck 2019), ranking only"),
         EngineInfo("blend", f"{_CLASSIC}.blend:Blend", "ensemble",

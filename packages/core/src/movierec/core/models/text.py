@@ -100,12 +100,6 @@ def text_tfidf(
     return matrix, with_text
 
 
-# the names keras_hybrid and the LightFM engines import; they read the same movie text
-overview_texts = movie_texts
-has_overview = has_text
-overview_tfidf = text_tfidf
-
-
 def _place_rows(matrix: sp.csr_matrix, rows: np.ndarray, n_rows: int) -> sp.csr_matrix:
     """A n_rows-row CSR with `matrix`'s rows at the ascending positions `rows`, empty rows elsewhere."""
     lengths = np.zeros(n_rows, dtype=np.int64)
