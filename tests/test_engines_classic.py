@@ -119,6 +119,22 @@ def test_item_knn_predicts_from_the_most_similar_movies_the_user_rated():
     np.testing.assert_allclose(scores, expected, rtol=1e-6)
 
 
+
+def test_item_knn_scores_light_and_heavy_raters_by_the_same_rule():
+    # a light rater's scores read only the candidate lists holding their movies, a heavy rater's
+    # one pass over every list: both must give the KNNBaseline rule
+    rng = np.random.default_rng(5)
+    cells = [(u, m) for u in range(60) for m in range(80) if rng.random() < 0.02 + 0.9 * u / 60]
+    ratings = pd.DataFrame(cells, columns=["user", "movie"])
+    ratings["rating"] = rng.integers(1, 11, len(ratings)) / 2.0
+    users, movies, expected = _knn_baseline_reference(ratings, k=5, shrinkage=5.0)
+    engine = create_engine("item_knn", n_neighbors=5, shrinkage=5.0, n_candidates=80, damping=0.0).fit(ratings)
+    holding = engine._lists_holding()
+    entries = [int((holding.indptr[row.indices + 1] - holding.indptr[row.indices]).sum()) for row in engine.seen_]
+    bound = engine.neighbors_.size // 8
+    assert min(entries) <= bound < max(entries)  # both ways are taken
+    np.testing.assert_allclose(engine._score_users(engine.users_.index_of(users)), expected, rtol=1e-6)
+
 def test_movies_with_one_common_rater_are_not_similar():
     # movie 99 has one rater, who rated it and movie 1 alike; the old cosine over full vectors ranked it first
     rng = np.random.default_rng(5)

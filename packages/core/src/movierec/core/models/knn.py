@@ -300,7 +300,10 @@ class ItemKNN(_NeighbourKNN):
         so the work follows the user's ratings, not the catalogue size.
         """
         n, k = len(self.movies_), int(self.n_neighbors)
-        entries = self._lists_holding()[movie_idx].tocoo()
+        holding = self._lists_holding()
+        if (holding.indptr[movie_idx + 1] - holding.indptr[movie_idx]).sum() > self.neighbors_.size // 8:
+            return self._score_rated_dense(movie_idx, ratings, centre)
+        entries = holding[movie_idx].tocoo()
         source, owner, rank = entries.row, entries.col, entries.data.astype(np.int64) - 1
         crowded = np.bincount(owner, minlength=n)[owner] > k
         if crowded.any():  # a movie with more than k rated candidates keeps its k best ranked
@@ -317,6 +320,23 @@ class ItemKNN(_NeighbourKNN):
         numerator = np.bincount(owner, weights * residual, minlength=n)
         denominator = np.bincount(owner, weights, minlength=n)
         return centre + self._adjustment(numerator, denominator)
+
+    def _score_rated_dense(self, movie_idx: np.ndarray, ratings: np.ndarray, centre: np.ndarray) -> np.ndarray:
+        """`_score_rated` for a user who rated much of the catalogue: one pass over every candidate list.
+
+        Lists are ordered best first, so a running count of rated candidates along each list keeps
+        the n_neighbors best; the cost is the size of `neighbors_`, whatever the number of ratings.
+        """
+        n = len(self.movies_)
+        slots = self._candidate_slots()
+        rated = np.zeros(n + 1, dtype=bool)
+        rated[movie_idx] = True
+        residual = np.zeros(n + 1)
+        residual[movie_idx] = ratings - centre[movie_idx]
+        hit = rated[slots]
+        weights = np.where(hit & (np.cumsum(hit, axis=1) <= int(self.n_neighbors)), self.weights_.astype(np.float64), 0.0)
+        numerator = np.einsum("ij,ij->i", weights, residual[slots])
+        return centre + self._adjustment(numerator, weights.sum(axis=1))
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         return self._score_rated(movie_idx, ratings, self._folded_centre(movie_idx, ratings))
