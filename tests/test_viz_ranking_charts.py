@@ -130,3 +130,19 @@ def test_weighted_chart_scores_equal_the_weighted_engine(sample):
     table = weighted_ratings(sample.ratings).set_index("movie")
     expected = engine.predict(np.zeros(len(table), dtype=np.int64), table.index.to_numpy())
     np.testing.assert_allclose(table["score"].to_numpy(), expected, rtol=1e-5)
+
+
+def test_charts_carry_plotly_white_without_the_parts_movierec_never_draws():
+    import json
+
+    import plotly.io as pio
+
+    from movierec.viz._style import layout
+
+    template = go.Figure(layout=layout("t", "x", "y")).to_plotly_json()["layout"]["template"]
+    white = pio.templates["plotly_white"].to_plotly_json()
+    for key in ("plot_bgcolor", "paper_bgcolor", "xaxis", "yaxis", "font", "colorway"):
+        assert template["layout"][key] == white["layout"][key]
+    assert template["data"]["bar"] == white["data"]["bar"]
+    assert "geo" not in template["layout"] and "surface" not in template["data"]
+    assert len(json.dumps(template)) < len(json.dumps(white)) / 2  # sent with every chart
