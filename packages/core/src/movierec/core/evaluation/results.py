@@ -1,10 +1,10 @@
 """The benchmark table: one tidy format that the runner writes and the charts and app read.
 
 One row per (engine, fold, metric): columns engine, fold, metric, value, fit_seconds,
-predict_seconds. Metric names: 'rmse', 'mae', 'fallback' (kNN engines: the share of test pairs predicted by the
-baseline alone, no rated neighbour), and ranking metrics at k such as 'precision@10',
-'recall@10', 'ndcg@10', 'map@10', 'hit_rate@10', 'coverage@10'. Lower is better for rmse, mae
-and fallback, higher for the rest.
+predict_seconds. Metric names: 'rmse', 'mae', 'fallback' (kNN engines: the share of test
+pairs predicted by the baseline alone, no rated neighbour), and ranking metrics at k such as
+'precision@10', 'recall@10', 'ndcg@10', 'map@10', 'hit_rate@10', 'coverage@10'. Lower is better
+for rmse, mae and fallback, higher for the rest.
 
 JSON file layout ("movierec-benchmark/1"):
     {"format": "movierec-benchmark/1", "dataset": "...", "split": "kfold:5", "k": 10,
