@@ -541,3 +541,12 @@ def test_scatter_labels_of_a_cluster_of_engines_do_not_overlap():
     figure = quality_vs_fit_time(table, metric="rmse")
     assert overlapping(figure) > 0  # as drawn, the kNN labels print over each other
     assert overlapping(insights.declutter_labels(figure)) == 0
+
+
+def test_the_metric_choices_put_rmse_and_mae_before_the_knn_fallback_share():
+    from movierec.core.evaluation.results import BenchmarkResult
+
+    rows = [{"engine": engine, "fold": "fold1", "metric": metric, "value": 0.5, "fit_seconds": 0.1, "predict_seconds": 0.1}
+            for engine, metric in [("item_knn", "fallback"), ("item_knn", "mae"), ("item_knn", "rmse"),
+                                   ("ease", "ndcg@10"), ("ease", "precision@10")]]
+    assert insights.metrics_of(BenchmarkResult(pd.DataFrame(rows))) == ["rmse", "mae", "fallback", "ndcg@10", "precision@10"]

@@ -76,7 +76,7 @@ def result_choices(results: dict[str, BenchmarkResult], served: str) -> list[tup
 def metrics_of(result: BenchmarkResult) -> list[str]:
     """The metrics a result holds, rating metrics first."""
     metrics = result.table["metric"].dropna().unique().tolist()
-    leading = sorted((m for m in metrics if lower_is_better(m)), key=lambda m: (m != "rmse", m))  # rmse, mae
+    leading = sorted((m for m in metrics if lower_is_better(m)), key=lambda m: (m != "rmse", m != "mae", m))  # rmse, mae, fallback
     return leading + sorted(m for m in metrics if m not in leading)
 
 
