@@ -1,4 +1,4 @@
-"""LightFM WARP and BPR (pure and hybrid) next to the movierec engines, ranked the right way.
+"""LightFM WARP and BPR (pure and hybrid) next to EASE and the movierec engines, ranked the right way.
 
 1. The movierec runner on `user:0.25` (a quarter of each user's ratings held out): precision,
    recall and nDCG at 10 for LightFM and the movierec engines, training movies never counted.
@@ -34,6 +34,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-latest-small"
 ENGINES = [
     "lightfm_warp",
     "lightfm_bpr",
+    "ease",
     ("lightfm_warp", {"item_features": "genres"}),
     ("lightfm_warp", {"item_features": "genres+overview"}),
     ("lightfm_bpr", {"item_features": "genres"}),
