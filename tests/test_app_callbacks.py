@@ -550,3 +550,17 @@ def test_the_metric_choices_put_rmse_and_mae_before_the_knn_fallback_share():
             for engine, metric in [("item_knn", "fallback"), ("item_knn", "mae"), ("item_knn", "rmse"),
                                    ("ease", "ndcg@10"), ("ease", "precision@10")]]
     assert insights.metrics_of(BenchmarkResult(pd.DataFrame(rows))) == ["rmse", "mae", "fallback", "ndcg@10", "precision@10"]
+
+
+def test_among_results_with_as_many_engines_the_one_with_more_folds_comes_first(tmp_path):
+    from movierec.core.evaluation.results import BenchmarkResult
+
+    def result(folds: int) -> BenchmarkResult:
+        rows = [{"engine": engine, "fold": f"fold{i}", "metric": "rmse", "value": 0.9, "fit_seconds": 0.1,
+                 "predict_seconds": 0.1} for engine in ("mean", "baseline") for i in range(1, folds + 1)]
+        return BenchmarkResult(pd.DataFrame(rows), dataset="movielens:/data/ml-latest-small", split=f"kfold:{folds}")
+
+    result(3).save(tmp_path / "a_kfold3.json")
+    result(5).save(tmp_path / "b_kfold5.json")
+    choices = insights.result_choices(insights.stored_results(tmp_path), "ml-latest-small")
+    assert [name for _, name in choices] == ["b_kfold5.json", "a_kfold3.json"]

@@ -62,11 +62,13 @@ def stored_results(folder: Path | None = None) -> dict[str, BenchmarkResult]:
 def result_choices(results: dict[str, BenchmarkResult], served: str) -> list[tuple[str, str]]:
     """(label, file name) per stored result: the served dataset's results first, each labelled by dataset name.
 
-    Among results of the same dataset, the one comparing the most engines comes first.
+    Among results of the same dataset, the one comparing the most engines comes first, then the
+    one with the most folds.
     """
-    def order(name: str) -> tuple[bool, int, str]:
+    def order(name: str) -> tuple[bool, int, int, str]:
         result = results[name]
-        return (dataset_name(result.dataset or "") != served, -result.table["engine"].nunique(), name)
+        return (dataset_name(result.dataset or "") != served, -result.table["engine"].nunique(),
+                -result.table["fold"].nunique(), name)
 
     return [(f"{dataset_name(results[name].dataset or '') or 'unknown data'}: {Path(name).stem} "
              f"({results[name].split}, {results[name].table['engine'].nunique()} engines)", name)
