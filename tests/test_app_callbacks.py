@@ -287,6 +287,18 @@ def test_stored_results_are_parsed_again_only_when_the_file_changes(state, tmp_p
     assert changed is not first and set(changed.table["engine"]) == {"mean", "baseline"}
 
 
+def test_a_stored_view_is_drawn_once_per_file_version_metric_and_served_dataset(state, tmp_path):
+    insights.quick_benchmark_result(state, ["mean"]).save(tmp_path / "quick.json")
+    view = insights.stored_view("quick.json", "rmse", folder=tmp_path, served="sample")
+    assert insights.stored_view("quick.json", "rmse", folder=tmp_path, served="sample") is view  # reopening the tab
+    assert insights.stored_view("quick.json", "mae", folder=tmp_path, served="sample") is not view
+    assert "not on the data served here" in insights.stored_view("quick.json", "rmse", folder=tmp_path,
+                                                                 served="other").message
+    insights.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
+    redrawn = insights.stored_view("quick.json", "rmse", folder=tmp_path, served="sample")
+    assert redrawn is not view and "2 engines" in redrawn.message
+
+
 def test_dataset_summary_has_counts_sparsity_and_dates(state):
     summary = dict(insights.dataset_summary(state).itertuples(index=False))
     stats = state.dataset.stats()

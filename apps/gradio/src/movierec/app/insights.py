@@ -134,9 +134,13 @@ def label_boxes(figure: Any) -> list[tuple[float, float, float, float]]:
     """Each scatter label's box (x0, y0, x1, y1) in pixels of the plot area, as plotly places it."""
     trace = figure.data[0]
     x, y = _pixels(figure)
+    return _boxes(x, y, [str(text) for text in trace.text], _as_list(trace.textposition, len(x)))
+
+
+def _boxes(x: np.ndarray, y: np.ndarray, texts: list[str], positions: list[str]) -> list[tuple[float, float, float, float]]:
     boxes = []
-    for px, py, text, position in zip(x, y, trace.text, _as_list(trace.textposition, len(x))):
-        width, height = CHAR_WIDTH * len(str(text)), LINE_HEIGHT
+    for px, py, text, position in zip(x, y, texts, positions):
+        width, height = CHAR_WIDTH * len(text), LINE_HEIGHT
         vertical, horizontal = position.split()
         cx = px + {"left": -(MARKER_RADIUS + width / 2), "right": MARKER_RADIUS + width / 2}.get(horizontal, 0.0)
         cy = py + {"top": -(MARKER_RADIUS + height / 2), "bottom": MARKER_RADIUS + height / 2}.get(vertical, 0.0)
@@ -155,14 +159,16 @@ def declutter_labels(figure: Any) -> Any:
         return figure
     trace = figure.data[0]
     x, y = _pixels(figure)
+    x, y = [float(v) for v in x], [float(v) for v in y]  # plain floats: the loop below runs count^2 times
+    texts = [str(text) for text in trace.text]
     count = len(x)
     chosen: dict[int, str] = {}
     crowd = [sum(abs(x[i] - x[j]) < 120 and abs(y[i] - y[j]) < 40 for j in range(count)) for i in range(count)]
     for i in sorted(range(count), key=lambda i: (-crowd[i], x[i])):
         best, best_cost = _POSITIONS[0], float("inf")
         for position in _POSITIONS:
-            trace.textposition = [chosen.get(j, position if j == i else "top center") for j in range(count)]
-            boxes = label_boxes(figure)
+            positions = [chosen.get(j, position if j == i else "top center") for j in range(count)]
+            boxes = _boxes(x, y, texts, positions)
             mine = boxes[i]
             cost = sum(_overlap(mine, boxes[j]) for j in chosen)
             cost += sum(_overlap(mine, (x[j] - MARKER_RADIUS, y[j] - MARKER_RADIUS, x[j] + MARKER_RADIUS,
@@ -200,6 +206,9 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
+_views: dict[tuple[str, str, str, str | None], tuple[BenchmarkResult, BenchmarkView]] = {}
+
+
 def stored_view(name: Any, metric: Any, folder: Path | None = None, served: str | None = None) -> BenchmarkView:
     """The view of a stored result file picked in the dropdown."""
     results = stored_results(folder)
@@ -207,7 +216,12 @@ def stored_view(name: Any, metric: Any, folder: Path | None = None, served: str 
         raise InputError(f"no stored benchmark results in {folder or benchmark_results_dir()}")
     if name not in results:
         raise InputError(f"no stored result {name!r}; choose one of {', '.join(results)}")
-    return benchmark_view(results[name], metric, served)
+    # a view is drawn once per parsed file, metric and served dataset: reopening the tab reuses it
+    key = (str(folder), str(name), str(metric), served)
+    known = _views.get(key)
+    if known is None or known[0] is not results[name]:
+        known = _views[key] = (results[name], benchmark_view(results[name], metric, served))
+    return known[1]
 
 
 def quick_benchmark_result(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkResult:
