@@ -8,6 +8,7 @@ through gradio_client.
     hatch run python benchmarks/bench_app.py --part latency --requests 50
     hatch run python benchmarks/bench_app.py --part concurrency --clients 20 --seconds 60
     hatch run python benchmarks/bench_app.py --part weight --datasets sample,movielens:DIR,netflix:DIR
+    hatch run python benchmarks/bench_app.py --part charts --datasets movielens:DIR
 
 Comparisons in the same run:
 - startup: first start (engines trained) against the second start (engines loaded from the cache).
@@ -17,6 +18,8 @@ Comparisons in the same run:
 - weight: what chromium downloads to open the page (the HTML with its embedded config and every
   JSON answer until the page is idle; the JavaScript and CSS bundles are the same for every app and
   cached), decoded and as transferred, and the largest components of the config.
+- charts: chromium's drawing of each Benchmarks and Explore chart (plotly.js from the plotly
+  package) against building the same figures on the server.
 """
 
 from __future__ import annotations
@@ -240,6 +243,65 @@ def page_weight(url: str) -> tuple[int, int, int]:
     return decoded, transferred, counted
 
 
+# ----------------------------------------------------------------- chart drawing
+CHART_ROUNDS = 4
+
+
+def bench_charts(spec: str) -> None:
+    """How long chromium takes to draw each chart of the Benchmarks and Explore tabs, against building it."""
+    import json
+
+    import plotly
+    from playwright.sync_api import sync_playwright
+
+    from movierec.app import insights
+    from movierec.app.state import dataset_name
+    from movierec.core.data import load_dataset
+    from movierec.viz.report import data_charts
+
+    dataset = load_dataset(spec)
+    name = dataset_name(spec)
+    began = time.perf_counter()
+    figures = {f"explore: {chart.name}": chart.figure for chart in data_charts(dataset)}
+    built_explore = time.perf_counter() - began
+    stored = insights.stored_results()
+    built_view = 0.0
+    if stored:
+        result = insights.result_choices(stored, name)[0][1]
+        began = time.perf_counter()
+        view = insights.benchmark_view(stored[result], None, name)
+        built_view = time.perf_counter() - began
+        for label, figure in (("surprise heatmap", view.surprise_heatmap), ("engines heatmap", view.engines_heatmap),
+                              ("scatter", view.scatter)):
+            if figure is not None:
+                figures[f"benchmarks: {label}"] = figure
+    print(f"== chart drawing in chromium ({spec}): first draw and median of {CHART_ROUNDS - 1} later ones, "
+          f"plotly.js {plotly.__version__}")
+    script = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    draw = """async (spec) => { const box = document.getElementById('chart'); Plotly.purge(box);
+        const began = performance.now(); await Plotly.newPlot(box, spec.data, spec.layout, {responsive: true});
+        await new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0))); return performance.now() - began; }"""
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_content("<div id='chart' style='width: 1300px'></div>")
+        page.add_script_tag(path=str(script))
+        times: dict[str, list[float]] = {label: [] for label in figures}
+        for _ in range(CHART_ROUNDS):
+            for label, figure in figures.items():
+                times[label].append(page.evaluate(draw, json.loads(figure.to_json())))
+        browser.close()
+    for tab in ("benchmarks", "explore"):
+        rows = {label: ms for label, ms in times.items() if label.startswith(tab)}
+        warm = sum(float(np.median(ms[1:])) for ms in rows.values())
+        for label, ms in rows.items():
+            print(f"  {label:<58} first {ms[0]:6.0f} ms   later {np.median(ms[1:]):6.0f} ms")
+        built = built_view if tab == "benchmarks" else built_explore
+        if rows:
+            print(f"  {tab}: {len(rows)} charts drawn in {warm:.0f} ms (later draws), built on the server in "
+                  f"{1000 * built:.0f} ms: drawing/building {warm / max(1000 * built, 1e-9):.1f}x")
+
+
 def config_components(url: str) -> list[tuple[str, int]]:
     """(label or type, bytes of its JSON) of the page config's components, largest first."""
     import json
@@ -315,8 +377,8 @@ def _hammer(url: str, clients: int, seconds: float) -> tuple[list[float], int, i
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("all", "startup", "latency", "concurrency", "weight"), default="all")
-    parser.add_argument("--datasets", default="sample", help="comma-separated dataset specs for --part weight")
+    parser.add_argument("--part", choices=("all", "startup", "latency", "concurrency", "weight", "charts"), default="all")
+    parser.add_argument("--datasets", default="sample", help="comma-separated dataset specs for --part weight and charts")
     parser.add_argument("--requests", type=int, default=50, help="sequential requests per endpoint")
     parser.add_argument("--clients", type=int, default=20, help="concurrent gradio_client threads")
     parser.add_argument("--seconds", type=float, default=60, help="length of each concurrency run")
@@ -330,6 +392,9 @@ def main() -> None:
         bench_concurrency(args.clients, args.seconds)
     if args.part in ("all", "weight"):
         bench_weight([spec.strip() for spec in args.datasets.split(",") if spec.strip()])
+    if args.part in ("all", "charts"):
+        for spec in (spec.strip() for spec in args.datasets.split(",") if spec.strip()):
+            bench_charts(spec)
 
 
 if __name__ == "__main__":
