@@ -6,6 +6,7 @@ import copy
 import os
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,7 +32,7 @@ def test_recommendations_for_a_user_have_rank_title_year_score_and_reason(state,
     table = result.table
     assert list(table.columns) == callbacks.RECOMMENDATION_COLUMNS
     assert table["rank"].tolist() == list(range(1, 8))
-    assert table["score"].is_monotonic_decreasing
+    assert table[callbacks.PREDICTED_STARS].is_monotonic_decreasing
     assert table["title"].str.len().gt(0).all()
     assert not table["title"].str.contains("{movie:", regex=False).any()
     # item_knn explains with a movie the user rated, shown by title
@@ -260,6 +261,33 @@ def test_quick_benchmark_scores_the_chosen_engines(state):
     assert set(view.summary["engine"]) == {"mean", "baseline"}
     assert view.engines_heatmap is not None and view.surprise_heatmap is None
     assert view.scatter.layout.height
+
+
+def test_a_rating_engine_shows_clipped_stars_in_its_own_order_and_the_chart_lists_them_alike(state, user):
+    engine = state.engines.get("item_knn")
+    engine.global_mean_ += 3.0  # every score lies above the scale: the stars tie at 5, the ranking must not
+    try:
+        result, _ = callbacks.recommend_for_user(state, user, "item_knn", 8)
+        ranked = engine.recommend(int(user), k=8)
+    finally:
+        engine.global_mean_ -= 3.0
+    low, high = engine.rating_range_
+    stars = result.table[callbacks.PREDICTED_STARS]
+    assert stars.between(low, high).all() and (stars == high).sum() >= 2 and (ranked["score"] > high).sum() >= 2
+    assert result.table["title"].tolist() == [state.dataset.title_of(m) for m in ranked["movie"]]  # not by movie id
+    bars = result.figure.data[0]
+    shown = [bars.text[i] for i in np.argsort(bars.y)]  # rank 1 first
+    assert [text.rsplit(":", 1)[0] for text in shown] == result.table["title"].tolist()
+    assert "Predicted Stars" in result.figure.layout.xaxis.title.text
+
+
+def test_a_ranking_only_engine_shows_a_labelled_relevance_score_not_stars(state, user):
+    result, _ = callbacks.recommend_for_user(state, user, "ease", 5)
+    assert callbacks.RELEVANCE in result.table.columns and callbacks.PREDICTED_STARS not in result.table.columns
+    assert result.table[callbacks.RELEVANCE].is_monotonic_decreasing
+    assert "Relevance" in result.figure.layout.xaxis.title.text
+    folded = callbacks.recommend_for_new_user(state, "ease", 5, [(state.catalogue.labels[0], 5)])
+    assert callbacks.RELEVANCE in folded.table.columns
 
 
 def test_quick_benchmark_without_engines_is_explained(state):

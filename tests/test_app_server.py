@@ -223,7 +223,7 @@ def test_a_k_that_is_not_a_number_is_a_clear_error_not_a_traceback(client, k, ca
 def test_a_fractional_user_id_is_explained_and_tables_keep_their_headers(client):
     table, chart, rated, message = client.predict("1.5", "item_knn", 5, api_name="/recommend")
     assert "1.5 is not a user id" in message and chart is None
-    assert table["headers"] == ["rank", "title", "year", "score", "reason"]
+    assert table["headers"] == ["rank", "title", "year", "predicted stars", "reason"]
     assert rated["headers"] == ["title", "year", "rating", "date"]
     table, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
     assert table["headers"] == ["rank", "title", "year", "score", "about"]

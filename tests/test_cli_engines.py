@@ -29,6 +29,19 @@ def test_recommend_json_lists_k_movies(capsys, a_user):
     document = json.loads(capsys.readouterr().out)
     assert [r["rank"] for r in document["recommendations"]] == [1, 2, 3, 4]
     assert all(r["title"] and r["year"] for r in document["recommendations"])
+    assert all(1 <= r["predicted_rating"] <= 5 for r in document["recommendations"])
+
+
+def test_recommend_shows_stars_for_a_rating_engine_and_a_labelled_relevance_for_a_ranking_engine(capsys, a_user):
+    assert main(["recommend", "sample", "--user", str(a_user), "--engine", "baseline", "-k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "predicted stars" in lines[0] and all(" stars  [id " in line for line in lines[1:])
+    assert main(["recommend", "sample", "--user", str(a_user), "--engine", "ease", "-k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "relevance scores of a ranking engine" in lines[0]
+    assert all("relevance " in line and "stars" not in line for line in lines[1:])
+    assert main(["recommend", "sample", "--user", str(a_user), "--engine", "ease", "-k", "2", "--json"]) == 0
+    assert all("predicted_rating" not in r for r in json.loads(capsys.readouterr().out)["recommendations"])
 
 
 def test_unknown_user_is_a_clear_message(capsys):

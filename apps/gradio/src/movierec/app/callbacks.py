@@ -33,7 +33,10 @@ SIMILARITIES = (SIMILARITY_TEXT, SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED)
 TEXT_ENGINE = "content_tfidf"
 #: similar titles need this many ratings on real data, so one fan's rating cannot make a neighbour
 MIN_RATINGS_REAL, MIN_RATINGS_MAX = 5, 100
-RECOMMENDATION_COLUMNS = ["rank", "title", "year", "score", "reason"]
+#: what a recommendation list shows: a rating engine's predicted stars (clipped to the rating
+#: scale; the ranking uses the unclipped score), a ranking-only engine's relevance score
+PREDICTED_STARS, RELEVANCE = "predicted stars", "relevance"
+RECOMMENDATION_COLUMNS = ["rank", "title", "year", PREDICTED_STARS, "reason"]
 #: a typed title needs this fuzzy score (0-100) to count as a match; candidates stay within the margin of the best
 MIN_TITLE_SCORE = NEAR_MATCH_SCORE
 TITLE_SCORE_MARGIN = 10.0
@@ -108,17 +111,33 @@ def movie_details(state: AppState, movies: Sequence[int]) -> pd.DataFrame:
     )
 
 
+def shown_value(ranked: pd.DataFrame) -> tuple[str, np.ndarray, str]:
+    """(column, values, chart axis title) of an engine's recommendations as the page shows them.
+
+    A rating engine's list shows predicted stars clipped to the rating scale (its order comes
+    from the unclipped scores, so ties at the top keep their order); a ranking-only engine
+    (LightFM, EASE) has no rating to show, so its relevance score is shown and labelled as such.
+    """
+    if "predicted_rating" in ranked.columns:
+        return PREDICTED_STARS, np.round(ranked["predicted_rating"].to_numpy(dtype=float), 2), "Predicted Stars"
+    return RELEVANCE, np.round(ranked["score"].to_numpy(dtype=float), 3), "Relevance Score (ranking engine)"
+
+
 def _ranked(state: AppState, ranked: pd.DataFrame, reasons: Sequence[str | None] | None = None,
-            details: pd.DataFrame | None = None) -> pd.DataFrame:
-    """rank, title, year, score (and reason, when the engine explains) of a ranked list."""
+            details: pd.DataFrame | None = None, shown: tuple[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """rank, title, year, the shown value (and reason, when the engine explains) of a ranked list.
+
+    `shown` is (column, values); by default the list's own score, as a similar-titles list shows it.
+    """
     if details is None:
         details = movie_details(state, ranked["movie"].tolist())
+    column, values = shown if shown is not None else ("score", np.round(ranked["score"].to_numpy(dtype=float), 3))
     table = pd.DataFrame(
         {
             "rank": np.arange(1, len(ranked) + 1),
             "title": details["title"],
             "year": details["year"],
-            "score": np.round(ranked["score"].to_numpy(dtype=float), 3),
+            column: values,
         }
     )
     if reasons is not None:
@@ -178,8 +197,10 @@ def recommend_for_user(
     fitted = state.engines.get(name, progress)
     ranked = fitted.recommend(user_id, k=k)
     reasons = fitted.explain(user_id, ranked["movie"].to_numpy()) if len(ranked) else []
-    table = _ranked(state, ranked, reasons)
-    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy()), n=k, user=user_id, engine=name)
+    column, values, axis = shown_value(ranked)
+    table = _ranked(state, ranked, reasons, shown=(column, values))
+    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, user=user_id,
+                                 engine=name, measure=axis)
     message = f"{len(table)} recommendations for user {user_id} from {name}"
     return Recommendations(table, figure, message), top_rated(state, user_id)
 
@@ -233,8 +254,10 @@ def recommend_for_new_user(
         raise InputError(f"none of your rated movies is known to {name}: {_titles(state, unknown)}; "
                          "rate some more widely seen titles")
     ranked = fitted.recommend_for_ratings(rated, k=k)
-    table = _ranked(state, ranked)
-    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy()), n=k, engine=name)
+    column, values, axis = shown_value(ranked)
+    table = _ranked(state, ranked, shown=(column, values))
+    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, engine=name,
+                                 measure=axis)
     used = f"{len(rated) - len(unknown)} of your " if unknown else ""
     message = f"{len(table)} recommendations from {used}{len(rated)} rated movies with {name}"
     if unknown:

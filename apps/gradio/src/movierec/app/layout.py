@@ -32,9 +32,9 @@ STARS = [1, 2, 3, 4, 5]
 #: simultaneous runs of one handler; the handlers are short numpy calls on 2-core machines
 CONCURRENCY_LIMIT = 4
 QUEUE_MAX_SIZE = 256
-RANKED_COLUMNS = ["rank", "title", "year", "score"]
+RANKED_COLUMNS = ["rank", "title", "year", callbacks.PREDICTED_STARS]
 RANKED_WIDTHS = ["8%", "62%", "15%", "15%"]
-RECOMMENDATION_WIDTHS = ["8%", "30%", "9%", "10%", "43%"]
+RECOMMENDATION_WIDTHS = ["7%", "29%", "8%", "12%", "44%"]
 TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
 TOP_RATED_WIDTHS = ["46%", "14%", "14%", "26%"]
 SIMILAR_COLUMNS = ["rank", "title", "year", "score", "about"]

@@ -74,11 +74,16 @@ def top_recommendations(
     user: int | str | None = None,
     engine: str = "",
     rmse: float | None = None,
+    measure: str = "Recommendation Score",
 ) -> go.Figure:
-    """Top-N recommendations of one engine for one user (columns movie, score and optionally title)."""
+    """Top-N recommendations of one engine for one user (columns movie, score and optionally title).
+
+    Bars are in the frame's order among equal scores (an engine's ranking, e.g. predicted stars
+    clipped at the top of the scale), so the chart lists ties as the engine's table does.
+    """
     who = " For A User" if user is None else f" For User {user}"
     by = f" By {engine}" if engine else ""
-    return _scored_ranking(recommendations, movies, n, f"Recommended Movies{who}{by}", "Recommendation Score", rmse)
+    return _scored_ranking(recommendations, movies, n, f"Recommended Movies{who}{by}", measure, rmse)
 
 
 def top_similar_movies(
@@ -88,7 +93,7 @@ def top_similar_movies(
     n: int = 10,
     measure: str = "Cosine Similarity",
 ) -> go.Figure:
-    """Top-N movies most similar to one title (columns movie, score and optionally title)."""
+    """Top-N movies most similar to one title (columns movie, score and optionally title; ties in the frame's order)."""
     # similarities are read against 0 (the notebook's 0 .. 0.4 axis), not against each other
     return _scored_ranking(similar, movies, n, f'Most Similar Movies To "{movie_title}"', measure, None, from_zero=True)
 
@@ -106,11 +111,14 @@ def _titles(frame: pd.DataFrame, movies: pd.DataFrame | None) -> list[str]:
     return [f"movie {movie}" if title is None or pd.isna(title) else str(title) for title, movie in zip(titles, ids)]
 
 
-def _top(frame: pd.DataFrame, n: int) -> tuple[pd.DataFrame, int]:
-    """The n highest finite scores (ties broken by movie id) and how many rows had no score."""
+def _top(frame: pd.DataFrame, n: int, ties_by_movie: bool = True) -> tuple[pd.DataFrame, int]:
+    """The n highest finite scores and how many rows had no score.
+
+    Ties are broken by movie id, or kept in the frame's order (`ties_by_movie=False`: a ranked list).
+    """
     scores = pd.to_numeric(frame["score"], errors="coerce")
     usable = frame.assign(score=scores)[np.isfinite(scores.to_numpy(dtype=float))]
-    order = ["score", "movie"] if "movie" in usable.columns else ["score"]
+    order = ["score", "movie"] if "movie" in usable.columns and ties_by_movie else ["score"]
     ascending = [False, True][: len(order)]
     return usable.sort_values(order, ascending=ascending, kind="stable").head(max(0, int(n))), len(frame) - len(usable)
 
@@ -136,7 +144,7 @@ def _scored_ranking(
 ) -> go.Figure:
     if "score" not in frame.columns:
         frame = frame.assign(score=pd.Series(dtype=float))
-    top, unscored = _top(frame, n)
+    top, unscored = _top(frame, n, ties_by_movie=False)
     title = _ranking_title(len(top) if len(top) else n, what, rmse)
     if unscored:
         title += f" ({count(unscored)} Without Score)"

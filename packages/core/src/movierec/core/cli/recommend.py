@@ -1,7 +1,9 @@
 """`movierec recommend DATASET --user ID --engine NAME -k 10 [--json]`: top-k titles for a user.
 
-The engine is fitted on the whole dataset; each line shows the title, year, score and, where the
-engine can say, why (e.g. item_knn: 'similar to X, which you rated 5').
+The engine is fitted on the whole dataset; each line shows the title, year, the predicted stars
+(clipped to the rating scale; the list is ranked on the unclipped score) or, for a ranking-only
+engine (LightFM, EASE), its relevance score, and, where the engine can say, why (e.g. item_knn:
+'similar to X, which you rated 5'). `--json` gives both `score` and `predicted_rating`.
 """
 
 from __future__ import annotations
@@ -47,13 +49,18 @@ def titled_rows(dataset: Any, frame: pd.DataFrame, reasons: list[str | None] | N
     from movierec.core.models.base import render_reason
 
     years = release_years(dataset)
+    predicted = frame["predicted_rating"].tolist() if "predicted_rating" in frame.columns else [None] * len(frame)
     rows = []
-    for rank, (movie, score) in enumerate(zip(frame["movie"].tolist(), frame["score"].tolist()), start=1):
-        rows.append({
+    for rank, (movie, score, stars) in enumerate(zip(frame["movie"].tolist(), frame["score"].tolist(), predicted),
+                                                 start=1):
+        row = {
             "rank": rank, "movie": int(movie), "title": dataset.title_of(movie), "year": years.get(int(movie)),
             "score": float(score),
             "reason": render_reason(reasons[rank - 1], dataset.title_of) if reasons else None,
-        })
+        }
+        if "predicted_rating" in frame.columns:
+            row["predicted_rating"] = float(stars)
+        rows.append(row)
     return rows
 
 
@@ -65,14 +72,21 @@ def release_years(dataset: Any) -> dict[int, int]:
     return dict(zip(known["movie"].astype(int).tolist(), known["year"].astype(int).tolist()))
 
 
-def print_rows(heading: str, rows: list[dict[str, Any]]) -> None:
-    """A numbered, aligned listing: rank, title (year), score, reason."""
+def print_rows(heading: str, rows: list[dict[str, Any]], measure: str = "") -> None:
+    """A numbered, aligned listing: rank, title (year), predicted stars or the score, reason.
+
+    `measure` labels a score (e.g. "relevance"); rows with a predicted rating show it as stars.
+    """
     print(heading)
     names = [f"{r['title']}" + (f" ({r['year']})" if r["year"] is not None else "") for r in rows]
     width = min(max((len(n) for n in names), default=0), 60)
     for row, name in zip(rows, names):
         reason = f"  {row['reason']}" if row["reason"] else ""
-        print(f"{row['rank']:>3}. {name:<{width}}  {row['score']:8.4f}  [id {row['movie']}]{reason}")
+        if row.get("predicted_rating") is not None:
+            value = f"{row['predicted_rating']:4.2f} stars"
+        else:
+            value = f"{measure} {row['score']:8.4f}" if measure else f"{row['score']:8.4f}"
+        print(f"{row['rank']:>3}. {name:<{width}}  {value}  [id {row['movie']}]{reason}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -95,5 +109,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"dataset": dataset.spec, "engine": args.engine, "user": args.user, "k": k,
                     "recommendations": rows})
     else:
-        print_rows(f"top {len(rows)} for user {args.user} by {args.engine} ({dataset.spec}):", rows)
+        shown = "predicted stars" if "predicted_rating" in frame.columns else "relevance scores of a ranking engine"
+        print_rows(f"top {len(rows)} for user {args.user} by {args.engine} ({dataset.spec}; {shown}):", rows,
+                   measure="" if "predicted_rating" in frame.columns else "relevance")
     return 0
