@@ -27,6 +27,34 @@ def modules_loaded_by(statements: str, candidates: tuple[str, ...]) -> list[str]
     return [name for name in done.stdout.strip().split(",") if name]
 
 
+def check_factor_reasons(engine, train, user: int, vectors, expected) -> None:
+    """A factor engine's reasons for its top 10 name the liked rated movie with the largest pull.
+
+    Pull of rated movie j on movie i: (r_j - expected_j) x cos(v_i, v_j) x n_j / (n_j + 20), with
+    `expected` the engine's baseline for each of the user's rated movies (in `train` order) and
+    `vectors` its movie vectors; liked means at or above the user's mean and 3 stars.
+    """
+    import numpy as np
+
+    mine = train[train["user"] == user].set_index("movie")["rating"]
+    top = engine.recommend(user, k=10)["movie"].to_numpy()
+    reasons = engine.reasons(user, top)
+    assert any(r is not None for r in reasons)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    rated = engine.movies_.index_of(mine.index.to_numpy())
+    counts = train["movie"].value_counts().reindex(mine.index).to_numpy()
+    liked = mine.to_numpy() >= max(mine.mean(), 3.0)
+    for movie, reason in zip(top, reasons):
+        pull = (mine.to_numpy() - expected(rated)) * (unit[rated] @ unit[engine.movies_.position(movie)])
+        pull = np.where(liked, pull * counts / (counts + 20), -np.inf)
+        if reason is None:
+            assert not (pull > 0).any()
+            continue
+        assert reason["movie"] == mine.index[np.argmax(pull)] and reason["rating"] == mine.iloc[np.argmax(pull)]
+        assert len(reason["because"]) <= 3 and all(b["movie"] in mine.index for b in reason["because"])
+        assert "{movie:" in engine.explain(user, [movie])[0]
+
+
 def _require(path: Path) -> Path:
     if path.exists():
         return path

@@ -42,6 +42,7 @@ def test_movielens_rate_yourself_with_real_titles(movielens):
 def test_without_overviews_toy_story_is_similar_by_genres_and_tags(movielens_small_dir, tmp_path):
     state = AppState.create(f"movielens:{movielens_small_dir}", tmp_path)
     assert callbacks.similarity_choices(state)[0] == ("text (genres, tags and title words)", callbacks.SIMILARITY_TEXT)
+    assert "keras_hybrid" in state.offered  # it reads the genres, tags and title words too
     assert callbacks.default_min_ratings(state) == 5
     result, _ = callbacks.similar_titles(state, "toy story", callbacks.SIMILARITY_TEXT, "item_knn", 5, min_ratings=5)
     assert {"Toy Story 2", "Toy Story 3"} <= set(result.table["title"])
@@ -55,6 +56,8 @@ def test_netflix_titles_without_text_offer_collaborative_similarity_only(netflix
     state = AppState.create(f"netflix:{netflix_dir}", tmp_path)
     assert state.text_source is None
     assert [value for _, value in callbacks.similarity_choices(state)] == [callbacks.SIMILARITY_COLLABORATIVE]
+    # engines that read movie text could only fail here: not offered
+    assert "keras_hybrid" not in state.offered and "content_tfidf" not in state.offered and "item_knn" in state.offered
     rated = state.catalogue.labels[0]
     result, _ = callbacks.similar_titles(state, rated, callbacks.SIMILARITY_COLLABORATIVE, "item_knn", 3)
     assert len(result.table) == 3

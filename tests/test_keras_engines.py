@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import check_factor_reasons
 from movierec.core.data.split import iter_folds
 from movierec.core.errors import DataError
 from movierec.core.models.registry import create_engine, load_engine
@@ -314,3 +315,37 @@ def test_scores_above_the_scale_keep_their_order_and_show_clipped_stars(trained,
     assert (shifted["score"] > high).all() and shifted["score"].is_monotonic_decreasing
     assert (shifted["predicted_rating"] == high).all()
     assert engine.predict(np.full(10, user), shifted["movie"]).max() <= high
+
+
+@pytest.mark.parametrize("name", ENGINES)
+def test_reasons_name_the_liked_rated_movies_closest_in_the_learned_space(trained, fold, name):
+    engine = trained[name]
+    user = int(fold.train["user"].value_counts().index[0])
+    index = engine.users_.position(user)
+    check_factor_reasons(engine, fold.train, user, engine._similarity_vectors(),
+                         lambda rated: engine.global_mean_ + engine.user_bias_[index] + engine.movie_bias_[rated])
+
+
+def test_a_movie_without_training_ratings_gets_no_reason(trained, fold):
+    engine = trained["keras_mf"]
+    user = int(fold.train["user"].value_counts().index[0])
+    top = engine.recommend(user, k=10)["movie"].to_numpy()
+    movie = next(int(m) for m, r in zip(top, engine.reasons(user, top)) if r is not None)
+    position = engine.movies_.position(movie)
+    engine.movie_trained_[position] = False  # as if all of its ratings had fallen into the validation part
+    try:
+        assert engine.reasons(user, [movie]) == [None]
+    finally:
+        engine.movie_trained_[position] = True
+    assert engine.reasons(user, [movie])[0] is not None
+
+
+def test_keras_hybrid_without_any_overview_reads_genres_and_title_words(sample, fold):
+    no_overviews = sample.movies.drop(columns=["overview"])
+    engine = create_engine("keras_hybrid", **{**SMALL["keras_hybrid"], "epochs": 2}).fit(fold.train, no_overviews)
+    assert engine.overview_count_ == len(engine.movies_)  # every sample movie has genres
+    predicted = engine.predict(fold.test["user"].to_numpy(), fold.test["movie"].to_numpy())
+    assert np.isfinite(predicted).all()
+    textless = no_overviews.assign(genres=pd.NA)
+    with pytest.raises(DataError, match="none of the rated movies has any text"):
+        create_engine("keras_hybrid", **SMALL["keras_hybrid"]).fit(fold.train, textless)

@@ -8,7 +8,9 @@ folder, permission). Loading it must end one of two ways:
 - a dataset in which every rating line of the files is either loaded or counted as skipped:
   `ratings + repeated ratings + skipped == rating lines` (a header, blank line or title line is
   no rating line).
-`python tests/test_malformed_input.py [--before]` prints the table of classes tried and outcomes.
+`hatch run python tests/test_malformed_input.py` prints the table of classes tried and outcomes; with
+`PYTHONPATH=<an older checkout>/packages/core/src` it tallies that version's loaders the same way
+(at c006e37: 92 raw errors and 16 silent or unclear outcomes of 750; now 0 and 0).
 """
 
 from __future__ import annotations

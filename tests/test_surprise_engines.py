@@ -11,6 +11,7 @@ import pytest
 
 pytest.importorskip("surprise")
 
+from conftest import check_factor_reasons  # noqa: E402
 from movierec.core.errors import UnsupportedError  # noqa: E402
 from movierec.core.models.registry import create_engine, engine_names, load_engine  # noqa: E402
 
@@ -223,23 +224,9 @@ def test_factor_reasons_name_the_liked_movies_that_pull_the_score_up(fitted, fol
     train, _ = folds
     engine = fitted["surprise_svd"]
     user = int(train["user"].value_counts().index[0])
-    mine = train[train["user"] == user].set_index("movie")["rating"]
-    top = engine.recommend(user, k=10)["movie"].to_numpy()
-    reasons = engine.reasons(user, top)
-    assert any(r is not None for r in reasons)
-    unit = engine.qi_ / np.linalg.norm(engine.qi_, axis=1, keepdims=True)
-    rated = engine.movies_.index_of(mine.index.to_numpy())
-    counts = train["movie"].value_counts().reindex(mine.index).to_numpy()
-    expected = engine.global_mean_ + engine.bu_[engine.users_.position(user)] + engine.bi_[rated]
-    liked = mine.to_numpy() >= max(mine.mean(), 3.0)
-    for movie, reason in zip(top, reasons):
-        pull = (mine.to_numpy() - expected) * (unit[rated] @ unit[engine.movies_.position(movie)]) * counts / (counts + 20)
-        pull = np.where(liked, pull, -np.inf)
-        if reason is None:
-            assert not (pull > 0).any()
-            continue
-        assert reason["movie"] == mine.index[np.argmax(pull)] and reason["rating"] == mine.iloc[np.argmax(pull)]
-        assert "{movie:" in engine.explain(user, [movie])[0]
+    index = engine.users_.position(user)
+    check_factor_reasons(engine, train, user, engine.qi_, lambda rated: engine.global_mean_ + engine.bu_[index]
+                         + engine.bi_[rated])
 
 
 def test_baselineonly_fold_in_is_the_baseline_fold_in(fitted, folds):

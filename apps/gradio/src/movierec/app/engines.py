@@ -209,7 +209,7 @@ class EngineCache:
         params = dict(self.params.get(name, {}))  # the cache key stays the configured parameters only
         hooked = progress is not None and "progress" not in params and "progress" in engine_class(name)._param_names()
         if hooked:
-            # engines that report their own training (the Keras ones, ~30 s) move the bar from 0.2 to 0.9
+            # engines that report their own training (the Keras ones) move the bar from 0.2 to 0.9
             def training(fraction: float, text: str) -> None:
                 _report(progress, 0.2 + 0.7 * min(max(float(fraction), 0.0), 1.0), f"training {name}: {text}")
 

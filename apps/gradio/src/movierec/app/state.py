@@ -149,6 +149,8 @@ class AppState:
         dataset, notice = load_served(spec or dataset_spec_from_env(), metadata)
         state = cls(dataset=dataset, engines=EngineCache(dataset, cache_dir, params=ENGINE_PARAMS), notice=notice)
         state.offered = usable_engines(ENGINE_PARAMS)
+        if state.text_source is None:  # no overview, genre, tag: an engine that reads movie text can only fail
+            state.offered = [name for name in state.offered if not state.engines.capabilities(name).uses_overviews]
         return state
 
     # ------------------------------------------------------------- what is served

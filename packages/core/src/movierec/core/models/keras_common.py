@@ -35,7 +35,7 @@ from movierec.core.models.keras_train import (  # noqa: F401 (import_keras and t
     sparse_input_dense_class,
     train_loop,
 )
-from movierec.core.models.vectors import cached_unit_rows, evidence_weight
+from movierec.core.models.vectors import cached_unit_rows, evidence_weight, factor_reasons
 
 ProgressCallback = Callable[[float, str], None]
 MODEL_FILE = "model.keras"
@@ -338,6 +338,21 @@ class KerasRecommender(Recommender):
         unit = cached_unit_rows(self, self._similarity_vectors())[: len(self.movies_)]
         cosine = (unit @ unit[movie_idx]) * evidence_weight(self.ratings_per_movie())
         return np.where(self.movie_trained_, cosine, np.nan)
+
+    def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
+        """Per movie, the liked movies the user rated that lie closest to it in the learned movie space.
+
+        The rule is `factor_reasons`' (the model's bias part, global mean + user bias + movie bias,
+        is each rated movie's expected rating); a movie without training ratings holds no learned
+        position, so it gets no reason.
+        """
+        index = self._known_user(user)
+        rated = self.seen_.indices[self.seen_.indptr[index]: self.seen_.indptr[index + 1]]
+        expected = self.global_mean_ + float(self.user_bias_[index]) + self.movie_bias_[rated].astype(np.float64)
+        unit = cached_unit_rows(self, self._similarity_vectors())
+        out = factor_reasons(self, index, movies, unit, expected)
+        positions = self.movies_.index_of(np.atleast_1d(np.asarray(movies)))
+        return [None if p >= 0 and not self.movie_trained_[p] else reason for p, reason in zip(positions, out)]
 
     def _similarity_vectors(self) -> np.ndarray:
         """The learned movie representation compared by cosine in `similar_movies`."""

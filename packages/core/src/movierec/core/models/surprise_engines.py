@@ -25,7 +25,7 @@ import scipy.sparse as sp
 from movierec.core.models.base import Recommender
 from movierec.core.models.baseline import fold_in_user_bias
 from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums, rated_neighbour_reason
-from movierec.core.models.vectors import cached_unit_rows, evidence_weight, ridge_fold_in
+from movierec.core.models.vectors import cached_unit_rows, evidence_weight, factor_reasons, ridge_fold_in
 
 
 def build_trainset(
@@ -147,31 +147,15 @@ class _Factors(SurpriseEngine):
         return (unit @ unit[movie_idx]) * evidence_weight(self.ratings_per_movie())
 
     def reasons(self, user: int, movies: Any) -> list[dict[str, Any] | None]:
-        """Per movie, the liked rated movies that pull it up most in the learned space.
+        """Per movie, the liked rated movies that pull it up most in the learned space (`factor_reasons`).
 
-        A rated movie j pulls movie i up by (r_j - baseline_j) x cos(q_i, q_j) x n_j / (n_j + 20),
-        the factor-space twin of item-kNN's similarity x residual; only liked movies (above the
-        user's mean and the scale's midpoint) with a positive pull are named, else None.
+        The expected rating of each rated movie is the engine's baseline (mu + bu + bi), or the
+        global mean for an unbiased model.
         """
         index = self._known_user(user)
         rated = self._rated_by_user(index)
-        ratings = self.seen_.data[self.seen_.indptr[index]: self.seen_.indptr[index + 1]].astype(np.float64)
         expected = self._biases(np.full(len(rated), index), rated) if self.biased else np.full(len(rated), self.global_mean_)
-        liked = ratings >= max(float(ratings.mean()), sum(self.rating_range_) / 2)
-        unit = cached_unit_rows(self, self.qi_)
-        trust = evidence_weight(self.ratings_per_movie())[rated]
-        out: list[dict[str, Any] | None] = []
-        for m in self.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
-            if m < 0:
-                out.append(None)
-                continue
-            similarity = unit[rated] @ unit[m]
-            pull = np.where(liked, (ratings - expected) * similarity * trust, -np.inf)
-            order = [j for j in np.argsort(-pull, kind="stable")[:3] if pull[j] > 0]
-            because = [{"movie": int(self.movies_.ids[rated[j]]), "rating": float(ratings[j]),
-                        "similarity": float(similarity[j]), "contribution": float(pull[j])} for j in order]
-            out.append({**because[0], "because": because} if because else None)
-        return out
+        return factor_reasons(self, index, movies, cached_unit_rows(self, self.qi_), expected)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """Regularized least squares for a new user's factors (and bias) against frozen qi, bi."""

@@ -34,6 +34,37 @@ def evidence_weight(ratings_per_movie: np.ndarray, evidence: float = SIMILAR_EVI
     return counts / (counts + float(evidence))
 
 
+def factor_reasons(
+    engine: Any, user_idx: int, movies: Any, unit: np.ndarray, expected: np.ndarray
+) -> list[dict[str, Any] | None]:
+    """Per movie, the liked movies the user rated that pull it up most in a learned space.
+
+    A rated movie j pulls movie i up by (r_j - expected_j) x cos(v_i, v_j) x n_j / (n_j + 20),
+    the factor-space twin of item-kNN's similarity x residual. `unit` holds the engine's unit-length
+    movie vectors (rows in the engine's movie positions), `expected` the engine's baseline for each
+    movie the user rated (in `seen_` order). Only liked movies (at or above the user's mean and the
+    scale's midpoint) with a positive pull are named, at most three; else None.
+    """
+    seen = engine.seen_
+    rated = seen.indices[seen.indptr[user_idx]: seen.indptr[user_idx + 1]]
+    ratings = seen.data[seen.indptr[user_idx]: seen.indptr[user_idx + 1]].astype(np.float64)
+    liked = ratings >= max(float(ratings.mean()), sum(engine.rating_range_) / 2)
+    trust = evidence_weight(engine.ratings_per_movie())[rated]
+    residual = ratings - np.asarray(expected, dtype=np.float64)
+    out: list[dict[str, Any] | None] = []
+    for m in engine.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
+        if m < 0:
+            out.append(None)
+            continue
+        similarity = unit[rated] @ unit[m]
+        pull = np.where(liked, residual * similarity * trust, -np.inf)
+        order = [j for j in np.argsort(-pull, kind="stable")[:3] if pull[j] > 0]
+        because = [{"movie": int(engine.movies_.ids[rated[j]]), "rating": float(ratings[j]),
+                    "similarity": float(similarity[j]), "contribution": float(pull[j])} for j in order]
+        out.append({**because[0], "because": because} if because else None)
+    return out
+
+
 def ridge_fold_in(movie_vectors: np.ndarray, target: np.ndarray, penalty: np.ndarray) -> tuple[np.ndarray, float]:
     """A new user's vector and bias against frozen movie vectors: min |Xw + b - y|^2 + sum(penalty * [w, b]^2).
 
