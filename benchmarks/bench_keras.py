@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ratings", type=int, default=1_000_000, help="size of the generated Netflix-size dataset")
     parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated Keras engines")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per timing (>= 2: the first includes tracing)")
-    parser.add_argument("--accelerator", default=None, help="auto, tpu, gpu or cpu (default: env or auto)")
+    parser.add_argument("--accelerator", default=None, help="auto, tpu, gpu, cpu or multiworker (default: env or auto)")
     parser.add_argument("--skip-small", action="store_true", help="only the generated dataset")
     parser.add_argument("--skip-surprise", action="store_true")
     parser.add_argument("--full-scale", action="store_true", help="keras_mf to early stopping on the generated table")

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from movierec.core.models.base import check_k
+
 RANKING_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
 
 
@@ -64,8 +66,7 @@ def ranking_metrics(
     seen: Mapping[int, Iterable[int]] | None = None,
 ) -> dict[str, float]:
     """Mean ranking metrics at k over users with relevant movies; `seen` movies never count."""
-    if k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    k = check_k(k)
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     totals = dict.fromkeys(RANKING_METRICS[:-1], 0.0)
     shown: set[int] = set()

@@ -103,7 +103,43 @@ def read_engine(folder: Path, expected: type | None = None) -> Recommender:
         raise
     except Exception as error:  # noqa: BLE001 - the engine's own reader; name the folder, keep the cause
         raise ModelFileError(f"{folder}: the saved state does not load: {type(error).__name__}: {_short(error)}") from error
+    _probe(engine, folder)
     return engine
+
+
+def _probe(engine: Recommender, folder: Path) -> None:
+    """Ask the loaded engine each kind of question it answers, about its last user and last movie.
+
+    Checksums catch damage, not a folder whose manifest was rewritten to match state arrays that
+    do not fit the ids (e.g. cut to one row): such state fails here, as a ModelFileError, and not
+    at the first recommendation. An engine's own answer that a question does not apply (an
+    UnknownMovieError for a movie it holds no representation of) is no damage.
+    """
+    if not len(engine.users_) or not len(engine.movies_):
+        return
+    user, movie = int(engine.users_.ids[-1]), int(engine.movies_.ids[-1])
+    questions = [lambda: engine.recommend(user, k=1, exclude_seen=False)]
+    if engine.predicts_ratings:
+        questions.append(lambda: _finite(engine.predict(np.array([user]), np.array([movie]))))
+    if engine.has_similar_movies:
+        questions.append(lambda: engine.similar_movies(movie, k=1))
+    if engine.supports_fold_in:
+        questions.append(lambda: engine.recommend_for_ratings({movie: engine.rating_range_[1]}, k=1))
+    for question in questions:
+        try:
+            question()
+        except MovierecError:
+            continue
+        except Exception as error:  # noqa: BLE001 - any other failure means the state does not fit
+            raise ModelFileError(
+                f"{folder / ARRAYS_FILE}: the saved state does not fit its {len(engine.users_):,} users and "
+                f"{len(engine.movies_):,} movies ({type(error).__name__}: {_short(error)})"
+            ) from error
+
+
+def _finite(values: np.ndarray) -> None:
+    if not np.all(np.isfinite(values)):
+        raise ValueError("a prediction is not a finite number")
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
