@@ -315,6 +315,16 @@ def test_stored_results_are_parsed_again_only_when_the_file_changes(state, tmp_p
     assert changed is not first and set(changed.table["engine"]) == {"mean", "baseline"}
 
 
+def test_the_benchmarks_tab_opening_view_can_be_drawn_ahead(state, monkeypatch, tmp_path):
+    monkeypatch.setenv("MOVIEREC_BENCHMARK_DIR", str(tmp_path))
+    assert not insights.draw_opening_view(state)  # no stored result: nothing to draw
+    insights.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
+    assert insights.draw_opening_view(state)
+    metric = insights.metrics_of(insights.stored_results()["quick.json"])[0]
+    drawn = insights._views[(str(None), "quick.json", metric, state.name)][1]
+    assert insights.stored_view("quick.json", metric, served=state.name) is drawn  # what opening the tab gets
+
+
 def test_a_stored_view_is_drawn_once_per_file_version_metric_and_served_dataset(state, tmp_path):
     insights.quick_benchmark_result(state, ["mean"]).save(tmp_path / "quick.json")
     view = insights.stored_view("quick.json", "rmse", folder=tmp_path, served="sample")

@@ -124,6 +124,14 @@ def test_features_need_the_movies_table(split):
         create_engine("lightfm_warp", item_features="posters", epochs=1).fit(split[0])
 
 
+def test_text_features_without_any_overview_read_genres_and_title_words(split, sample):
+    no_overviews = sample.movies.drop(columns=["overview"])
+    engine = create_engine("lightfm_warp", item_features="overview", epochs=2).fit(split[0], no_overviews)
+    assert engine.recommend(int(split[0]["user"].iloc[0]), k=5)["movie"].nunique() == 5
+    with pytest.raises(DataError, match="no movie text"):
+        create_engine("lightfm_warp", item_features="overview", epochs=1).fit(split[0], no_overviews.assign(genres=pd.NA))
+
+
 def test_min_rating_keeps_only_liked_movies_as_positives(split):
     train, _ = split
     users = np.unique(train["user"].to_numpy())

@@ -87,11 +87,16 @@ def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: boo
         for name in names:
             how, seconds = state.engines.timings.get(name, ("not available", 0.0))
             _say(f"{name} {how} in {seconds:.1f} s" if name not in failures else f"{name} not available: {failures[name]}")
-        from movierec.app.insights import data_figures
+        from movierec.app.insights import data_figures, draw_opening_view
+        from movierec.core.errors import MovierecError
 
         began = time.perf_counter()
         data_figures(state)  # the Explore tab's charts, drawn once per dataset, so the tab opens at once
-        _say(f"data charts drawn in {time.perf_counter() - began:.1f} s")
+        try:  # and the Benchmarks tab's first view (kept per file version, metric and dataset)
+            draw_opening_view(state)
+        except MovierecError as error:
+            _say(f"note: the stored benchmark results cannot be drawn: {error}")
+        _say(f"data and benchmark charts drawn in {time.perf_counter() - began:.1f} s")
     demo = configure_queue(build_demo(state))
     _say(f"ready in {time.perf_counter() - started:.1f} s")
     return demo

@@ -224,6 +224,18 @@ def stored_view(name: Any, metric: Any, folder: Path | None = None, served: str 
     return known[1]
 
 
+def draw_opening_view(state: AppState) -> bool:
+    """Draw now the stored view the Benchmarks tab opens with (its first result and metric); False if none."""
+    stored = stored_results()
+    choices = result_choices(stored, state.name)
+    if not choices:
+        return False
+    name = choices[0][1]
+    metrics = metrics_of(stored[name])
+    stored_view(name, metrics[0] if metrics else None, served=state.name)
+    return True
+
+
 def quick_benchmark_result(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkResult:
     """Run a small benchmark of the chosen engines on the served dataset (one user:0.25 split)."""
     names = [str(n) for n in (engines or [])]

@@ -3,7 +3,8 @@
 LightFM learns from the interaction matrix (every rating is a positive interaction unless
 `min_rating` keeps only the higher ones) and ranks; it does not predict ratings. With
 `item_features` ("genres", "overview" or "genres+overview") each movie is the sum of its own
-embedding and those of its genres / overview TF-IDF terms, which makes it a hybrid model.
+embedding and those of its genres / text TF-IDF terms, which makes it a hybrid model ("overview"
+reads each movie's text: its overview, else its genres, user tags and title words).
 After fit only the final user and movie representations are kept: `recommend` is one
 matrix-vector product, `similar_movies` the cosine of movie representations, and `save` writes
 those arrays to the npz file (no pickle). The build is `lightfm-next` (imports as `lightfm`).
@@ -20,7 +21,7 @@ import scipy.sparse as sp
 from movierec.core.data.movielens import NO_GENRES
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
-from movierec.core.models.text import text_tfidf
+from movierec.core.models.text import text_source, text_tfidf
 from movierec.core.models.vectors import cached_unit_rows
 
 FEATURE_SETS = (None, "genres", "overview", "genres+overview")
@@ -86,7 +87,10 @@ class LightFMEngine(Recommender):
         wanted = self.item_features.split("+")
         if movies is None:
             raise DataError(f"{self.name or type(self).__name__}: item_features={self.item_features!r} needs the movies table")
-        missing = [column for column in wanted if column not in movies.columns or movies[column].isna().all()]
+        missing = ["genres"] if "genres" in wanted and ("genres" not in movies.columns or movies["genres"].isna().all()) else []
+        # "overview" reads each movie's text: its overview, else genres, user tags and title words
+        if "overview" in wanted and text_source(movies) is None:
+            missing.append("movie text (overview, genres or tags)")
         if missing:
             raise DataError(f"item_features={self.item_features!r}: the movies table has no {', '.join(missing)}")
         table = movies.drop_duplicates("movie").set_index("movie").reindex(self.movies_.ids)
