@@ -9,6 +9,7 @@ the file and the problem.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import math
@@ -117,6 +118,12 @@ def _probe(engine: Recommender, folder: Path) -> None:
     """
     if not len(engine.users_) or not len(engine.movies_):
         return
+    # asked of a shallow copy whose random generators are its own: the answers the caller gets next
+    # are the ones a fresh load gives (NormalPredictor draws from a seeded generator)
+    engine = copy.copy(engine)
+    for key, value in vars(engine).items():
+        if isinstance(value, np.random.Generator):
+            setattr(engine, key, copy.deepcopy(value))
     user, movie = int(engine.users_.ids[-1]), int(engine.movies_.ids[-1])
     questions = [lambda: engine.recommend(user, k=1, exclude_seen=False)]
     if engine.predicts_ratings:
