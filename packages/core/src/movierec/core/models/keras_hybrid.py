@@ -92,7 +92,7 @@ class KerasHybrid(KerasDeep):
                 movies = overviews
         described = has_text(movie_texts(movies, self.movies_.ids))  # one per rated movie
         if not described.any():
-            raise DataError("keras_hybrid: none of the rated movies has any text (overview, genres, tags or title)")
+            raise DataError("keras_hybrid: none of the rated movies has any text (an overview, genres or tags)")
         tfidf, _ = text_tfidf(
             movies,
             self.movies_.ids,
