@@ -479,6 +479,24 @@ def test_minimum_ratings_leaves_out_rarely_rated_titles(state):
     assert callbacks.default_min_ratings(state) == 0  # the sample is small and synthetic
 
 
+def test_minimum_ratings_leaves_rarely_rated_titles_out_of_recommendations_too(state, user):
+    counts = state.ratings_per_movie
+    floor = int(counts.quantile(0.5))
+    plain, _ = callbacks.recommend_for_user(state, user, "item_knn", 10)
+    engine = state.engines.get("item_knn")
+    ranked = engine.recommend(int(user), k=10)
+    assert (counts.reindex(ranked["movie"]).fillna(0) < floor).any()  # without the floor, rarer titles come up
+    result, _ = callbacks.recommend_for_user(state, user, "item_knn", 10, min_ratings=floor)
+    shown = engine.recommend(int(user), k=10, min_ratings=floor)["movie"]
+    assert result.table["title"].tolist() == [state.dataset.title_of(m) for m in shown]
+    assert (counts.reindex(shown).fillna(0) >= floor).all() and f"at least {floor} ratings each" in result.message
+    folded = callbacks.recommend_for_new_user(state, "item_knn", 10, [(state.catalogue.labels[0], 5)],
+                                              min_ratings=floor)
+    assert f"at least {floor} ratings each" in folded.message
+    with pytest.raises(InputError, match="minimum ratings must be a whole number from 0 to 100"):
+        callbacks.recommend_for_user(state, user, "item_knn", 10, min_ratings=101)
+
+
 def test_a_title_nobody_rated_is_explained_for_collaborative_similarity(state, tmp_path):
     unrated = copy.copy(state.dataset)
     extra = state.dataset.movies.iloc[:1].assign(movie=999_999, title="Nobody Rated This", year=2001)

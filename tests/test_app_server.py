@@ -220,6 +220,14 @@ def test_a_k_that_is_not_a_number_is_a_clear_error_not_a_traceback(client, k, ca
     assert "Traceback" not in capfd.readouterr().err
 
 
+def test_recommend_and_rate_take_a_minimum_of_ratings_as_their_last_input(client):
+    user = client.predict(api_name="/random_user")
+    _, _, _, message = client.predict(user, "item_knn", 5, 50, api_name="/recommend")
+    assert "at least 50 ratings each" in message
+    _, _, _, message = client.predict(user, "item_knn", 5, api_name="/recommend")  # left at its default
+    assert "ratings each" not in message  # 0 on the synthetic sample
+
+
 def test_a_fractional_user_id_is_explained_and_tables_keep_their_headers(client):
     table, chart, rated, message = client.predict("1.5", "item_knn", 5, api_name="/recommend")
     assert "1.5 is not a user id" in message and chart is None

@@ -31,7 +31,8 @@ SIMILARITY_COLLABORATIVE = "collaborative"
 SIMILARITY_BLENDED = "blended"
 SIMILARITIES = (SIMILARITY_TEXT, SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED)
 TEXT_ENGINE = "content_tfidf"
-#: similar titles need this many ratings on real data, so one fan's rating cannot make a neighbour
+#: titles need this many ratings on real data to be recommended or called similar (the page's default),
+#: so that one fan's rating cannot put a movie on a list
 MIN_RATINGS_REAL, MIN_RATINGS_MAX = 5, 100
 #: what a recommendation list shows: a rating engine's predicted stars (clipped to the rating
 #: scale; the ranking uses the unclipped score), a ranking-only engine's relevance score
@@ -188,21 +189,29 @@ def top_rated(state: AppState, user: int, limit: int = 10) -> pd.DataFrame:
 
 
 def recommend_for_user(
-    state: AppState, user: Any, engine: Any, k: Any, progress: ProgressFn | None = None
+    state: AppState, user: Any, engine: Any, k: Any, progress: ProgressFn | None = None, min_ratings: Any = 0
 ) -> tuple[Recommendations, pd.DataFrame]:
-    """Top-k for a known user from one engine, with reasons where the engine gives them."""
+    """Top-k for a known user from one engine, with reasons where the engine gives them.
+
+    `min_ratings` leaves out movies with fewer training ratings (the page's default on real data: 5).
+    """
     user_id = parse_user(state, user)
     name = check_engine(engine, state.offered, "recommendations")
     k = check_k(k)
+    min_ratings = check_min_ratings(min_ratings)
     fitted = state.engines.get(name, progress)
-    ranked = fitted.recommend(user_id, k=k)
+    ranked = fitted.recommend(user_id, k=k, min_ratings=min_ratings)
     reasons = fitted.explain(user_id, ranked["movie"].to_numpy()) if len(ranked) else []
     column, values, axis = shown_value(ranked)
     table = _ranked(state, ranked, reasons, shown=(column, values))
     figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, user=user_id,
                                  engine=name, measure=axis)
-    message = f"{len(table)} recommendations for user {user_id} from {name}"
+    message = f"{len(table)} recommendations for user {user_id} from {name}{_floor(min_ratings)}"
     return Recommendations(table, figure, message), top_rated(state, user_id)
+
+
+def _floor(min_ratings: int) -> str:
+    return f", at least {min_ratings} ratings each" if min_ratings else ""
 
 
 # ----------------------------------------------------------------- tab 2: rate a few movies
@@ -241,11 +250,13 @@ def example_ratings(state: AppState, count: int = 6, seed: int = 7) -> list[tupl
 
 
 def recommend_for_new_user(
-    state: AppState, engine: Any, k: Any, rows: Sequence[tuple[Any, Any]], progress: ProgressFn | None = None
+    state: AppState, engine: Any, k: Any, rows: Sequence[tuple[Any, Any]], progress: ProgressFn | None = None,
+    min_ratings: Any = 0,
 ) -> Recommendations:
     """Top-k for a visitor's own ratings by folding them into a fitted engine (no retraining)."""
     name = check_engine(engine, state.engines_that("supports_fold_in"), "your own ratings")
     k = check_k(k)
+    min_ratings = check_min_ratings(min_ratings)
     rated = parse_rated(state, rows)
     fitted = state.engines.get(name, progress)
     # the catalogue also lists titles nobody rated; the engine leaves out movies it never saw
@@ -253,13 +264,13 @@ def recommend_for_new_user(
     if len(unknown) == len(rated):
         raise InputError(f"none of your rated movies is known to {name}: {_titles(state, unknown)}; "
                          "rate some more widely seen titles")
-    ranked = fitted.recommend_for_ratings(rated, k=k)
+    ranked = fitted.recommend_for_ratings(rated, k=k, min_ratings=min_ratings)
     column, values, axis = shown_value(ranked)
     table = _ranked(state, ranked, shown=(column, values))
     figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, engine=name,
                                  measure=axis)
     used = f"{len(rated) - len(unknown)} of your " if unknown else ""
-    message = f"{len(table)} recommendations from {used}{len(rated)} rated movies with {name}"
+    message = f"{len(table)} recommendations from {used}{len(rated)} rated movies with {name}{_floor(min_ratings)}"
     if unknown:
         message += f"; ignored (unknown to {name}): {_titles(state, unknown)}"
     return Recommendations(table, figure, message)
@@ -381,8 +392,7 @@ def similar_titles(
     figure = top_similar_movies(ranked.assign(title=table["title"].to_numpy()), match.label, n=k, measure=measure)
     others = [label for label in match.candidates if label != match.label][:3]
     note = f" (also matching: {', '.join(others)})" if others else ""
-    floor = f", at least {min_ratings} ratings each" if min_ratings else ""
-    message = f"{len(table)} titles similar to {match.label} by {similarity}{floor}{note}"
+    message = f"{len(table)} titles similar to {match.label} by {similarity}{_floor(min_ratings)}{note}"
     if failures:
         message += f"; left out {'; '.join(failures)}"
     return Recommendations(table, figure, message), match

@@ -164,6 +164,13 @@ def _title_widget(state: AppState, **options: Any) -> gr.Dropdown:
     return widget
 
 
+def _min_ratings_slider(state: AppState) -> gr.Slider:
+    """The "Minimum ratings per title" control (5 on real data, 0 on the sample)."""
+    return checked_slider(0, callbacks.MIN_RATINGS_MAX, value=callbacks.default_min_ratings(state), step=1,
+                          label="Minimum ratings per title", scale=2,
+                          info="leaves out titles too few people rated to judge")
+
+
 def configure_queue(demo: gr.Blocks) -> gr.Blocks:
     """The queue settings the app is measured with (see docs/app.md)."""
     # Gradio's own variable still overrides the limit, so the benchmark can compare settings
@@ -182,8 +189,10 @@ def _user_tab(state: AppState) -> None:
             filterable=True, allow_custom_value=True, scale=2,
         )
         random_button = gr.Button("A random user", scale=1)
-        engine = gr.Dropdown(_engine_choices(state, state.offered), value=default_engine, label="Engine", scale=3)
+        engine = gr.Dropdown(_engine_choices(state, state.offered), value=default_engine, label="Engine", scale=4)
+    with gr.Row():
         k = checked_slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        min_ratings = _min_ratings_slider(state)
     button = gr.Button("Recommend", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     with gr.Row():
@@ -196,14 +205,15 @@ def _user_tab(state: AppState) -> None:
                                  interactive=False, column_widths=TOP_RATED_WIDTHS)
 
     @_guard(lambda text: (_empty(callbacks.RECOMMENDATION_COLUMNS), None, top_rated_empty, text))
-    def recommend(user: Any, engine: Any, k: Any, progress: gr.Progress = gr.Progress()) -> tuple:
-        result, top = callbacks.recommend_for_user(state, user, engine, k, _gradio_progress(progress))
+    def recommend(user: Any, engine: Any, k: Any, min_ratings: Any, progress: gr.Progress = gr.Progress()) -> tuple:
+        result, top = callbacks.recommend_for_user(state, user, engine, k, _gradio_progress(progress), min_ratings)
         return result.table, result.figure, top, result.message
 
     outputs = [table, chart, rated, message]
-    button.click(recommend, [user, engine, k], outputs, api_name="recommend", show_progress_on=table)
+    inputs = [user, engine, k, min_ratings]  # min_ratings last: API callers may leave it at its default
+    button.click(recommend, inputs, outputs, api_name="recommend", show_progress_on=table)
     random_button.click(lambda: callbacks.random_user(state), None, user, api_name="random_user").then(
-        recommend, [user, engine, k], outputs, api_visibility="private", show_progress_on=table
+        recommend, inputs, outputs, api_visibility="private", show_progress_on=table
     )
 
 
@@ -218,6 +228,7 @@ def _rate_tab(state: AppState) -> None:
         engine = gr.Dropdown(_engine_choices(state, fold_in),
                              value=state.default_engine("item_knn", "supports_fold_in"), label="Engine", scale=3)
         k = checked_slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
+        min_ratings = _min_ratings_slider(state)
     with gr.Row():
         example = gr.Button("Fill in an example")
         clear = gr.Button("Clear")
@@ -240,9 +251,12 @@ def _rate_tab(state: AppState) -> None:
 
     @_guard(lambda text: (_empty(RANKED_COLUMNS), None, text))
     # progress before *pairs: Gradio passes gr.Progress only to a positional parameter
-    def rate(engine: Any, k: Any, progress: gr.Progress = gr.Progress(), *pairs: Any) -> tuple:
+    def rate(engine: Any, k: Any, progress: gr.Progress = gr.Progress(), *values: Any) -> tuple:
+        # ten (title, stars) pairs, then the minimum ratings (last, so API callers may leave it out)
+        pairs, floor = values[: 2 * RATE_ROWS], values[2 * RATE_ROWS:]
         rows = list(zip(pairs[0::2], pairs[1::2]))
-        result = callbacks.recommend_for_new_user(state, engine, k, rows, _gradio_progress(progress))
+        result = callbacks.recommend_for_new_user(state, engine, k, rows, _gradio_progress(progress),
+                                                  floor[0] if floor else 0)
         return result.table, result.figure, result.message
 
     def fill_example() -> list[Any]:
@@ -254,6 +268,7 @@ def _rate_tab(state: AppState) -> None:
     inputs: list[Any] = [engine, k]
     for title, star in zip(titles, stars):
         inputs.extend([title, star])
+    inputs.append(min_ratings)
     button.click(rate, inputs, [table, chart, message], api_name="rate", show_progress_on=table)
     example.click(fill_example, None, titles + stars, api_visibility="private")
     clear.click(lambda: [None] * (2 * RATE_ROWS), None, titles + stars, api_visibility="private")
@@ -274,9 +289,7 @@ def _similar_tab(state: AppState) -> None:
         default = "item_knn" if "item_knn" in collaborative else next(iter(collaborative), None)
         engine = gr.Dropdown(_engine_choices(state, collaborative), value=default, label="Collaborative engine", scale=3)
         k = checked_slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2)
-        min_ratings = checked_slider(0, callbacks.MIN_RATINGS_MAX, value=callbacks.default_min_ratings(state), step=1,
-                              label="Minimum ratings per title", scale=2,
-                              info="leaves out titles too few people rated to judge")
+        min_ratings = _min_ratings_slider(state)
     button = gr.Button("Find similar titles", variant="primary")
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
     message = gr.Markdown(elem_classes="movierec-message")
