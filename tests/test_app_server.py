@@ -226,6 +226,10 @@ def test_recommend_and_rate_take_a_minimum_of_ratings_as_their_last_input(client
     assert "at least 50 ratings each" in message
     _, _, _, message = client.predict(user, "item_knn", 5, api_name="/recommend")  # left at its default
     assert "ratings each" not in message  # 0 on the synthetic sample
+    titles = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
+    pairs = [titles["type"]["enum"][0], 5] + [None, None] * 9
+    _, _, message = client.predict("item_knn", 5, *pairs, 50, api_name="/rate")
+    assert "from 1 rated movies" in message and "at least 50 ratings each" in message
 
 
 def test_a_fractional_user_id_is_explained_and_tables_keep_their_headers(client):
