@@ -120,9 +120,9 @@ def _pick(page, panel, label: str, text: str, option: str | None = None) -> None
         box.press("Enter")
 
 
-# In the page: the time of the first click from now, and of the first DOM change after which a
-# message (`.movierec-message`) matches the expected text; Playwright's own click and polling
-# overheads are not counted.
+# In the page: the time of the first click from now, and of the first DOM change after which an
+# element matching the selector (an answer's `.movierec-message`, or a chart) shows the expected
+# text; Playwright's own click and polling overheads are not counted.
 _WATCH = """([pattern, selector]) => {
   const done = new RegExp(pattern);
   window.__movierecClick = null; window.__movierecDone = null;
