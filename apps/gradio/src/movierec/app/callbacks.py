@@ -202,12 +202,19 @@ def recommend_for_user(
     fitted = state.engines.get(name, progress)
     ranked = fitted.recommend(user_id, k=k, min_ratings=min_ratings)
     reasons = fitted.explain(user_id, ranked["movie"].to_numpy()) if len(ranked) else []
-    column, values, axis = shown_value(ranked)
-    table = _ranked(state, ranked, reasons, shown=(column, values))
-    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, user=user_id,
-                                 engine=name, measure=axis)
+    table, figure = _recommendations(state, ranked, name, k, reasons, user_id)
     message = f"{len(table)} recommendations for user {user_id} from {name}{_floor(min_ratings)}"
     return Recommendations(table, figure, message), top_rated(state, user_id)
+
+
+def _recommendations(state: AppState, ranked: pd.DataFrame, name: str, k: int,
+                     reasons: Sequence[str | None] | None = None, user: int | None = None) -> tuple[pd.DataFrame, Any]:
+    """The table and the chart of an engine's recommendations, showing the same values in the same order."""
+    column, values, axis = shown_value(ranked)
+    table = _ranked(state, ranked, reasons, shown=(column, values))
+    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, user=user,
+                                 engine=name, measure=axis)
+    return table, figure
 
 
 def _floor(min_ratings: int) -> str:
@@ -265,10 +272,7 @@ def recommend_for_new_user(
         raise InputError(f"none of your rated movies is known to {name}: {_titles(state, unknown)}; "
                          "rate some more widely seen titles")
     ranked = fitted.recommend_for_ratings(rated, k=k, min_ratings=min_ratings)
-    column, values, axis = shown_value(ranked)
-    table = _ranked(state, ranked, shown=(column, values))
-    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, engine=name,
-                                 measure=axis)
+    table, figure = _recommendations(state, ranked, name, k)
     used = f"{len(rated) - len(unknown)} of your " if unknown else ""
     message = f"{len(table)} recommendations from {used}{len(rated)} rated movies with {name}{_floor(min_ratings)}"
     if unknown:

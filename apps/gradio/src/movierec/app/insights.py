@@ -224,15 +224,20 @@ def stored_view(name: Any, metric: Any, folder: Path | None = None, served: str 
     return known[1]
 
 
+def opening_choices(served: str) -> tuple[list[tuple[str, str]], str | None, list[str]]:
+    """The Benchmarks tab's result choices, the result it opens with and that result's metrics."""
+    stored = stored_results()
+    choices = result_choices(stored, served)
+    first = choices[0][1] if choices else None
+    return choices, first, metrics_of(stored[first]) if first else []
+
+
 def draw_opening_view(state: AppState) -> bool:
     """Draw now the stored view the Benchmarks tab opens with (its first result and metric); False if none."""
-    stored = stored_results()
-    choices = result_choices(stored, state.name)
-    if not choices:
+    _, first, metrics = opening_choices(state.name)
+    if first is None:
         return False
-    name = choices[0][1]
-    metrics = metrics_of(stored[name])
-    stored_view(name, metrics[0] if metrics else None, served=state.name)
+    stored_view(first, metrics[0] if metrics else None, served=state.name)
     return True
 
 

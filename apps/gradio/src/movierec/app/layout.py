@@ -316,10 +316,7 @@ def _similar_tab(state: AppState) -> None:
 
 # ----------------------------------------------------------------- tab 4
 def _benchmark_tab(state: AppState, tab: gr.Tab) -> None:
-    stored = insights.stored_results()
-    choices = insights.result_choices(stored, state.name)
-    first_name = choices[0][1] if choices else None
-    metrics = insights.metrics_of(stored[first_name]) if first_name else []
+    choices, first_name, metrics = insights.opening_choices(state.name)
 
     def empty(text: str) -> tuple:
         hidden = gr.update(value=None, visible=False)
