@@ -254,13 +254,15 @@ def test_training_reads_embedding_tables_by_row_only():
     engine = create_engine("keras_mf", factors=4)
     model = engine._build_model(keras, 50, 20)
     optimizer = LazyAdam(tf, [v.value for v in model.trainable_variables], 0.01)
-    train_step, _ = make_steps(tf, tf.distribute.get_strategy(), model, optimizer, None, 3.0, (1.0, 5.0))
     batch = (np.array([1, 2, 2], np.int32), np.array([3, 3, 4], np.int32), np.zeros(3, np.float32))
-    graph = train_step.get_concrete_function(*batch).graph.as_graph_def()
-    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
-    whole_reads = [n.name for n in nodes if n.op == "ReadVariableOp" and ("embedding" in n.name or "bias" in n.name)]
-    assert not whole_reads
-    assert any(n.op == "ResourceGather" for n in nodes)
+    # through the tape, and through keras_mf's closed-form gradients
+    for closed_form in (None, engine._closed_form(tf, model)):
+        steps = make_steps(tf, tf.distribute.get_strategy(), model, optimizer, None, 3.0, (1.0, 5.0), closed_form)
+        graph = steps[0].get_concrete_function(*batch).graph.as_graph_def()
+        nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+        whole_reads = [n.name for n in nodes if n.op == "ReadVariableOp" and ("embedding" in n.name or "bias" in n.name)]
+        assert not whole_reads
+        assert any(n.op == "ResourceGather" for n in nodes)
 
 
 def test_lazy_adam_leaves_rows_outside_the_batch_untouched():
@@ -349,3 +351,39 @@ def test_keras_hybrid_without_any_overview_reads_genres_and_title_words(sample, 
     textless = no_overviews.assign(genres=pd.NA)
     with pytest.raises(DataError, match="none of the rated movies has any text"):
         create_engine("keras_hybrid", **SMALL["keras_hybrid"]).fit(fold.train, textless)
+
+
+def test_keras_mf_trains_on_closed_form_gradients():
+    from movierec.core.models.keras_common import KerasRecommender
+
+    with_formula = [name for name in ENGINES if type(create_engine(name))._closed_form is not KerasRecommender._closed_form]
+    assert with_formula == ["keras_mf"]
+
+
+@pytest.mark.parametrize("name", ["keras_mf"])
+def test_closed_form_gradients_are_the_tapes(name):
+    # an engine that trains on a formula must train on the loss the tape sees: squared error per
+    # rating plus the model's L2 on looked-up rows, with repeated ids in one batch
+    from movierec.core.models.keras_common import import_keras
+
+    tf, keras = import_keras()
+    engine = create_engine(name, factors=4)
+    model = engine._build_model(keras, 6, 5)
+    closed_form = engine._closed_form(tf, model)
+    rng = np.random.default_rng(0)
+    for variable in model.trainable_variables:
+        variable.assign(rng.normal(0.0, 0.5, variable.shape).astype(np.float32))
+    user = tf.constant([0, 1, 1, 3, 5], tf.int32)
+    movie = tf.constant([2, 2, 4, 0, 2], tf.int32)
+    target = tf.constant([0.5, -1.0, 1.5, 0.0, 2.0], tf.float32)
+    variables = [v.value for v in model.trainable_variables]
+    with tf.GradientTape() as tape:
+        predicted = tf.reshape(model({"user": user, "movie": movie}, training=True), [-1])
+        loss = tf.reduce_mean(tf.square(predicted - target)) + tf.add_n(model.losses)
+    expected = tape.gradient(loss, variables)
+    rows, squared = closed_form.rows(user, movie, target)
+    assert float(squared) == pytest.approx(float(tf.reduce_sum(tf.square(predicted - target))), rel=1e-5)
+    ids = {"user": user.numpy(), "movie": movie.numpy()}
+    for grad, values, key in zip(expected, rows, closed_form.keys):
+        np.testing.assert_array_equal(grad.indices.numpy(), ids[key])
+        np.testing.assert_allclose(values.numpy(), grad.values.numpy(), rtol=1e-5, atol=1e-6)

@@ -26,6 +26,7 @@ from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
 from movierec.core.models.keras_train import (  # noqa: F401 (import_keras and the layers are used by the engines)
+    BatchGradients,
     LazyAdam,
     TrainData,
     import_keras,
@@ -200,6 +201,10 @@ class KerasRecommender(Recommender):
         """A per-batch transformation of the inputs (e.g. gathering sparse overview rows)."""
         return None
 
+    def _closed_form(self, tf: Any, model: Any) -> BatchGradients | None:
+        """The training loss's gradients as a formula, where the engine has one (else the tape's)."""
+        return None
+
     # ------------------------------------------------------------------ training
     def _seed(self, offset: int) -> int:
         """A seed for one random component (initializer, dropout), derived from `seed`."""
@@ -263,7 +268,10 @@ class KerasRecommender(Recommender):
                 variables = [v.value for v in model.trainable_variables]
                 # XLA on a TPU cannot compile the row deduplication: dense updates there
                 optimizer = LazyAdam(tf, variables, self.learning_rate_, sparse=not tpu)
-            steps = make_steps(tf, strategy, model, optimizer, self._batch_map(tf), self.global_mean_, self.rating_range_)
+            steps = make_steps(
+                tf, strategy, model, optimizer, self._batch_map(tf), self.global_mean_, self.rating_range_,
+                closed_form=self._closed_form(tf, model),
+            )
             result = train_loop(
                 tf,
                 strategy,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from movierec.core.models.keras_common import KerasRecommender, ProgressCallback, embedding_table
+from movierec.core.models.keras_common import BatchGradients, KerasRecommender, ProgressCallback, embedding_table
 from movierec.core.models.vectors import ridge_fold_in
 
 
@@ -27,7 +27,7 @@ class KerasMF(KerasRecommender):
 
     def __init__(
         self,
-        factors: int = 128,
+        factors: int = 64,
         epochs: int = 40,
         batch_size: int | None = None,
         learning_rate: float | None = None,
@@ -67,6 +67,43 @@ class KerasMF(KerasRecommender):
         dot = layers.Dot(axes=1, name="dot")([user_vector, movie_vector])
         rating = layers.Add(name="rating")([dot, user_bias, movie_bias])
         return keras.Model(inputs={"user": user, "movie": movie}, outputs=rating, name="keras_mf")
+
+    def _closed_form(self, tf: Any, model: Any) -> BatchGradients:
+        """The gradient rows of mean squared error + l2 * (|u|^2 + |m|^2 + b_u^2 + b_m^2) / batch.
+
+        That is the loss the tape sees (Keras divides the activity regularizer by the batch); the
+        formula takes fewer ops than the tape's backward pass.
+        """
+        names = [variable.path.split("/")[0] for variable in model.trainable_variables]
+        tables = {name: variable.value for name, variable in zip(names, model.trainable_variables)}
+        l2 = float(self.l2)
+
+        def rows(user: Any, movie: Any, target: Any) -> tuple[list[Any], Any]:
+            looked_up = {
+                "user_embedding": tf.gather(tables["user_embedding"], user),
+                "movie_embedding": tf.gather(tables["movie_embedding"], movie),
+                "user_bias": tf.gather(tables["user_bias"], user),
+                "movie_bias": tf.gather(tables["movie_bias"], movie),
+            }
+            user_vector, movie_vector = looked_up["user_embedding"], looked_up["movie_embedding"]
+            error = (
+                tf.reduce_sum(user_vector * movie_vector, axis=1)
+                + looked_up["user_bias"][:, 0]
+                + looked_up["movie_bias"][:, 0]
+                - target
+            )
+            count = tf.maximum(tf.cast(tf.size(target), tf.float32), 1.0)
+            scaled, decay = (2.0 / count * error)[:, None], 2.0 * l2 / count
+            grads = {
+                "user_embedding": scaled * movie_vector,
+                "movie_embedding": scaled * user_vector,
+                "user_bias": scaled,
+                "movie_bias": scaled,
+            }
+            out = [grads[name] + decay * looked_up[name] for name in names]
+            return out, tf.reduce_sum(tf.square(error))
+
+        return BatchGradients(rows, ["user" if name.startswith("user") else "movie" for name in names])
 
     def _read_weights(self, model: Any) -> None:
         self._read_embeddings(model)

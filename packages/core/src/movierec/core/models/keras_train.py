@@ -8,6 +8,11 @@ and scattered back (lazy Adam, as TensorFlow Addons' LazyAdam); dense weights (t
 head) get ordinary Adam. Batches are slices of one seeded numpy permutation per epoch, so the
 input pipeline costs a few numpy gathers per step.
 
+An engine may give its gradients in closed form (`BatchGradients`: keras_mf does): then the
+forward pass and every table's gradient rows take a handful of ops, and on one device the batch's
+user and movie ids are deduplicated once for all the tables they index (keras_mf's epoch about 5
+to 10 % shorter than through the tape, measured back to back on 1M ratings).
+
 Under a distribution strategy (several GPUs, or several workers with MultiWorkerMirroredStrategy)
 every replica takes its share of each global batch, the gradients are all-reduced inside the
 replica context (sparse ones by all-gather), and `strategy.extended.update` applies the same
@@ -109,6 +114,20 @@ class TrainData:
 
 
 @dataclass
+class BatchGradients:
+    """An engine's closed-form gradients: `rows(user, movie, target)` gives, per trainable variable
+    (in `model.trainable_variables` order), the gradient rows of the batch's lookups, and the sum
+    of squared errors; `keys[i]` names the input ("user" or "movie") whose ids index variable i.
+
+    The gradients must be those of the loss the tape sees: mean squared error on the batch plus
+    the model's losses (a test compares them for every engine that has them).
+    """
+
+    rows: Callable[[Any, Any, Any], tuple[list[Any], Any]]
+    keys: list[str]
+
+
+@dataclass
 class LoopResult:
     """What training leaves: per-epoch history, epochs run, the best epoch (1-based)."""
 
@@ -132,29 +151,43 @@ class LazyAdam:
             0, dtype=tf.int64, trainable=False, aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA
         )
 
-    def apply(self, strategy: Any | None, grads: list[Any], variables: list[Any]) -> None:
-        """One step on every variable: on every copy through `strategy` (cross-replica context), else in place."""
+    def apply(
+        self, strategy: Any | None, grads: list[Any], variables: list[Any], unique: list[Any] | None = None
+    ) -> None:
+        """One step on every variable: on every copy through `strategy` (cross-replica context), else in place.
+
+        `unique[i]`, where given, is `tf.unique` of variable i's gradient indices, computed once
+        for all the tables one input indexes (one device only).
+        """
         tf = self.tf
         step = tf.cast(self.iterations + 1, tf.float32)
         rate = self.learning_rate * tf.sqrt(1.0 - self.beta_2**step) / (1.0 - self.beta_1**step)
-        for var, grad, first, second in zip(variables, grads, self.first, self.second):
+        unique = unique or [None] * len(variables)
+        for var, grad, first, second, rows in zip(variables, grads, self.first, self.second, unique):
             if strategy is None:
-                self._update(var, grad, first, second, rate)
+                self._update(var, grad, first, second, rate, rows)
             else:
                 strategy.extended.update(var, self._update, args=(grad, first, second, rate), group=False)
         self.iterations.assign_add(1)
 
-    def _update(self, var: Any, grad: Any, first: Any, second: Any, rate: Any) -> None:
+    def _moments(self, first: Any, second: Any, values: Any, rate: Any) -> tuple[Any, Any, Any]:
+        """Adam's new moments of some rows and the step to subtract from them."""
+        tf = self.tf
+        b1, b2 = self.beta_1, self.beta_2
+        m = b1 * first + (1.0 - b1) * values
+        v = b2 * second + (1.0 - b2) * tf.square(values)
+        return m, v, rate * m / (tf.sqrt(v) + self.epsilon)
+
+    def _update(self, var: Any, grad: Any, first: Any, second: Any, rate: Any, unique: Any = None) -> None:
         tf = self.tf
         b1, b2, eps = self.beta_1, self.beta_2, self.epsilon
         if isinstance(grad, tf.IndexedSlices) and self.sparse:
-            rows, position = tf.unique(grad.indices)
+            rows, position = unique if unique is not None else tf.unique(grad.indices)
             values = tf.math.unsorted_segment_sum(grad.values, position, tf.shape(rows)[0])
-            m = b1 * tf.gather(first, rows) + (1.0 - b1) * values
-            v = b2 * tf.gather(second, rows) + (1.0 - b2) * tf.square(values)
+            m, v, change = self._moments(tf.gather(first, rows), tf.gather(second, rows), values, rate)
             first.scatter_update(tf.IndexedSlices(m, rows))
             second.scatter_update(tf.IndexedSlices(v, rows))
-            var.scatter_sub(tf.IndexedSlices(rate * m / (tf.sqrt(v) + eps), rows))
+            var.scatter_sub(tf.IndexedSlices(change, rows))
             return
         grad = tf.convert_to_tensor(grad)
         first.assign(b1 * first + (1.0 - b1) * grad)
@@ -176,27 +209,47 @@ def make_steps(
     batch_map: Callable[[dict[str, Any]], dict[str, Any]] | None,
     global_mean: float,
     rating_range: tuple[float, float],
+    closed_form: BatchGradients | None = None,
 ) -> tuple[Callable[..., Any], Callable[..., Any]]:
-    """The compiled train and evaluation steps; each returns (sum of squared errors, count)."""
+    """The compiled train and evaluation steps; each returns (sum of squared errors, count).
+
+    With `closed_form` the gradients come from the engine's formula instead of the tape.
+    """
     variables = [v.value for v in model.trainable_variables]
     replicas = strategy.num_replicas_in_sync
     low, high = float(rating_range[0]) - global_mean, float(rating_range[1]) - global_mean
+    one_device = replicas == 1 and optimizer.sparse
 
     def inputs_of(user: Any, movie: Any) -> dict[str, Any]:
         inputs = {"user": user, "movie": movie}
         return batch_map(inputs) if batch_map is not None else inputs
 
-    def replica_train(user: Any, movie: Any, target: Any) -> tuple[Any, Any]:
+    def tape_gradients(user: Any, movie: Any, target: Any) -> tuple[list[Any], Any]:
         with tf.GradientTape() as tape:
             predicted = tf.reshape(model(inputs_of(user, movie), training=True), [-1])
             squared = tf.reduce_sum(tf.square(predicted - target))
-            count = tf.cast(tf.size(target), tf.float32)
-            loss = squared / tf.maximum(count, 1.0)
+            loss = squared / tf.maximum(tf.cast(tf.size(target), tf.float32), 1.0)
             if model.losses:  # the L2 on looked-up vectors (Keras divides it by the batch)
                 loss += tf.add_n(model.losses)
-        grads = tape.gradient(loss, variables)
+        return tape.gradient(loss, variables), squared
+
+    def replica_train(user: Any, movie: Any, target: Any) -> tuple[Any, Any]:
+        count = tf.cast(tf.size(target), tf.float32)
+        if closed_form is None:
+            grads, squared = tape_gradients(user, movie, target)
+        else:
+            rows, squared = closed_form.rows(user, movie, target)
+            ids = {"user": user, "movie": movie}
+            grads = [
+                tf.IndexedSlices(values, ids[key], tf.constant(list(var.shape), tf.int32))
+                for values, key, var in zip(rows, closed_form.keys, variables)
+            ]
         if replicas == 1:  # plain variables on one device: update in place
-            optimizer.apply(None, grads, variables)
+            unique = None
+            if closed_form is not None and one_device:
+                once = {key: tf.unique(ids[key]) for key in sorted(set(closed_form.keys))}
+                unique = [once[key] for key in closed_form.keys]
+            optimizer.apply(None, grads, variables, unique)
             return squared, count
         context = tf.distribute.get_replica_context()
         grads = [_scaled(tf, g, 1.0 / replicas) for g in context.all_reduce("sum", grads)]
