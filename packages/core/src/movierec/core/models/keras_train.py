@@ -120,7 +120,8 @@ class BatchGradients:
     of squared errors; `keys[i]` names the input ("user" or "movie") whose ids index variable i.
 
     The gradients must be those of the loss the tape sees: mean squared error on the batch plus
-    the model's losses (a test compares them for every engine that has them).
+    the model's losses (tests/test_keras_engines.py compares them with the tape's; keras_mf is
+    the one engine with a formula).
     """
 
     rows: Callable[[Any, Any, Any], tuple[list[Any], Any]]
