@@ -387,3 +387,17 @@ def test_closed_form_gradients_are_the_tapes(name):
     for grad, values, key in zip(expected, rows, closed_form.keys):
         np.testing.assert_array_equal(grad.indices.numpy(), ids[key])
         np.testing.assert_allclose(values.numpy(), grad.values.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_min_delta_counts_only_gains_larger_than_it(fold):
+    train = fold.train.head(8000)
+    params = {"factors": 8, "epochs": 10, "patience": 2, "seed": 3}
+    plain = create_engine("keras_mf", **params).fit(train)
+    # the same run, but no gain after the first epoch is big enough to count
+    strict = create_engine("keras_mf", min_delta=0.5, **params).fit(train)
+    assert plain.history_["val_rmse"][1] < plain.history_["val_rmse"][0]  # epoch 2 was better...
+    assert (strict.epochs_run_, strict.best_epoch_) == (3, 1)  # ...by less than min_delta
+    assert plain.epochs_run_ > 3
+    assert strict.history_["val_rmse"] == plain.history_["val_rmse"][:3]
+    with pytest.raises(DataError, match="min_delta must be a number >= 0"):
+        create_engine("keras_mf", min_delta=-0.01, **params).fit(train)

@@ -153,7 +153,7 @@ class KerasRecommender(Recommender):
     """Base of the Keras engines: sparse training in a distribution strategy, numpy answers.
 
     Subclasses set the hyper-parameters in `__init__` (at least those read here: epochs,
-    batch_size, learning_rate, l2, validation_fraction, patience, seed, accelerator, verbose,
+    batch_size, learning_rate, l2, validation_fraction, patience, min_delta, seed, accelerator, verbose,
     progress, deterministic) and implement `_build_model`, `_read_weights`, `_interaction` and
     `_fit_user`. Randomness is local to the engine: every initializer and dropout layer gets a
     seed derived from `seed` (`_initializer`, `_seed`), and batches come from a numpy generator
@@ -171,6 +171,8 @@ class KerasRecommender(Recommender):
     l2: float
     validation_fraction: float
     patience: int
+    #: the smallest fall of validation RMSE that counts as a better epoch for early stopping
+    min_delta: float
     seed: int
     accelerator: str | None
     verbose: int
@@ -246,6 +248,8 @@ class KerasRecommender(Recommender):
         target = (ratings["rating"].to_numpy(np.float64) - self.global_mean_).astype(np.float32)
 
         order = np.random.default_rng(self.seed).permutation(len(target))
+        if not float(self.min_delta) >= 0.0:
+            raise DataError(f"min_delta must be a number >= 0 (an RMSE gain), got {self.min_delta!r}")
         n_valid = int(round(len(target) * self.validation_fraction)) if self.validation_fraction > 0 else 0
         if n_valid >= len(target):
             raise DataError(f"validation_fraction={self.validation_fraction} leaves no ratings to train on")
@@ -281,7 +285,7 @@ class KerasRecommender(Recommender):
                 train_data,
                 valid_data,
                 {"epochs": self.epochs, "batch_size": self.batch_size_ * strategy.num_replicas_in_sync,
-                 "patience": self.patience, "seed": self.seed},
+                 "patience": self.patience, "min_delta": self.min_delta, "seed": self.seed},
                 self.progress if self.verbose == 0 else _printing(self.progress),
             )
         finally:

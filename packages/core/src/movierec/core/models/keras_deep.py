@@ -43,6 +43,7 @@ class KerasDeep(KerasRecommender):
         l2: float = 0.02,
         validation_fraction: float = 0.05,
         patience: int = 3,
+        min_delta: float = 0.0,
         seed: int = 42,
         accelerator: str | None = None,
         verbose: int = 0,
@@ -61,6 +62,7 @@ class KerasDeep(KerasRecommender):
         self.l2 = l2
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.min_delta = min_delta
         self.seed = seed
         self.accelerator = accelerator
         self.verbose = verbose

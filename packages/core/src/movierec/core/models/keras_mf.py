@@ -35,6 +35,7 @@ class KerasMF(KerasRecommender):
         initializer: str = "random_normal",
         validation_fraction: float = 0.05,
         patience: int = 3,
+        min_delta: float = 0.0,
         seed: int = 42,
         accelerator: str | None = None,
         verbose: int = 0,
@@ -49,6 +50,7 @@ class KerasMF(KerasRecommender):
         self.initializer = initializer
         self.validation_fraction = validation_fraction
         self.patience = patience
+        self.min_delta = min_delta
         self.seed = seed
         self.accelerator = accelerator
         self.verbose = verbose

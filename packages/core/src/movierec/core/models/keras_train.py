@@ -304,10 +304,12 @@ def train_loop(
 ) -> LoopResult:
     """Epochs over seeded permutations, early stopping on validation RMSE, best weights restored.
 
-    `settings`: epochs, batch_size (global), patience, seed.
+    `settings`: epochs, batch_size (global), patience, min_delta (an epoch is better only when
+    validation RMSE falls by more than this, as in Keras' EarlyStopping), seed.
     """
     train_step, eval_step = steps
     epochs, batch, patience = int(settings["epochs"]), int(settings["batch_size"]), int(settings["patience"])
+    min_delta = float(settings.get("min_delta", 0.0))
     replicas = strategy.num_replicas_in_sync
     n = len(train.target)
     # with several replicas every share of a batch must be non-empty: drop the last partial batch
@@ -336,7 +338,7 @@ def train_loop(
         _record(result.history, "val_loss", val_rmse**2)
         _record(result.history, "val_rmse", val_rmse)
         _epoch_done(progress, epoch, epochs, result.history)
-        if val_rmse < best:
+        if val_rmse < best - min_delta:
             best, waited, result.best_epoch = val_rmse, 0, epoch + 1
             best_weights = model.get_weights()
         else:
