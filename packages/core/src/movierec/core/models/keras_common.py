@@ -239,6 +239,8 @@ class KerasRecommender(Recommender):
         return int(batch), float(rate)
 
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
+        if not float(self.min_delta) >= 0.0:
+            raise DataError(f"min_delta must be a number >= 0 (an RMSE gain), got {self.min_delta!r}")
         tf, keras = import_keras()
         # first TensorFlow work: a multi-worker strategy must exist before any other op
         strategy = distribution_strategy(self.accelerator)  # an absent device fails before any work
@@ -248,8 +250,6 @@ class KerasRecommender(Recommender):
         target = (ratings["rating"].to_numpy(np.float64) - self.global_mean_).astype(np.float32)
 
         order = np.random.default_rng(self.seed).permutation(len(target))
-        if not float(self.min_delta) >= 0.0:
-            raise DataError(f"min_delta must be a number >= 0 (an RMSE gain), got {self.min_delta!r}")
         n_valid = int(round(len(target) * self.validation_fraction)) if self.validation_fraction > 0 else 0
         if n_valid >= len(target):
             raise DataError(f"validation_fraction={self.validation_fraction} leaves no ratings to train on")

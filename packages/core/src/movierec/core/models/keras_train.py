@@ -181,7 +181,6 @@ class LazyAdam:
 
     def _update(self, var: Any, grad: Any, first: Any, second: Any, rate: Any, unique: Any = None) -> None:
         tf = self.tf
-        b1, b2, eps = self.beta_1, self.beta_2, self.epsilon
         if isinstance(grad, tf.IndexedSlices) and self.sparse:
             rows, position = unique if unique is not None else tf.unique(grad.indices)
             values = tf.math.unsorted_segment_sum(grad.values, position, tf.shape(rows)[0])
@@ -190,10 +189,10 @@ class LazyAdam:
             second.scatter_update(tf.IndexedSlices(v, rows))
             var.scatter_sub(tf.IndexedSlices(change, rows))
             return
-        grad = tf.convert_to_tensor(grad)
-        first.assign(b1 * first + (1.0 - b1) * grad)
-        second.assign(b2 * second + (1.0 - b2) * tf.square(grad))
-        var.assign_sub(rate * first / (tf.sqrt(second) + eps))
+        m, v, change = self._moments(first, second, tf.convert_to_tensor(grad), rate)
+        first.assign(m)
+        second.assign(v)
+        var.assign_sub(change)
 
 
 def _scaled(tf: Any, grad: Any, factor: float) -> Any:
