@@ -171,7 +171,8 @@ class KerasRecommender(Recommender):
     l2: float
     validation_fraction: float
     patience: int
-    #: the smallest fall of validation RMSE that counts as a better epoch for early stopping
+    #: the smallest fall of validation RMSE that resets the patience of early stopping (the kept
+    #: weights are still the lowest validation RMSE's)
     min_delta: float
     seed: int
     accelerator: str | None

@@ -303,8 +303,11 @@ def train_loop(
 ) -> LoopResult:
     """Epochs over seeded permutations, early stopping on validation RMSE, best weights restored.
 
-    `settings`: epochs, batch_size (global), patience, min_delta (an epoch is better only when
-    validation RMSE falls by more than this, as in Keras' EarlyStopping), seed.
+    `settings`: epochs, batch_size (global), patience, min_delta, seed. Training stops after
+    `patience` epochs in a row that do not lower validation RMSE by more than `min_delta` below its
+    last such fall (Keras' EarlyStopping counts the same way); the weights kept are those of the
+    epoch with the lowest validation RMSE, which a gain smaller than `min_delta` may still be
+    (Keras would keep the last epoch that counted).
     """
     train_step, eval_step = steps
     epochs, batch, patience = int(settings["epochs"]), int(settings["batch_size"]), int(settings["patience"])
@@ -316,7 +319,7 @@ def train_loop(
     every = max(1, n_steps // 20)
     rng = np.random.default_rng(settings["seed"])
     result = LoopResult()
-    best, best_weights, waited = np.inf, None, 0
+    lowest, mark, best_weights, waited = np.inf, np.inf, None, 0
     for epoch in range(epochs):
         order = rng.permutation(n)
         totals = []
@@ -337,9 +340,11 @@ def train_loop(
         _record(result.history, "val_loss", val_rmse**2)
         _record(result.history, "val_rmse", val_rmse)
         _epoch_done(progress, epoch, epochs, result.history)
-        if val_rmse < best - min_delta:
-            best, waited, result.best_epoch = val_rmse, 0, epoch + 1
+        if val_rmse < lowest:
+            lowest, result.best_epoch = val_rmse, epoch + 1
             best_weights = model.get_weights()
+        if val_rmse < mark - min_delta:
+            mark, waited = val_rmse, 0
         else:
             waited += 1
             if waited >= patience:
