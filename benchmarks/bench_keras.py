@@ -119,8 +119,8 @@ def full_scale(ratings: pd.DataFrame, epochs: int | None, accelerator: str | Non
                min_delta: float | None = None) -> None:
     """keras_mf with its defaults (early stopping on 5 % validation): wall time and epochs.
 
-    `min_delta`, when given, replaces the engine's default (0): an epoch then counts as better
-    only when validation RMSE falls by more than it.
+    `min_delta`, when given, replaces the engine's default (0): training then stops after
+    `patience` epochs without a fall of validation RMSE by more than it.
     """
     stamps: list[float] = []
 
@@ -140,7 +140,7 @@ def full_scale(ratings: pd.DataFrame, epochs: int | None, accelerator: str | Non
     total = time.perf_counter() - start
     epoch_s = np.diff([start, *stamps])
     val = engine.history_.get("val_rmse") or [np.nan]
-    kept = val[engine.best_epoch_ - 1] if engine.best_epoch_ else np.nan
+    kept = val[engine.best_epoch_ - 1] if 0 < engine.best_epoch_ <= len(val) else np.nan
     print(f"keras_mf on {len(ratings):,} ratings: {total:,.0f} s wall (fit), {engine.epochs_run_} epochs run, "
           f"weights of epoch {engine.best_epoch_} kept (val RMSE {kept:.4f}; lowest {np.nanmin(val):.4f} "
           f"at epoch {int(np.nanargmin(val)) + 1 if np.isfinite(val).any() else 0}), "
@@ -159,8 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full-scale", action="store_true", help="keras_mf to early stopping on the generated table")
     parser.add_argument("--max-epochs", type=int, default=None, help="with --full-scale: stop after this many epochs")
     parser.add_argument("--min-delta", type=float, default=None,
-                        help="with --full-scale: the smallest fall in validation RMSE that counts as a gain "
-                             "(engine default 0)")
+                        help="with --full-scale: the smallest fall in validation RMSE that resets early "
+                             "stopping's patience (engine default 0)")
     parser.add_argument("--first-use", action="store_true",
                         help="only the app's first-use training: keras_mf with its defaults on all of ml-latest-small")
     args = parser.parse_args(argv)
