@@ -218,7 +218,6 @@ def make_steps(
     variables = [v.value for v in model.trainable_variables]
     replicas = strategy.num_replicas_in_sync
     low, high = float(rating_range[0]) - global_mean, float(rating_range[1]) - global_mean
-    one_device = replicas == 1 and optimizer.sparse
 
     def inputs_of(user: Any, movie: Any) -> dict[str, Any]:
         inputs = {"user": user, "movie": movie}
@@ -246,7 +245,7 @@ def make_steps(
             ]
         if replicas == 1:  # plain variables on one device: update in place
             unique = None
-            if closed_form is not None and one_device:
+            if closed_form is not None and optimizer.sparse:  # dense updates (TPU) take no row ids
                 once = {key: tf.unique(ids[key]) for key in sorted(set(closed_form.keys))}
                 unique = [once[key] for key in closed_form.keys]
             optimizer.apply(None, grads, variables, unique)
