@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import shutil
@@ -43,6 +44,8 @@ class MostRated(Recommender):
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.counts_ = state["counts"]
+        if self.counts_.shape != (len(self.movies_),):  # damaged state fails at load, not in an answer
+            raise ValueError(f"{len(self.counts_)} counts for {len(self.movies_)} movies")
 
 
 @pytest.fixture
@@ -61,6 +64,19 @@ def test_a_decorated_class_is_an_engine_by_name(registered_most_rated, tmp_path)
     assert top == counts.sort_values(ascending=False, kind="stable").index[:2].tolist()
     again = load_engine(engine.save(tmp_path / "most_rated"))
     assert type(again) is MostRated and again.recommend(1, k=2, exclude_seen=False)["movie"].tolist() == top
+
+
+def test_the_smallest_engine_refuses_state_that_does_not_fit_its_movies(registered_most_rated, tmp_path):
+    folder = create_engine("most_rated").fit(RATINGS).save(tmp_path / "most_rated")
+    with np.load(folder / "arrays.npz", allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    arrays["state_counts"] = arrays["state_counts"][:1]
+    meta = json.loads((folder / "engine.json").read_text())
+    meta["arrays"]["state_counts"].update(shape=[1], sha256=hashlib.sha256(arrays["state_counts"].tobytes()).hexdigest())
+    np.savez(folder / "arrays.npz", **arrays)
+    (folder / "engine.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="1 counts for 6 movies"):
+        load_engine(folder)
 
 
 def test_an_engine_that_does_not_say_what_it_saves_cannot_register():
