@@ -189,9 +189,8 @@ class _Factors(SurpriseEngine):
         return float(reg_pu), float(reg_bu)
 
 
-@register(
-    family="surprise", summary="scikit-surprise SVD: matrix factorization, Funk SVD with biases", requires="surprise",
-)
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise SVD: matrix factorization, Funk SVD with biases")
 class SurpriseSVD(_Factors):
     """Surprise `SVD`: Funk matrix factorization with biases, fitted by SGD."""
 
@@ -278,9 +277,8 @@ class SurpriseNMF(_Factors):
 
 
 # --------------------------------------------------------------------------- baselines and others
-@register(
-    family="surprise", summary="scikit-surprise BaselineOnly: global mean plus user and item baselines (ALS)", requires="surprise",
-)
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise BaselineOnly: global mean plus user and item baselines (ALS)")
 class SurpriseBaselineOnly(SurpriseEngine):
     """Surprise `BaselineOnly`: mu + bu + bi, by ALS (default) or SGD (`bsl_options`)."""
 
@@ -301,9 +299,8 @@ class SurpriseBaselineOnly(SurpriseEngine):
         return self.global_mean_ + fold_in_user_bias(self.global_mean_, self.bi_, movie_idx, ratings, reg_u) + self.bi_
 
 
-@register(
-    family="surprise", summary="scikit-surprise NormalPredictor: random ratings from the training distribution", requires="surprise",
-)
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise NormalPredictor: random ratings from the training distribution")
 class SurpriseNormalPredictor(SurpriseEngine):
     """Surprise `NormalPredictor`: random ratings from N(mu, sigma) of the training ratings."""
 
@@ -373,9 +370,8 @@ class SurpriseSlopeOne(SurpriseEngine):
         return self._from_rated(np.arange(len(self.movies_)), movie_idx, float(np.mean(ratings)))
 
 
-@register(
-    family="surprise", summary="scikit-surprise CoClustering: co-clustering of users and items", requires="surprise",
-)
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise CoClustering: co-clustering of users and items")
 class SurpriseCoClustering(SurpriseEngine):
     """Surprise `CoClustering`: user and movie clusters, their averages plus individual offsets."""
 
@@ -520,9 +516,9 @@ class SurpriseKNNWithZScore(_KNN):
         return self.means_[x] + self._neighbour_mean(sums) * self.sigmas_[x]
 
 
-@register(
-    family="surprise", summary="scikit-surprise KNNBaseline: kNN over baseline-corrected ratings (user-based unless sim_options says otherwise)", requires="surprise",
-)
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise KNNBaseline: kNN over baseline-corrected ratings "
+                  "(user-based unless sim_options says otherwise)")
 class SurpriseKNNBaseline(_KNN):
     """Surprise `KNNBaseline`: kNN over baseline-corrected ratings, the baseline as fallback."""
 
