@@ -26,7 +26,7 @@ from movierec.core.data import load_dataset
 from movierec.core.data.tables import Dataset
 from movierec.core.evaluation import run_benchmark
 from movierec.core.models import create_engine
-from movierec.core.models.blend import DEFAULT_MEMBERS
+from movierec.core.models.ensemble.blend import DEFAULT_MEMBERS
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small"
 SIMILAR_TO = (("Pulp Fiction", 1994), ("Matrix, The", 1999), ("Toy Story", 1995), ("King Kong", 1933))

@@ -32,7 +32,7 @@ RULES = ("gradients", "sgd", "lazy_adam", "adagrad")
 
 def step_function(tf, rule: str, tables: list, learning_rate: float, factors: int):
     """A compiled step for one update rule over (user vectors, movie vectors, user bias, movie bias)."""
-    from movierec.core.models.keras_train import LazyAdam
+    from movierec.core.models.deep.keras_train import LazyAdam
 
     adam = LazyAdam(tf, tables, learning_rate) if rule == "lazy_adam" else None
     accumulators = [tf.Variable(tf.fill(t.shape, 0.1)) for t in tables] if rule == "adagrad" else []
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs after the first (traced) one")
     parser.add_argument("--rules", default=",".join(RULES))
     args = parser.parse_args(argv)
-    from movierec.core.models.keras_train import import_keras
+    from movierec.core.models.deep.keras_train import import_keras
 
     tf, _ = import_keras()
     rng = np.random.default_rng(0)

@@ -114,7 +114,7 @@ def trainset_comparison(ratings: pd.DataFrame) -> None:
     from surprise import Dataset, Reader
 
     from movierec.core.data.matrix import build_matrix
-    from movierec.core.models.surprise_engines import build_trainset
+    from movierec.core.models.library.surprise_engines import build_trainset
 
     scale = (float(ratings["rating"].min()), float(ratings["rating"].max()))
     start = time.perf_counter()

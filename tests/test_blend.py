@@ -12,7 +12,7 @@ from movierec.core.data.split import holdout_split
 from movierec.core.errors import DataError, ModelFileError, MovierecError, UnsupportedError
 from movierec.core.evaluation import rmse
 from movierec.core.models import create_engine
-from movierec.core.models.blend import ridge_with_intercept
+from movierec.core.models.ensemble.blend import ridge_with_intercept
 
 CHEAP = ("baseline", "user_knn")
 

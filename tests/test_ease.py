@@ -13,7 +13,7 @@ from movierec.core.data.split import user_split
 from movierec.core.errors import DataError, UnknownMovieError, UnsupportedError
 from movierec.core.evaluation.metrics import ranking_metrics, relevant_items
 from movierec.core.models import create_engine
-from movierec.core.models.ease import _symmetrize_from_lower, ease_weights, gram_matrix
+from movierec.core.models.classic.ease import _symmetrize_from_lower, ease_weights, gram_matrix
 
 
 def _ratings(matrix: np.ndarray) -> pd.DataFrame:

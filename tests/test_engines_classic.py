@@ -11,8 +11,8 @@ from movierec.core.data.split import holdout_split
 from movierec.core.errors import DataError
 from movierec.core.evaluation import rmse
 from movierec.core.models import create_engine
-from movierec.core.models.baseline import fit_biases
-from movierec.core.models.neighbours import top_neighbours
+from movierec.core.models.classic.baseline import fit_biases
+from movierec.core.models.classic.neighbours import top_neighbours
 
 
 @pytest.fixture(scope="module")

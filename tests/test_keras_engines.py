@@ -62,7 +62,7 @@ def test_engine_beats_the_per_movie_mean(trained, fold, name):
 
 @pytest.mark.parametrize("name", ENGINES)
 def test_numpy_answers_match_the_keras_model(trained, fold, name):
-    from movierec.core.models.keras_common import import_keras
+    from movierec.core.models.deep.keras_common import import_keras
 
     engine = trained[name]
     tf, _ = import_keras()
@@ -247,8 +247,8 @@ def test_fit_leaves_global_random_state_and_op_determinism_alone(fold):
 
 def test_training_reads_embedding_tables_by_row_only():
     # a whole-table read per step is what made one epoch cost O(users x factors) per batch
-    from movierec.core.models.keras_common import import_keras
-    from movierec.core.models.keras_train import LazyAdam, make_steps
+    from movierec.core.models.deep.keras_common import import_keras
+    from movierec.core.models.deep.keras_train import LazyAdam, make_steps
 
     tf, keras = import_keras()
     engine = create_engine("keras_mf", factors=4)
@@ -266,8 +266,8 @@ def test_training_reads_embedding_tables_by_row_only():
 
 
 def test_lazy_adam_leaves_rows_outside_the_batch_untouched():
-    from movierec.core.models.keras_common import import_keras
-    from movierec.core.models.keras_train import LazyAdam
+    from movierec.core.models.deep.keras_common import import_keras
+    from movierec.core.models.deep.keras_train import LazyAdam
 
     tf, _ = import_keras()
     table = tf.Variable(np.ones((4, 2), np.float32))
@@ -354,7 +354,7 @@ def test_keras_hybrid_without_any_overview_reads_genres_and_title_words(sample, 
 
 
 def test_keras_mf_trains_on_closed_form_gradients():
-    from movierec.core.models.keras_common import KerasRecommender
+    from movierec.core.models.deep.keras_common import KerasRecommender
 
     with_formula = [name for name in ENGINES if type(create_engine(name))._closed_form is not KerasRecommender._closed_form]
     assert with_formula == ["keras_mf"]
@@ -364,7 +364,7 @@ def test_keras_mf_trains_on_closed_form_gradients():
 def test_closed_form_gradients_are_the_tapes(name):
     # an engine that trains on a formula must train on the loss the tape sees: squared error per
     # rating plus the model's L2 on looked-up rows, with repeated ids in one batch
-    from movierec.core.models.keras_common import import_keras
+    from movierec.core.models.deep.keras_common import import_keras
 
     tf, keras = import_keras()
     engine = create_engine(name, factors=4)

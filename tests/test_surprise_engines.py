@@ -72,7 +72,7 @@ def test_defaults_are_surprises_defaults(name):
 def test_predictions_equal_surprises_own_predict(name, fitted, folds):
     import surprise
 
-    from movierec.core.models.surprise_engines import build_trainset
+    from movierec.core.models.library.surprise_engines import build_trainset
 
     engine = fitted[name]
     _, test = folds

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from movierec.core.models.popularity import default_m, weighted_score
+from movierec.core.models.classic.popularity import default_m, weighted_score
 from movierec.viz._style import RED, bar_chart_height, count, empty_figure, escape, layout
 
 # movies need this share of the busiest movies' rating counts to enter a mean-rating top list

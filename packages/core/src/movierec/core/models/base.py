@@ -4,7 +4,7 @@ Modelled on scikit-learn estimators (hyper-parameters are `__init__` arguments a
 happens there; `fit` returns self; learned state ends in an underscore) and on implicit's
 `RecommenderBase` (`recommend`, `similar_items`, fold-in for unseen users).
 
-An engine sets `name` and implements `_fit`; everything else is optional (the hooks, one screen):
+An engine sets `name` and implements `_fit`, `_state` and `_set_state`; the rest is optional (the hooks):
 
     _fit(ratings, movies)              learn; users_, movies_, seen_, global_mean_ are set   (required)
     _predict_indexed(u_idx, m_idx)     rating predictions, unclipped; -1 = unknown id        (rating engines)
@@ -12,7 +12,7 @@ An engine sets `name` and implements `_fit`; everything else is optional (the ho
     _similar_scores(m_idx, k)          scores over `similar_index_` (NaN where not computed)
     _score_new_user(m_idx, ratings)    fold-in scores for a user unseen at fit time
     reasons(user, movies)              why each movie is recommended (dicts; `explain` renders them)
-    _state() / _set_state(state)       learned arrays to save / restore (derive the rest there)
+    _state() / _set_state(state)       learned arrays to save / restore; {} if none           (required)
     _save_extra(dir) / _load_extra(dir)  files that are not arrays (a `.keras` model)
 
 Capabilities follow from the hooks an engine implements (`predicts_ratings`, `has_similar_movies`,
@@ -388,11 +388,10 @@ class Recommender:
 
     @classmethod
     def load(cls, path: str | Path) -> Self:
-        """Read an engine written by `save`; every file is checked (ModelFileError names what is wrong)."""
+        """Read an engine of this class (or a subclass) written by `save`; every file is checked (ModelFileError)."""
         from movierec.core.models.persistence import read_engine
 
-        engine = read_engine(Path(path), expected=cls if cls is not Recommender else None)
-        return engine  # type: ignore[return-value]
+        return read_engine(Path(path), cls)  # type: ignore[return-value]
 
     def _restore(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], folder: Path) -> None:
         """Set the fitted state from checked arrays (used by `load`)."""
@@ -412,11 +411,16 @@ class Recommender:
         self._load_extra(folder)
 
     def _state(self) -> dict[str, np.ndarray]:
-        """Learned arrays to save (besides the id mappings and the seen matrix)."""
-        return {}
+        """Learned arrays to save (besides the id mappings and the seen matrix); `{}` if there are none."""
+        # no silent default: an engine that forgot would save without error and fail only on load
+        raise NotImplementedError(
+            f"{type(self).__name__} does not say what it saves: implement _state() and _set_state() "
+            f"(return {{}} from _state if it learns nothing beyond the ids and the seen matrix)"
+        )
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         """Restore what `_state` returned (a missing key raises KeyError, reported as a damaged file)."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how it restores its state: implement _set_state()")
 
     def _save_extra(self, folder: Path) -> None:
         """Write files that are not arrays (e.g. a `.keras` model)."""

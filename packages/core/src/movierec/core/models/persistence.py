@@ -31,6 +31,8 @@ ARRAYS_FILE = "arrays.npz"
 #: a manifest is a few KB; anything far larger is not one
 _META_LIMIT = 4 << 20
 _EXCERPT = 80
+#: the class every engine derives from (named, not imported: the base imports this module)
+_BASE_CLASS = "movierec.core.models.base:Recommender"
 
 
 def write_engine(engine: Recommender, folder: Path) -> Path:
@@ -82,12 +84,10 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def read_engine(folder: Path, expected: type | None = None) -> Recommender:
-    """The engine saved in `folder`; `expected` (a class) must match what was saved."""
+def read_engine(folder: Path, expected: type) -> Recommender:
+    """The engine saved in `folder`, whose class must be `expected` or a subclass of it."""
     meta = read_manifest(folder)
-    cls = _engine_class(folder, meta)
-    if expected is not None and cls is not expected:
-        raise ModelFileError(f"{folder / META_FILE}: holds {meta['class']}, not {expected.__module__}:{expected.__qualname__}")
+    cls = _saved_class(folder, meta, expected)
     try:
         engine = cls(**meta["params"])
     except (TypeError, ValueError) as error:
@@ -196,28 +196,48 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return meta
 
 
-def _engine_class(folder: Path, meta: dict[str, Any]) -> type:
-    """The class named in the manifest: the registry name if known, else the saved class path."""
-    from movierec.core.models import registry
-    from movierec.core.models.base import Recommender
+#: modules that held engines before the families got their own packages; manifests saved then name them
+MOVED_MODULES = {
+    **{f"movierec.core.models.{module}": f"movierec.core.models.classic.{module}"
+       for module in ("popularity", "baseline", "knn", "content", "ease")},
+    **{f"movierec.core.models.{module}": f"movierec.core.models.library.{module}"
+       for module in ("surprise_engines", "lightfm_engines")},
+    **{f"movierec.core.models.{module}": f"movierec.core.models.deep.{module}"
+       for module in ("keras_common", "keras_mf", "keras_deep", "keras_hybrid")},
+    "movierec.core.models.blend": "movierec.core.models.ensemble.blend",
+}
 
-    name = meta.get("engine")
-    if isinstance(name, str) and name in registry.ENGINES:
-        cls = registry.engine_class(name)
-    else:
-        module_name, _, class_name = meta["class"].partition(":")
-        if not module_name.startswith("movierec.") and not _importable_outside(module_name):
-            raise ModelFileError(f"{folder / META_FILE}: unknown engine class {_short(meta['class'])}")
-        try:
-            import importlib
 
-            cls = importlib.import_module(module_name)
-            for part in class_name.split("."):
-                cls = getattr(cls, part)
-        except (ImportError, AttributeError, ValueError):
-            raise ModelFileError(f"{folder / META_FILE}: engine class {_short(meta['class'])} cannot be imported") from None
-    if not (isinstance(cls, type) and issubclass(cls, Recommender)):
-        raise ModelFileError(f"{folder / META_FILE}: {_short(meta['class'])} is not a movierec engine")
+def class_path(cls: type) -> str:
+    """'module:Class', as a manifest names an engine's class."""
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def saved_class_path(meta: dict[str, Any]) -> str:
+    """The manifest's class as 'module:Class' today (a module moved since the save is translated)."""
+    module_name, _, class_name = meta["class"].partition(":")
+    return f"{MOVED_MODULES.get(module_name, module_name)}:{class_name}"
+
+
+def _saved_class(folder: Path, meta: dict[str, Any], expected: type) -> type:
+    """The class named in the manifest, which must be `expected` or a subclass of it."""
+    path = saved_class_path(meta)
+    if path == class_path(expected):
+        return expected
+    module_name, _, class_name = path.partition(":")
+    if not module_name.startswith("movierec.") and not _importable_outside(module_name):
+        raise ModelFileError(f"{folder / META_FILE}: unknown engine class {_short(meta['class'])}")
+    try:
+        import importlib
+
+        cls = importlib.import_module(module_name)
+        for part in class_name.split("."):
+            cls = getattr(cls, part)
+    except (ImportError, AttributeError, ValueError):
+        raise ModelFileError(f"{folder / META_FILE}: engine class {_short(meta['class'])} cannot be imported") from None
+    if not (isinstance(cls, type) and issubclass(cls, expected)):
+        kind = "a movierec engine" if class_path(expected) == _BASE_CLASS else f"a {expected.__name__}"
+        raise ModelFileError(f"{folder / META_FILE}: {_short(meta['class'])} is not {kind}")
     return cls
 
 

@@ -1,92 +1,79 @@
 """The engine registry: one list of names for the CLI, the benchmark and the app.
 
-Entries name their class as 'module:Class' so that listing engines imports nothing heavy;
-TensorFlow, Surprise and LightFM load only when such an engine is created.
+An engine registers itself where its class is defined, with the `register` class decorator.
+`movierec.core.models` imports the family subpackages (`classic`, `ensemble`, `deep`, `library`),
+so every engine is listed once the package is imported; their modules import TensorFlow, Surprise
+and LightFM only inside functions, so listing engines imports nothing heavy. This module imports no
+family: a family module (the blend) may create engines by name without an import circle.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from movierec.core.errors import DataError, MovierecError
+from movierec.core.errors import MovierecError
+from movierec.core.models.base import Recommender
+from movierec.core.models.persistence import class_path, read_manifest, saved_class_path
+
+_C = TypeVar("_C", bound=type)
+
+#: what `register(family=...)` accepts
+FAMILIES = ("classic", "ensemble", "deep", "surprise", "lightfm")
 
 
 @dataclass(frozen=True)
 class EngineInfo:
-    """What the registry knows about an engine without importing it."""
+    """What the registry knows about an engine: its class, family and one-line summary."""
 
     name: str
-    target: str  # "module:Class"
-    family: str  # classic | deep | surprise | lightfm | ensemble
+    engine: type
+    family: str  # classic | ensemble | deep | surprise | lightfm
     summary: str
     requires: str | None = None  # top-level module that must be importable
+
+    @property
+    def target(self) -> str:
+        """The class as 'module:Class', as saved manifests name it."""
+        return class_path(self.engine)
 
     @property
     def available(self) -> bool:
         return self.requires is None or importlib.util.find_spec(self.requires) is not None
 
 
-_CLASSIC = "movierec.core.models"
-_SURPRISE = {
-    "svd": ("SVD", "matrix factorization, Funk SVD with biases"),
-    "svdpp": ("SVDpp", "SVD++ with implicit feedback"),
-    "nmf": ("NMF", "non-negative matrix factorization"),
-    "slopeone": ("SlopeOne", "Slope One item deviations"),
-    "normalpredictor": ("NormalPredictor", "random ratings from the training distribution"),
-    "knnbaseline": ("KNNBaseline", "kNN over baseline-corrected ratings (user-based unless sim_options says otherwise)"),
-    "knnbasic": ("KNNBasic", "basic kNN"),
-    "knnwithmeans": ("KNNWithMeans", "kNN over mean-centred ratings"),
-    "knnwithzscore": ("KNNWithZScore", "kNN over z-scored ratings"),
-    "baselineonly": ("BaselineOnly", "global mean plus user and item baselines (ALS)"),
-    "coclustering": ("CoClustering", "co-clustering of users and items"),
-}
+ENGINES: dict[str, EngineInfo] = {}
 
-ENGINES: dict[str, EngineInfo] = {
-    info.name: info
-    for info in [
-        EngineInfo("mean", f"{_CLASSIC}.popularity:MeanRating", "classic", "per-movie mean rating"),
-        EngineInfo("weighted", f"{_CLASSIC}.popularity:WeightedRating", "classic",
-                   "IMDb weighted rating v/(v+m)*R + m/(v+m)*C, C the mean of all ratings"),
-        EngineInfo("baseline", f"{_CLASSIC}.baseline:Baseline", "classic",
-                   "global mean plus regularized user and movie biases"),
-        EngineInfo("user_knn", f"{_CLASSIC}.knn:UserKNN", "classic",
-                   "user-user kNN (KNNBaseline): shrunk correlation of baseline residuals, "
-                   "the most similar users who rated the movie"),
-        EngineInfo("item_knn", f"{_CLASSIC}.knn:ItemKNN", "classic",
-                   "item-item kNN (KNNBaseline): shrunk correlation of baseline residuals, "
-                   "the user's most similar rated movies"),
-        EngineInfo("content_tfidf", f"{_CLASSIC}.content:ContentTfidf", "classic",
-                   "TF-IDF over movie text (overview, else genres, tags and title words), cosine similarity"),
-        EngineInfo("ease", f"{_CLASSIC}.ease:EASE", "classic",
-                   "EASE closed-form item-item weights (Steck 2019), ranking only"),
-        EngineInfo("blend", f"{_CLASSIC}.blend:Blend", "ensemble",
-                   "ridge blend of member engines' predictions, learned on held-out ratings"),
-        EngineInfo("keras_mf", f"{_CLASSIC}.keras_mf:KerasMF", "deep",
-                   "Keras matrix factorization with biases and L2", "tensorflow"),
-        EngineInfo("keras_deep", f"{_CLASSIC}.keras_deep:KerasDeep", "deep",
-                   "Keras concatenated embeddings and dense layers", "tensorflow"),
-        EngineInfo("keras_hybrid", f"{_CLASSIC}.keras_hybrid:KerasHybrid", "deep",
-                   "Keras embeddings plus TF-IDF overview vectors", "tensorflow"),
-        *[
-            EngineInfo(f"surprise_{key}", f"{_CLASSIC}.surprise_engines:Surprise{cls}", "surprise",
-                       f"scikit-surprise {cls}: {summary}", "surprise")
-            for key, (cls, summary) in _SURPRISE.items()
-        ],
-        EngineInfo("lightfm_warp", f"{_CLASSIC}.lightfm_engines:LightFMWarp", "lightfm",
-                   "LightFM, WARP loss (ranking)", "lightfm"),
-        EngineInfo("lightfm_bpr", f"{_CLASSIC}.lightfm_engines:LightFMBpr", "lightfm",
-                   "LightFM, BPR loss (ranking)", "lightfm"),
-    ]
-}
 
-#: the engines the notebook compared with cross-validation
-SURPRISE_SUITE = tuple(name for name in ENGINES if name.startswith("surprise_"))
-CLASSIC_ENGINES = tuple(name for name, info in ENGINES.items() if info.family == "classic")
+def register(family: str, summary: str, requires: str | None = None) -> Callable[[_C], _C]:
+    """Class decorator that lists an engine under its class' `name`.
+
+    `requires` names the top-level module the engine needs (e.g. "tensorflow"); without it the
+    engine is listed but not available. The class must say how it saves what it learns
+    (`_state` and `_set_state`), so a forgotten one fails here and not when a saved folder loads.
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"unknown engine family {family!r}; expected one of {', '.join(FAMILIES)}")
+
+    def decorate(cls: _C) -> _C:
+        where = class_path(cls)
+        if not (isinstance(cls, type) and issubclass(cls, Recommender)):
+            raise TypeError(f"{where}: only Recommender subclasses can be registered")
+        name = vars(cls).get("name")
+        if not name:  # an inherited name would register a second class under the first one's name
+            raise TypeError(f"{where}: set `name` in the class body before registering it")
+        for hook in ("_state", "_set_state"):
+            if getattr(cls, hook) is getattr(Recommender, hook):
+                raise TypeError(f"{where}: implement {hook}() (what the engine learns, to save and restore)")
+        if name in ENGINES and ENGINES[name].engine is not cls:
+            raise TypeError(f"{where}: engine name {name!r} is already registered by {ENGINES[name].target}")
+        ENGINES[name] = EngineInfo(name, cls, family, summary, requires)
+        return cls
+
+    return decorate
 
 
 def engine_names(family: str | None = None, available_only: bool = False) -> list[str]:
@@ -99,7 +86,7 @@ def engine_names(family: str | None = None, available_only: bool = False) -> lis
 
 
 def engine_class(name: str) -> type:
-    """Import and return the class registered under `name`."""
+    """The class registered under `name`; a clear error when its library is not installed."""
     info = ENGINES.get(name)
     if info is None:
         raise MovierecError(f"unknown engine {name!r}; known engines: {', '.join(ENGINES)}")
@@ -108,11 +95,7 @@ def engine_class(name: str) -> type:
             f"engine {name!r} needs the Python package {info.requires!r}, which is not installed "
             f"(pip install 'movierec-core[all]')"
         )
-    module_name, _, class_name = info.target.partition(":")
-    cls = getattr(importlib.import_module(module_name), class_name)
-    if cls.name != name:  # identity belongs to the class; the registry only points at it
-        raise MovierecError(f"registry entry {name!r} points at {info.target}, whose name is {cls.name!r}")
-    return cls
+    return info.engine
 
 
 def create_engine(name: str, **params: Any) -> Any:
@@ -129,6 +112,18 @@ def create_engine(name: str, **params: Any) -> Any:
 
 def load_engine(path: str | Path) -> Any:
     """Load any engine written by `save`, wherever it was created; the saved manifest names its class."""
-    from movierec.core.models.persistence import read_engine
+    folder = Path(path)
+    saved = saved_class_path(read_manifest(folder))
+    for info in ENGINES.values():
+        if info.target == saved:
+            return engine_class(info.name).load(folder)  # a missing library is named, not a failed restore
+    return Recommender.load(folder)
 
-    return read_engine(Path(path))
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    # computed on use: the families register their engines after this module is imported
+    if name == "SURPRISE_SUITE":  # the engines the notebook compared with cross-validation
+        return tuple(engine_names("surprise"))
+    if name == "CLASSIC_ENGINES":
+        return tuple(engine_names("classic"))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

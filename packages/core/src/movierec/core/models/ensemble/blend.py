@@ -26,10 +26,12 @@ import pandas as pd
 
 from movierec.core.errors import DataError, ModelFileError
 from movierec.core.models.base import Recommender
+from movierec.core.models.registry import register
 
 DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf")
 
 
+@register(family="ensemble", summary="ridge blend of member engines' predictions, learned on held-out ratings")
 class Blend(Recommender):
     """Predicts clip(intercept + sum(weight_m * member_m's prediction)) to the rating scale."""
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from movierec.core.models.keras_common import (
+from movierec.core.models.deep.keras_common import (
     DenseHead,
     KerasRecommender,
     ProgressCallback,
@@ -20,8 +20,10 @@ from movierec.core.models.keras_common import (
     dense_weights,
     embedding_table,
 )
+from movierec.core.models.registry import register
 
 
+@register(family="deep", summary="Keras concatenated embeddings and dense layers", requires="tensorflow")
 class KerasDeep(KerasRecommender):
     """Concatenated embeddings and a dense head, trained with lazy Adam on shuffled mini-batches."""
 

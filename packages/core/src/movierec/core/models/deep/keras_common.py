@@ -25,7 +25,7 @@ import pandas as pd
 from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
-from movierec.core.models.keras_train import (  # noqa: F401 (import_keras and the layers are used by the engines)
+from movierec.core.models.deep.keras_train import (  # noqa: F401 (import_keras and the layers are used by the engines)
     BatchGradients,
     LazyAdam,
     TrainData,

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.core.models.base import Recommender
+from movierec.core.models.registry import register
 
 
 def fit_biases(
@@ -47,6 +48,7 @@ def fold_in_user_bias(
     return float(residual.sum() / (reg_user + len(residual)))
 
 
+@register(family="classic", summary="global mean plus regularized user and movie biases")
 class Baseline(Recommender):
     """Predicts mu + b_user + b_movie; unknown users or movies contribute a zero bias."""
 

@@ -20,12 +20,15 @@ import scipy.sparse as sp
 from movierec.core.data.matrix import IdIndex
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
+from movierec.core.models.registry import register
 from movierec.core.models.text import has_text, movie_texts, text_tfidf
 
 # ties (movies sharing no term with the profile) are ordered by popularity, far below any cosine
 _POPULARITY_TIE_BREAK = 1e-6
 
 
+@register(family="classic",
+          summary="TF-IDF over movie text (overview, else genres, tags and title words), cosine similarity")
 class ContentTfidf(Recommender):
     """Content-based engine: TF-IDF vectors of movie text (English stop words removed)."""
 

@@ -27,8 +27,9 @@ import scipy.sparse as sp
 
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
-from movierec.core.models.baseline import fit_biases, fold_in_user_bias
-from movierec.core.models.neighbours import shared_columns, shrunk_correlation, top_neighbours
+from movierec.core.models.classic.baseline import fit_biases, fold_in_user_bias
+from movierec.core.models.classic.neighbours import shared_columns, shrunk_correlation, top_neighbours
+from movierec.core.models.registry import register
 
 _GATHER_ENTRIES = 2_000_000  # (pairs x candidates) looked up per vectorized step: bounds the temporaries
 
@@ -198,6 +199,8 @@ class _NeighbourKNN(Recommender):
         return self.global_mean_ + bias + self.movie_bias_
 
 
+@register(family="classic", summary="user-user kNN (KNNBaseline): shrunk correlation of baseline residuals, "
+          "the most similar users who rated the movie")
 class UserKNN(_NeighbourKNN):
     """User-user kNN: a user's rating is moved by what the most similar users who rated the movie thought."""
 
@@ -262,6 +265,8 @@ class UserKNN(_NeighbourKNN):
         return out
 
 
+@register(family="classic", summary="item-item kNN (KNNBaseline): shrunk correlation of baseline residuals, "
+          "the user's most similar rated movies")
 class ItemKNN(_NeighbourKNN):
     """Item-item kNN: a movie is scored by the user's ratings of the most similar movies they rated."""
 

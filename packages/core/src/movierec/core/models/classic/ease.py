@@ -30,6 +30,7 @@ from scipy.linalg import lapack
 
 from movierec.core.errors import DataError, UnknownMovieError
 from movierec.core.models.base import Recommender
+from movierec.core.models.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ _BLOCK_CELLS = 16_000_000  # dense cells per block of the Gram product (128 MB i
 REASON_MOVIES = 3  # rated movies named in one reason
 
 
+@register(family="classic", summary="EASE closed-form item-item weights (Steck 2019), ranking only")
 class EASE(Recommender):
     """Ranks movies by X_u B, B the closed-form item-item weights (no rating predictions)."""
 

@@ -21,11 +21,13 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.errors import DataError
-from movierec.core.models.keras_common import ProgressCallback, dense_weights, sparse_input_dense_class
-from movierec.core.models.keras_deep import KerasDeep
+from movierec.core.models.deep.keras_common import ProgressCallback, dense_weights, sparse_input_dense_class
+from movierec.core.models.deep.keras_deep import KerasDeep
+from movierec.core.models.registry import register
 from movierec.core.models.text import has_text, movie_texts, text_tfidf
 
 
+@register(family="deep", summary="Keras embeddings plus TF-IDF overview vectors", requires="tensorflow")
 class KerasHybrid(KerasDeep):
     """Collaborative embeddings plus overview text, as in the notebook's hybrid network."""
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.core.models.base import Recommender
+from movierec.core.models.registry import register
 
 DEFAULT_M_QUANTILE = 0.9
 
@@ -55,6 +56,7 @@ class _PerMovieScore(Recommender):
         self.movie_score_ = state["movie_score"]
 
 
+@register(family="classic", summary="per-movie mean rating")
 class MeanRating(_PerMovieScore):
     """The notebook's "Mean Rating": each movie's mean rating."""
 
@@ -64,6 +66,7 @@ class MeanRating(_PerMovieScore):
         pass
 
 
+@register(family="classic", summary="IMDb weighted rating v/(v+m)*R + m/(v+m)*C, C the mean of all ratings")
 class WeightedRating(_PerMovieScore):
     """IMDb weighted rating v/(v+m)*R + m/(v+m)*C: a movie's mean shrunk towards the global mean C.
 

@@ -21,6 +21,7 @@ import scipy.sparse as sp
 from movierec.core.data.movielens import NO_GENRES
 from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
+from movierec.core.models.registry import register
 from movierec.core.models.text import text_source, text_tfidf
 from movierec.core.models.vectors import cached_unit_rows
 
@@ -128,6 +129,7 @@ class LightFMEngine(Recommender):
         return unit @ unit[movie_idx]
 
 
+@register(family="lightfm", summary="LightFM, WARP loss (ranking)", requires="lightfm")
 class LightFMWarp(LightFMEngine):
     """LightFM with the WARP loss (the notebook's model: 20 components, 20 epochs)."""
 
@@ -136,6 +138,7 @@ class LightFMWarp(LightFMEngine):
     loss = "warp"
 
 
+@register(family="lightfm", summary="LightFM, BPR loss (ranking)", requires="lightfm")
 class LightFMBpr(LightFMEngine):
     """LightFM with the BPR loss."""
 

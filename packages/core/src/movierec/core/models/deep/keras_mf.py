@@ -14,10 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from movierec.core.models.keras_common import BatchGradients, KerasRecommender, ProgressCallback, embedding_table
+from movierec.core.models.deep.keras_common import BatchGradients, KerasRecommender, ProgressCallback, embedding_table
+from movierec.core.models.registry import register
 from movierec.core.models.vectors import ridge_fold_in
 
 
+@register(family="deep", summary="Keras matrix factorization with biases and L2", requires="tensorflow")
 class KerasMF(KerasRecommender):
     """Biased matrix factorization trained with lazy (sparse) Adam on shuffled mini-batches."""
 

@@ -23,8 +23,9 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.models.base import Recommender
-from movierec.core.models.baseline import fold_in_user_bias
-from movierec.core.models.surprise_knn import NeighbourSums, neighbour_sums, rated_neighbour_reason
+from movierec.core.models.classic.baseline import fold_in_user_bias
+from movierec.core.models.library.surprise_knn import NeighbourSums, neighbour_sums, rated_neighbour_reason
+from movierec.core.models.registry import register
 from movierec.core.models.vectors import cached_unit_rows, evidence_weight, factor_reasons, ridge_fold_in
 
 
@@ -188,6 +189,8 @@ class _Factors(SurpriseEngine):
         return float(reg_pu), float(reg_bu)
 
 
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise SVD: matrix factorization, Funk SVD with biases")
 class SurpriseSVD(_Factors):
     """Surprise `SVD`: Funk matrix factorization with biases, fitted by SGD."""
 
@@ -208,6 +211,7 @@ class SurpriseSVD(_Factors):
         self.random_state = random_state
 
 
+@register(family="surprise", summary="scikit-surprise SVDpp: SVD++ with implicit feedback", requires="surprise")
 class SurpriseSVDpp(_Factors):
     """Surprise `SVDpp`: SVD plus implicit feedback yj from which movies a user rated."""
 
@@ -243,6 +247,7 @@ class SurpriseSVDpp(_Factors):
         return self.yj_[movie_idx].sum(axis=0) / np.sqrt(len(movie_idx))
 
 
+@register(family="surprise", summary="scikit-surprise NMF: non-negative matrix factorization", requires="surprise")
 class SurpriseNMF(_Factors):
     """Surprise `NMF`: non-negative factors by multiplicative updates (biases optional)."""
 
@@ -272,6 +277,8 @@ class SurpriseNMF(_Factors):
 
 
 # --------------------------------------------------------------------------- baselines and others
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise BaselineOnly: global mean plus user and item baselines (ALS)")
 class SurpriseBaselineOnly(SurpriseEngine):
     """Surprise `BaselineOnly`: mu + bu + bi, by ALS (default) or SGD (`bsl_options`)."""
 
@@ -292,6 +299,8 @@ class SurpriseBaselineOnly(SurpriseEngine):
         return self.global_mean_ + fold_in_user_bias(self.global_mean_, self.bi_, movie_idx, ratings, reg_u) + self.bi_
 
 
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise NormalPredictor: random ratings from the training distribution")
 class SurpriseNormalPredictor(SurpriseEngine):
     """Surprise `NormalPredictor`: random ratings from N(mu, sigma) of the training ratings."""
 
@@ -312,6 +321,7 @@ class SurpriseNormalPredictor(SurpriseEngine):
         return self.rng_.normal(self.global_mean_, float(self.sigma_), size=len(user_idx))
 
 
+@register(family="surprise", summary="scikit-surprise SlopeOne: Slope One item deviations", requires="surprise")
 class SurpriseSlopeOne(SurpriseEngine):
     """Surprise `SlopeOne`: user mean plus the mean deviation to the movies the user rated.
 
@@ -360,6 +370,8 @@ class SurpriseSlopeOne(SurpriseEngine):
         return self._from_rated(np.arange(len(self.movies_)), movie_idx, float(np.mean(ratings)))
 
 
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise CoClustering: co-clustering of users and items")
 class SurpriseCoClustering(SurpriseEngine):
     """Surprise `CoClustering`: user and movie clusters, their averages plus individual offsets."""
 
@@ -462,6 +474,7 @@ class _KNN(SurpriseEngine):
         return self.sim_[movie_idx] * evidence_weight(self.ratings_per_movie())
 
 
+@register(family="surprise", summary="scikit-surprise KNNBasic: basic kNN", requires="surprise")
 class SurpriseKNNBasic(_KNN):
     """Surprise `KNNBasic`: similarity-weighted mean rating of the k nearest neighbours."""
 
@@ -477,6 +490,7 @@ class SurpriseKNNBasic(_KNN):
         return np.where(possible, sums.weighted / np.where(possible, sums.weights, 1.0), self.global_mean_)
 
 
+@register(family="surprise", summary="scikit-surprise KNNWithMeans: kNN over mean-centred ratings", requires="surprise")
 class SurpriseKNNWithMeans(_KNN):
     """Surprise `KNNWithMeans`: kNN over mean-centred ratings."""
 
@@ -486,6 +500,7 @@ class SurpriseKNNWithMeans(_KNN):
     learned = ("sim", "means")
 
 
+@register(family="surprise", summary="scikit-surprise KNNWithZScore: kNN over z-scored ratings", requires="surprise")
 class SurpriseKNNWithZScore(_KNN):
     """Surprise `KNNWithZScore`: kNN over z-scored ratings."""
 
@@ -501,6 +516,9 @@ class SurpriseKNNWithZScore(_KNN):
         return self.means_[x] + self._neighbour_mean(sums) * self.sigmas_[x]
 
 
+@register(family="surprise", requires="surprise",
+          summary="scikit-surprise KNNBaseline: kNN over baseline-corrected ratings "
+                  "(user-based unless sim_options says otherwise)")
 class SurpriseKNNBaseline(_KNN):
     """Surprise `KNNBaseline`: kNN over baseline-corrected ratings, the baseline as fallback."""
 
