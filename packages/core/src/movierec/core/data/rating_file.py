@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import first_bad_utf8, reading, utf8_error
+from movierec.core.data.files import check_regular_file, first_bad_utf8, reading, utf8_error
 from movierec.core.data.tables import empty_ratings, make_ratings
 from movierec.core.errors import DataError, excerpt
 
@@ -43,8 +43,7 @@ def read_rating_file(
     with reading(path):
         if path.is_dir():
             raise IsADirectoryError(21, "Is a directory", str(path))
-        if not path.is_file():
-            raise DataError(f"{path}: file not found")
+        check_regular_file(path)
         if header is not None:
             with open(path, "rb") as handle:
                 first = handle.readline(len(header) + 8).rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf")

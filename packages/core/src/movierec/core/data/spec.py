@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import reading
+from movierec.core.data.files import check_regular_file, reading
 from movierec.core.data.metadata import (
     NETFLIX_LINKS,
     attach_netflix_links,
@@ -66,7 +66,7 @@ def load_dataset(
         metadata = metadata or directory / "movies_metadata.csv"
         genres = directory / "movie_genres.csv"
         if genres.exists():
-            table = pd.read_csv(genres, dtype={"movie": np.int32, "genres": str})
+            table = pd.read_csv(check_regular_file(genres), dtype={"movie": np.int32, "genres": str})
             dataset.movies["genres"] = dataset.movies["movie"].map(
                 table.set_index("movie")["genres"]
             ).astype("string")
