@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from movierec.core.data.files import expand_user
 from movierec.core.errors import DataError, excerpt
 from movierec.core.scratch import ScratchFolder, remove_stale
 
@@ -87,9 +88,9 @@ _KNOWN = object()  # default of fetch_movielens(md5=...): the archive's publishe
 def data_home(cache_dir: str | Path | None = None) -> Path:
     """The cache folder: `cache_dir`, else $MOVIEREC_DATA_DIR, else ~/.cache/movierec."""
     if cache_dir is not None:
-        return Path(cache_dir).expanduser()
+        return expand_user(cache_dir)
     override = os.environ.get("MOVIEREC_DATA_DIR")
-    return Path(override).expanduser() if override else Path.home() / ".cache" / "movierec"
+    return expand_user(override) if override else Path.home() / ".cache" / "movierec"
 
 
 def fetch_movielens(
@@ -113,10 +114,7 @@ def fetch_movielens(
     if name not in ARCHIVES:
         raise DataError(f"unknown MovieLens archive {excerpt(name)}: expected one of {', '.join(ARCHIVES)}")
     archive = limits or ARCHIVES[name]
-    try:
-        home = data_home(cache_dir)
-    except RuntimeError as error:  # '~someone' who does not exist
-        raise DataError(f"{cache_dir or os.environ.get('MOVIEREC_DATA_DIR')}: {error}") from None
+    home = data_home(cache_dir)
     target = home / name
     url = base_url.rstrip("/") + f"/{name}.zip"
     try:

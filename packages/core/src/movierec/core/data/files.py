@@ -47,6 +47,16 @@ def check_regular_file(path: str | Path, what: str = "file") -> Path:
     raise DataError(f"{path}: not a regular file; only regular files are read")
 
 
+def expand_user(path: str | Path) -> Path:
+    """`path` with a leading `~` or `~user` expanded; an unknown user is a DataError, not a RuntimeError."""
+    path = Path(path)
+    try:
+        return path.expanduser()
+    except RuntimeError:  # Path.expanduser's answer for a user the system does not know
+        user = str(path).split("/", 1)[0]
+        raise DataError(f"{path}: {user} is not a user on this system (a path may start with ~ or ~user)") from None
+
+
 @contextmanager
 def reading(path: str | Path) -> Iterator[None]:
     """Run a read of `path`; an OSError (a folder, no permission, an I/O error) names the file."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import check_regular_file, decode_utf8, reading
+from movierec.core.data.files import check_regular_file, decode_utf8, expand_user, reading
 from movierec.core.data.matrix import IdIndex
 from movierec.core.data.metadata import split_title_year
 from movierec.core.data.rating_file import read_rating_file
@@ -54,7 +54,7 @@ def resolve_movielens(location: str | Path, cache_dir: str | Path | None = None)
     """An existing directory as is, else a known archive name ('ml-100k', ...) fetched and cached."""
     from movierec.core.data.fetch import ARCHIVES, fetch_movielens
 
-    path = Path(location).expanduser()
+    path = expand_user(location)
     if path.is_dir():
         return path
     name = str(location).strip().rstrip("/")

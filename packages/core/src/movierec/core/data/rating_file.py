@@ -249,4 +249,7 @@ def _describe(columns: tuple[np.ndarray, ...], row: int, checked: _Checked | Non
     values = list(raw[:4]) if raw else [str(c[row]) for c in columns]
     problems = _field_problems(*(c[row : row + 1] for c in columns))
     field = next(i for i, problem in enumerate(problems) if problem[0])
+    number = float(columns[field][row])
+    if field < 2 and _INT32_MAX < number < float("inf") and number == int(number):  # whole and positive, too large
+        return f"{('user', 'movie')[field]} id {excerpt(values[field])} is out of range (ids go up to {_INT32_MAX:,})"
     return _PROBLEMS[field].format(excerpt(values[field]))

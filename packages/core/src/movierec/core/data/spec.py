@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import check_regular_file, reading
+from movierec.core.data.files import check_regular_file, expand_user, reading
 from movierec.core.data.metadata import (
     NETFLIX_LINKS,
     attach_netflix_links,
@@ -71,11 +71,11 @@ def load_dataset(
                 table.set_index("movie")["genres"]
             ).astype("string")
     elif kind == "netflix" and location:
-        dataset = load_netflix(Path(location).expanduser(), spec=spec, lenient=lenient, links=links)
+        dataset = load_netflix(expand_user(location), spec=spec, lenient=lenient, links=links)
     elif kind == "movielens" and location:
         from movierec.core.data.movielens import load_movielens
 
-        dataset = load_movielens(Path(location).expanduser(), spec=spec, lenient=lenient)
+        dataset = load_movielens(expand_user(location), spec=spec, lenient=lenient)
     else:
         raise DataError(f"unknown dataset spec {excerpt(spec)}: expected {SPEC_HELP}")
     if metadata is not None:
