@@ -1,8 +1,15 @@
-"""What the app adds in front of Gradio's server: no file uploads, and gzip where Gradio compresses nothing.
+"""What the app adds in front of Gradio's server: no file uploads, bounded requests, and gzip where Gradio compresses nothing.
 
 The app has no file input, yet Gradio serves `POST /gradio_api/upload` (and later the uploaded
 files) on every app: on a public Space anyone could fill the disk or host files there. The route
 is refused with 403 before Gradio sees the request, and `launch(max_file_size=...)` bounds it too.
+So are the other routes the app's widgets never use: `/process_recording` (audio and video
+inputs; it takes multipart files) and `/component_server` (server functions of components such
+as the file explorer; a malformed body there is a 500 with a traceback).
+
+A request body is at most `MAX_BODY_BYTES` (the largest the page sends, ten rated titles, is a
+few kB): a larger one is answered 413 before Gradio parses it, so no input costs the server
+more than reading that much (`limits` bounds each text further).
 
 Gradio compresses only paths that end in a text extension (.js, .css, .json ...), so the page
 itself, its `/config` and the API's JSON answers go out uncompressed; those get gzip here.
@@ -14,10 +21,16 @@ from __future__ import annotations
 
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: the limit handed to launch(max_file_size=...), should the upload route be reached another way
 MAX_FILE_SIZE = "1kb"
+#: the largest request body passed on to Gradio
+MAX_BODY_BYTES = 64 * 1024
+#: routes of Gradio's that this app's widgets never call, refused as uploads are
+UNUSED_ROUTES = ("/process_recording", "/component_server")
+UNUSED_REFUSED = "this app has no recording or component-server inputs"
+BODY_REFUSED = f"request body over {MAX_BODY_BYTES:,} bytes"
 # the extensions Gradio's own Brotli middleware compresses (gradio/brotli_middleware.py)
 _GRADIO_COMPRESSES = (".html", ".htm", ".js", ".css", ".json", ".md", ".txt", ".csv", ".tsv", ".xml", ".svg")
 UPLOAD_REFUSED = "this app takes no file uploads"
@@ -39,8 +52,48 @@ class AppMiddleware:
         if path.rstrip("/").endswith("/upload"):
             await PlainTextResponse(UPLOAD_REFUSED, status_code=403)(scope, receive, send)
             return
+        if path.rstrip("/").endswith(UNUSED_ROUTES):
+            await PlainTextResponse(UNUSED_REFUSED, status_code=403)(scope, receive, send)
+            return
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            receive = await _bounded_body(scope, receive)
+            if receive is None:
+                await PlainTextResponse(BODY_REFUSED, status_code=413)(scope, _no_body, send)
+                return
         last = path.rsplit("/", 1)[-1]
         if "." in last and last.lower().endswith(_GRADIO_COMPRESSES):
             await self.app(scope, receive, send)  # Gradio compresses these itself
             return
         await self.gzip(scope, receive, send)
+
+
+async def _bounded_body(scope: Scope, receive: Receive) -> Receive | None:
+    """A `receive` that replays the request's body, read in full here; None when it passes MAX_BODY_BYTES."""
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                if int(value) > MAX_BODY_BYTES:
+                    return None  # said up front: nothing is read
+            except ValueError:
+                return None
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break  # the client went away; the app sees that as it would have
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        if not message.get("more_body", False):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
