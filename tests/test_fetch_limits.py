@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import io
 import os
+import shutil
 import signal
 import struct
 import subprocess
@@ -134,6 +135,17 @@ def server() -> Iterator[tuple[str, Behaviour]]:
         httpd.server_close()
 
 
+#: a live fetch elsewhere: holds a scratch folder's lock as ScratchFolder does, without importing movierec (fast)
+HOLDER = """
+import fcntl, os, sys, tempfile, time
+path = tempfile.mkdtemp(dir=sys.argv[1], prefix=sys.argv[2])
+lock = os.open(os.path.join(path, sys.argv[3]), os.O_CREAT | os.O_WRONLY)
+fcntl.flock(lock, fcntl.LOCK_EX)
+print(path, flush=True)
+time.sleep(60)
+"""
+
+
 def fetch(url: str, cache: Path, **options) -> Path:
     return fetch_movielens(NAME, cache, base_url=url, timeout=5, **options)
 
@@ -245,7 +257,7 @@ def test_a_scratch_folder_left_by_a_killed_fetch_is_removed_by_the_next(server, 
     child = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
     try:
         for _ in range(200):
-            scratch = [p for p in cache.glob(f".{NAME}-*") if (p / f"{NAME}.zip").exists()] if cache.exists() else []
+            scratch = [p for p in cache.glob(f".{NAME}.fetch-*") if (p / f"{NAME}.zip").exists()] if cache.exists() else []
             if scratch:
                 break
             time.sleep(0.05)
@@ -254,18 +266,20 @@ def test_a_scratch_folder_left_by_a_killed_fetch_is_removed_by_the_next(server, 
     finally:
         child.wait()
     # another fetch in progress (its lock held by a live process) must survive the cleanup
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from movierec.core.scratch import "
-         f"ScratchFolder; s = ScratchFolder(Path({str(cache)!r}), '.{NAME}-'); print(s.path, flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(cache), f".{NAME}.fetch-", LOCK_FILE],
+                              stdout=subprocess.PIPE, text=True)
     try:
         busy = Path(holder.stdout.readline().strip())
-        for folder in (scratch[0], busy):  # both older than the grace period
-            os.utime(folder, (time.time() - 60, time.time() - 60))
         behaviour.mode = "plain"
         assert fetch(url, cache) == cache / NAME
         assert not scratch[0].exists()  # the killed fetch's 'partial' download is gone
         assert (busy / LOCK_FILE).exists()  # the live one is untouched
+        legacy = cache / f".{NAME}-x1y2z3"  # an older version's scratch folder: no lock, an hour old
+        legacy.mkdir()
+        os.utime(legacy, (time.time() - 3700, time.time() - 3700))
+        shutil.rmtree(cache / NAME)
+        assert fetch(url, cache) == cache / NAME
+        assert not legacy.exists() and busy.exists()
     finally:
         holder.kill()
         holder.wait()

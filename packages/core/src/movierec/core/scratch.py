@@ -22,8 +22,6 @@ from types import TracebackType
 log = logging.getLogger(__name__)
 
 LOCK_FILE = ".owner.lock"
-#: a folder younger than this is never removed: its writer may be between creating it and locking it
-MIN_AGE_SECONDS = 10.0
 #: a scratch folder without a lock file (its writer had finished with it, or predates the lock) is
 #: removed once it is this old; writing one takes seconds
 UNLOCKED_AGE_SECONDS = 3600.0
@@ -37,9 +35,18 @@ class ScratchFolder:
     """
 
     def __init__(self, parent: Path, prefix: str) -> None:
-        self.path = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
-        self._lock = os.open(self.path / LOCK_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        # made and locked under a name `remove_stale` does not look at, then renamed: a folder
+        # with the prefix always has a held lock from its first moment, so no age is needed
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f"{prefix.rstrip('-.')}~"))
+        self._lock = os.open(staging / LOCK_FILE, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
         fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self.path = parent / f"{prefix}{staging.name.rpartition('~')[2]}"
+        try:
+            os.rename(staging, self.path)
+        except OSError:
+            os.close(self._lock)
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
 
     def __enter__(self) -> ScratchFolder:
         return self
@@ -76,8 +83,9 @@ def writer_alive(folder: Path) -> bool | None:
 def remove_stale(parent: Path, prefix: str, unlocked_age: float = UNLOCKED_AGE_SECONDS) -> list[Path]:
     """Remove the folders `parent/<prefix>*` whose writer is gone; return them.
 
-    Gone means: the lock file is there and nobody holds it, or there is no lock file and the
-    folder is older than `unlocked_age` seconds. A folder younger than MIN_AGE_SECONDS stays.
+    Gone means: the lock file is there and nobody holds it, or there is no lock file (a writer
+    that had finished with it, or an older version's) and the folder is older than `unlocked_age`
+    seconds.
     """
     removed: list[Path] = []
     try:
@@ -90,8 +98,6 @@ def remove_stale(parent: Path, prefix: str, unlocked_age: float = UNLOCKED_AGE_S
             if folder.is_symlink() or not folder.is_dir():
                 continue
             age = now - folder.lstat().st_mtime
-            if age < MIN_AGE_SECONDS:
-                continue
             alive = writer_alive(folder)
         except OSError:
             continue

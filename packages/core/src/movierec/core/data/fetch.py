@@ -140,8 +140,9 @@ def _fetch(archive: MovieLensArchive, home: Path, target: Path, url: str, md5: s
         home.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"{home}: the cache folder cannot be created ({error.strerror or error})") from None
-    remove_stale(home, f".{name}-")  # left by a fetch that was killed
-    with ScratchFolder(home, prefix=f".{name}-") as scratch:
+    remove_stale(home, f".{name}.fetch-")  # left by a fetch that was killed (its lock is free)
+    remove_stale(home, f".{name}-")  # left by an older version, which named scratch folders so and held no lock
+    with ScratchFolder(home, prefix=f".{name}.fetch-") as scratch:
         zip_path = scratch.path / f"{name}.zip"
         digest = _download(url, zip_path, timeout, deadline, archive, home)
         if expected_md5 is not None and digest != str(expected_md5).lower():

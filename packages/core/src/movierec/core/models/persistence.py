@@ -61,8 +61,8 @@ def write_engine(engine: Recommender, folder: Path) -> Path:
     remove_stale(parent, f".{folder.name}.saving-")  # left by a save that was killed
     remove_stale(parent, f".{folder.name}.old-", unlocked_age=60.0)  # an older save swapped out, then orphaned
     with ScratchFolder(parent, prefix=f".{folder.name}.saving-") as scratch:
-        scratch.detach()  # the lock stays held; the folder must not carry the lock file into place
         _write_into(engine, scratch.path)
+        scratch.detach()  # the lock stays held until the swap is done; the saved folder carries no lock file
         _swap_into_place(scratch.path, folder)
     return folder
 
