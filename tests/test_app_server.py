@@ -312,3 +312,16 @@ def test_markdown_typed_into_a_title_is_shown_as_text(client):
     assert "\\[click\\](http\\://evil.example)" in note and "\\!\\[x\\]" in note and "\\*\\*bold\\*\\*" in note
     assert "www\\.evil" in note
     assert "](" not in note.replace("\\](", "")  # every link opener is escaped
+
+
+def test_calls_of_unknown_events_or_with_too_few_values_leave_no_traceback(served, capfd):
+    config = httpx.get(served + "config", timeout=30).json()
+    recommend = next(d for d in config["dependencies"] if d.get("api_name") == "recommend")
+    join = served + "gradio_api/queue/join"
+    few = httpx.post(join, json={"data": ["1", "item_knn"], "fn_index": recommend["id"], "session_hash": "few"}, timeout=30)
+    assert few.status_code == 422 and few.text == f"event {recommend['id']} takes 4 values, got 2"
+    unknown = httpx.post(join, json={"data": [], "fn_index": 999, "session_hash": "none"}, timeout=30)
+    assert unknown.status_code == 404 and unknown.text == "no event 999"
+    named = httpx.post(served + "gradio_api/call/recommend", json={"data": ["1"]}, timeout=30)
+    assert named.status_code == 422 and named.text == "event recommend takes 4 values, got 1"
+    assert "Traceback" not in capfd.readouterr().err

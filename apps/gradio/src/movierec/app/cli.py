@@ -152,8 +152,9 @@ def launch(demo: Any, host: str | None = None, port: int | None = None, block: b
     from starlette.middleware import Middleware
 
     from movierec.app.layout import CSS
-    from movierec.app.middleware import MAX_FILE_SIZE, AppMiddleware
+    from movierec.app.middleware import MAX_FILE_SIZE, AppMiddleware, event_inputs
 
+    inputs, api_inputs = event_inputs(demo)
     return demo.launch(
         server_name=resolve_host(host),
         server_port=resolve_port(port),
@@ -163,7 +164,7 @@ def launch(demo: Any, host: str | None = None, port: int | None = None, block: b
         show_error=False,
         quiet=not block,
         max_file_size=MAX_FILE_SIZE,
-        app_kwargs={"middleware": [Middleware(AppMiddleware)]},
+        app_kwargs={"middleware": [Middleware(AppMiddleware, inputs=inputs, api_inputs=api_inputs)]},
     )
 
 
