@@ -239,3 +239,89 @@ def test_a_fractional_user_id_is_explained_and_tables_keep_their_headers(client)
     assert rated["headers"] == ["title", "year", "rating", "date"]
     table, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
     assert table["headers"] == ["rank", "title", "year", "score", "about"]
+
+
+# ----------------------------------------------------------------- limits (movierec.app.limits, middleware)
+def _search_call(served: str, text: str) -> httpx.Response:
+    """The title widgets' per-keystroke search, called directly as a script could."""
+    config = httpx.get(served + "config", timeout=30).json()
+    search = next(d for d in config["dependencies"] if any(t[1] == "key_up" for t in d["targets"]))
+    body = {"fn_index": search["id"], "data": [], "session_hash": "limits", "trigger_id": search["targets"][0][0],
+            "event_data": {"key": "a", "input_value": text}}
+    return httpx.post(served + "gradio_api/run/predict", json=body, timeout=30)
+
+
+def test_a_huge_title_is_refused_at_once_and_a_long_one_by_its_length(client, served, capfd):
+    started = time.perf_counter()
+    reply = httpx.post(served + "gradio_api/queue/join", timeout=30,
+                       json={"data": ["x " * 500_000, "blended", "item_knn", 5, 0], "fn_index": 0, "session_hash": "big"})
+    assert reply.status_code == 413 and "request body over 65,536 bytes" in reply.text
+    with pytest.raises(AppError, match="takes at most 300 characters"):
+        client.predict("word " * 200, "blended", "item_knn", 5, api_name="/similar")
+    assert time.perf_counter() - started < 10  # a 1 MB title took 82 s before
+    assert "Traceback" not in capfd.readouterr().err
+    _, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
+    assert message.startswith("**Note:**")  # still serving
+
+
+def test_the_title_search_is_bounded_when_called_directly(served):
+    started = time.perf_counter()
+    for _ in range(4):  # four 60 kB queries kept the server busy for 16 s before
+        reply = _search_call(served, "word " * 12_000)
+        assert reply.status_code == 200 and reply.json()["data"][0]["choices"] == []
+    assert time.perf_counter() - started < 5
+    assert _search_call(served, "word " * 30_000).status_code == 413
+
+
+@pytest.mark.parametrize(("inputs", "said"), [
+    (("item_knn", 500), "greater than maximum value 50"),
+    (("no_such_engine", 5), "is not in the list of choices"),
+])
+def test_values_gradio_refuses_leave_one_log_line_not_a_traceback(client, inputs, said, capfd):
+    user = client.predict(api_name="/random_user")
+    with pytest.raises(AppError, match=said):
+        client.predict(user, *inputs, api_name="/recommend")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_seven_stars_leave_no_traceback(client, capfd):
+    titles = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
+    pairs = [titles["type"]["enum"][0], 7] + [None, None] * 9
+    with pytest.raises(AppError, match="Value: 7 .*is not in the list of choices"):
+        client.predict("item_knn", 5, *pairs, api_name="/rate")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_recording_and_component_server_routes_are_refused(served, capfd):
+    recording = httpx.post(served + "gradio_api/process_recording", files={"files": ("a.wav", b"RIFF0000WAVE")}, timeout=30)
+    assert recording.status_code == 403
+    for body in ({"bad": 1}, {"data": 1, "component_id": "x", "fn_name": 3, "session_hash": None}):
+        answer = httpx.post(served + "gradio_api/component_server", json=body, timeout=30)
+        assert answer.status_code == 403
+    assert "Traceback" not in capfd.readouterr().err
+    config = httpx.get(served + "config", timeout=30).json()
+    # refusing the route takes nothing away: no widget of the app has server functions
+    assert not [c for c in config["components"] if c.get("props", {}).get("server_fns")]
+
+
+def test_markdown_typed_into_a_title_is_shown_as_text(client):
+    typed = "[click](http://evil.example) ![x](http://evil.example/a.png) **bold** www.evil.example"
+    *_, message, _ = client.predict(typed, "blended", "item_knn", 5, api_name="/similar")
+    assert message.startswith("**Note:** ")
+    note = message.removeprefix("**Note:** ")
+    assert "\\[click\\](http\\://evil.example)" in note and "\\!\\[x\\]" in note and "\\*\\*bold\\*\\*" in note
+    assert "www\\.evil" in note
+    assert "](" not in note.replace("\\](", "")  # every link opener is escaped
+
+
+def test_calls_of_unknown_events_or_with_too_few_values_leave_no_traceback(served, capfd):
+    config = httpx.get(served + "config", timeout=30).json()
+    recommend = next(d for d in config["dependencies"] if d.get("api_name") == "recommend")
+    join = served + "gradio_api/queue/join"
+    few = httpx.post(join, json={"data": ["1", "item_knn"], "fn_index": recommend["id"], "session_hash": "few"}, timeout=30)
+    assert few.status_code == 422 and few.text == f"event {recommend['id']} takes 4 values, got 2"
+    unknown = httpx.post(join, json={"data": [], "fn_index": 999, "session_hash": "none"}, timeout=30)
+    assert unknown.status_code == 404 and unknown.text == "no event 999"
+    named = httpx.post(served + "gradio_api/call/recommend", json={"data": ["1"]}, timeout=30)
+    assert named.status_code == 422 and named.text == "event recommend takes 4 values, got 1"
+    assert "Traceback" not in capfd.readouterr().err

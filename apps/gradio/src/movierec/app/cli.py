@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import ipaddress
 import logging
 import os
+import re
 import socket
 import sys
 import time
@@ -28,11 +31,22 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                              "(default: $MOVIEREC_METADATA)")
     parser.add_argument("--host", help="address to bind (default: $GRADIO_SERVER_NAME; 0.0.0.0 on a Space, "
                                        "else 127.0.0.1)")
-    parser.add_argument("--port", type=int, help=f"port (default: $PORT, $GRADIO_SERVER_PORT or {DEFAULT_PORT})")
+    parser.add_argument("--port", type=port_number, help=f"port 1-65535 (default: $PORT, $GRADIO_SERVER_PORT or {DEFAULT_PORT})")
     parser.add_argument("--cache-dir", type=Path,
                         help="where fitted engines are kept (default: $MOVIEREC_CACHE_DIR or ~/.cache/movierec/engines)")
     parser.add_argument("--no-warm", action="store_true",
                         help="train every engine on first use instead of the defaults at start")
+
+
+def port_number(text: str) -> int:
+    """Type of --port: a whole number from 1 to 65535."""
+    try:
+        number = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number from 1 to 65535, got {text!r}") from None
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"port {number} is out of range: expected 1 to 65535")
+    return number
 
 
 def register(subparsers: Any) -> None:
@@ -60,12 +74,42 @@ def resolve_port(port: int | None) -> int:
         value = os.environ.get(name, "").strip()
         if value:
             try:
-                return int(value)
-            except ValueError:
+                return port_number(value)
+            except argparse.ArgumentTypeError as error:
                 from movierec.core.errors import MovierecError
 
-                raise MovierecError(f"${name} must be a port number, got {value!r}") from None
+                raise MovierecError(f"${name}: {error}") from None
     return DEFAULT_PORT
+
+
+def check_address(host: str, port: int) -> None:
+    """Bind `host`:`port` once before any work, so a bad address or a busy port is one clear line.
+
+    The probe sets SO_REUSEADDR as the server does: a port left in TIME_WAIT is free to it, a
+    port some program listens on is not.
+    """
+    from movierec.core.errors import MovierecError
+
+    if re.fullmatch(r"[0-9.]+", host):  # looks like IPv4: say what is wrong with it, without a DNS lookup
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            raise MovierecError(f"--host {host}: not an IPv4 address (four numbers 0-255, e.g. 127.0.0.1)") from None
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as error:
+        raise MovierecError(f"--host {host}: not an address of this machine ({getattr(error, 'strerror', None) or error})") from None
+    family, kind, protocol, _, address = infos[0]
+    with socket.socket(family, kind, protocol) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise MovierecError(f"port {port} on {host} is in use by another program; choose another with --port") from None
+            if error.errno == errno.EACCES:
+                raise MovierecError(f"port {port} on {host}: permission denied (ports below 1024 need privileges)") from None
+            raise MovierecError(f"--host {host} --port {port}: cannot listen there ({error.strerror or error})") from None
 
 
 def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: bool = True,
@@ -108,8 +152,9 @@ def launch(demo: Any, host: str | None = None, port: int | None = None, block: b
     from starlette.middleware import Middleware
 
     from movierec.app.layout import CSS
-    from movierec.app.middleware import MAX_FILE_SIZE, AppMiddleware
+    from movierec.app.middleware import MAX_FILE_SIZE, AppMiddleware, event_inputs
 
+    inputs, api_inputs = event_inputs(demo)
     return demo.launch(
         server_name=resolve_host(host),
         server_port=resolve_port(port),
@@ -119,7 +164,7 @@ def launch(demo: Any, host: str | None = None, port: int | None = None, block: b
         show_error=False,
         quiet=not block,
         max_file_size=MAX_FILE_SIZE,
-        app_kwargs={"middleware": [Middleware(AppMiddleware)]},
+        app_kwargs={"middleware": [Middleware(AppMiddleware, inputs=inputs, api_inputs=api_inputs)]},
     )
 
 
@@ -148,8 +193,15 @@ def serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     if (Path.cwd() / "data_samples" / "combined_data_1.txt").exists():  # a regular install run from a checkout
         os.environ.setdefault("MOVIEREC_SAMPLE_DIR", str(Path.cwd() / "data_samples"))
+    host, port = resolve_host(args.host), resolve_port(args.port)
+    check_address(host, port)  # before the minutes of loading and training, not after
     demo = prepare(args.dataset, args.cache_dir, warm=not args.no_warm, metadata=args.metadata)
-    launch(demo, args.host, args.port)
+    try:
+        launch(demo, host, port)
+    except OSError as error:  # taken in the meantime: Gradio's "Cannot find empty port"
+        from movierec.core.errors import MovierecError
+
+        raise MovierecError(f"cannot listen on {host}:{port}: {error}") from None
     return 0
 
 

@@ -2,9 +2,11 @@
 
 A cache entry is a folder written by `Recommender.save`, under
 `$MOVIEREC_CACHE_DIR/<dataset>-<fingerprint>/<engine>-<params hash>/`; the next start loads it
-instead of training. Entries are written to a temporary folder and renamed into place; a
-temporary folder left by a process killed while saving is removed by the next one that trains
-the engine. Training times are kept in `<dataset folder>/trained.json`, so the page can say how
+instead of training. `Recommender.save` writes each entry into a locked scratch folder and swaps
+it into place, so two servers sharing a cache leave one whole entry; a scratch folder whose
+writer died (its lock released) is removed by the next save, and one named with a PID by an
+older version is removed once that process is gone or the folder is an hour old (after a
+restart the same PID may belong to another process). Training times are kept in `<dataset folder>/trained.json`, so the page can say how
 long a first use took on this dataset.
 """
 
@@ -27,8 +29,9 @@ import numpy as np
 
 import movierec.core
 from movierec.core.data.tables import Dataset
-from movierec.core.errors import DataError, MovierecError
+from movierec.core.errors import DataError, ModelFileError, MovierecError
 from movierec.core.models import ENGINES, create_engine, engine_class, engine_names, load_engine
+from movierec.core.scratch import glob_escape
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,9 @@ def default_cache_dir() -> Path:
     """$MOVIEREC_CACHE_DIR, else ~/.cache/movierec/engines."""
     configured = os.environ.get("MOVIEREC_CACHE_DIR")
     if configured:
-        return Path(configured).expanduser()
+        from movierec.core.data.files import expand_user
+
+        return expand_user(configured)
     return Path.home() / ".cache" / "movierec" / "engines"
 
 
@@ -226,15 +231,14 @@ class EngineCache:
         return engine
 
     def _save(self, engine: Any, folder: Path) -> None:
-        partial = folder.with_name(f".{folder.name}.{os.getpid()}.{threading.get_ident()}")
         try:
-            engine.save(partial)
-            if folder.exists():
-                shutil.rmtree(folder)
-            partial.rename(folder)
-        except OSError as error:  # a read-only disk costs a retrain next start, nothing more
+            try:
+                engine.save(folder)  # whole or not at all: written aside, then swapped into place
+            except ModelFileError:  # the entry's folder holds something else; it is ours to clear
+                shutil.rmtree(folder, ignore_errors=True)
+                engine.save(folder)
+        except (OSError, MovierecError) as error:  # a read-only disk costs a retrain next start, nothing more
             log.warning("could not cache %s at %s: %s", engine.name, folder, error)
-            shutil.rmtree(partial, ignore_errors=True)
 
 
     def _record_training(self, name: str, seconds: float) -> None:
@@ -267,11 +271,26 @@ def _import_tensorflow(progress: ProgressFn | None) -> None:
     _tensorflow_imported.set()
 
 
+#: a temporary folder named with a PID (written by older versions) this old is no save in progress
+STALE_SECONDS = 3600.0
+
+
 def _remove_stale_partials(folder: Path) -> None:
-    """Remove temporary folders of `folder` whose writing process is gone (killed while saving)."""
-    for partial in folder.parent.glob(f".{folder.name}.*"):
+    """Remove `.<entry>.<pid>.<thread>` folders of older versions: their process is gone, or they are an hour old.
+
+    The PID alone cannot tell: after a container restart it may belong to a new process. Saves of
+    this version use locked scratch folders, which `Recommender.save` cleans itself.
+    """
+    now = time.time()
+    for partial in folder.parent.glob(f".{glob_escape(folder.name)}.*"):
         pid = partial.name[len(folder.name) + 2 :].split(".")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if not pid.isdigit() or partial.is_symlink():
+            continue
+        try:
+            age = now - partial.lstat().st_mtime
+        except OSError:
+            continue
+        if age > STALE_SECONDS or not _alive(int(pid)):
             log.info("removing %s, left by process %s while saving", partial, pid)
             shutil.rmtree(partial, ignore_errors=True)
 

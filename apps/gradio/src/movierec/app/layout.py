@@ -18,7 +18,7 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from movierec.app import callbacks, insights
+from movierec.app import callbacks, insights, limits
 from movierec.app.callbacks import InputError
 from movierec.app.engines import needs_tensorflow
 from movierec.app.state import AppState
@@ -52,7 +52,7 @@ def _warn(text: str) -> str:
     """Show `text` as a warning toast and return it for the page's message line."""
     safe = html.escape(text, quote=False)  # the toast renders HTML, and the text may quote what a visitor typed
     gr.Warning(safe)
-    return f"**Note:** {safe}"
+    return f"**Note:** {limits.plain_markdown(text)}"  # the page's note renders markdown: no links or images
 
 
 def _guard(empty: Callable[[str], tuple]) -> Callable[[Callable[..., tuple]], Callable[..., tuple]]:
@@ -175,7 +175,7 @@ def configure_queue(demo: gr.Blocks) -> gr.Blocks:
     """The queue settings the app is measured with (see docs/app.md)."""
     # Gradio's own variable still overrides the limit, so the benchmark can compare settings
     limit = int(os.environ.get("GRADIO_DEFAULT_CONCURRENCY_LIMIT", CONCURRENCY_LIMIT))
-    return demo.queue(default_concurrency_limit=limit, max_size=QUEUE_MAX_SIZE)
+    return limits.guard_inputs(demo).queue(default_concurrency_limit=limit, max_size=QUEUE_MAX_SIZE)
 
 
 # ----------------------------------------------------------------- tab 1

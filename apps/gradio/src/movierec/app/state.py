@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.app.engines import EngineCache, ProgressFn, usable_engines
+from movierec.app.limits import too_long
 from movierec.core.data import load_dataset
 from movierec.core.data.fetch import GROUPLENS_URL, fetch_movielens
 from movierec.core.data.tables import Dataset
@@ -222,6 +223,8 @@ class AppState:
 
     def search_labels(self, text: Any, limit: int = TITLE_MATCHES) -> list[str]:
         """Catalogue labels holding every typed word, most rated first, else near matches (the title widgets' search)."""
+        if too_long(str(text or "")):  # longer than any title: it matches nothing, and costs nothing to say so
+            return []
         words = str(text or "").casefold().split()
         if not words:
             return self.catalogue.labels[:TITLE_CHOICES]

@@ -7,6 +7,7 @@ the `movierec.cli` entry-point group, so core never imports them.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -21,10 +22,17 @@ from movierec.core.errors import MovierecError
 VERBOSE_HELP = "log progress details; on an internal error, show the traceback"
 EXIT_STATUS = """exit status:
   0  done
-  1  internal error (a bug): one line, the full traceback with -v
+  1  internal error (a bug): one line, the full traceback with -v; or the output could not be
+     written (disk full, I/O error): one 'movierec: error:' line says so
   2  bad input: a bad argument, a missing or malformed file, an engine that cannot run on the
      data, or a benchmark in which no engine ran; one 'movierec: error:' line names the value
-  130  interrupted"""
+  130  interrupted
+  141  the reader of the output went away (a closed pipe, as in '| head'): nothing is printed,
+     the status a shell reports for a Unix tool ended by SIGPIPE"""
+#: 128 + SIGPIPE: what a shell reports when `yes | head` ends `yes`
+EXIT_BROKEN_PIPE = 141
+#: write errors that are the machine's state, not a bug and not bad input
+_OUTPUT_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG, errno.EROFS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not after main has returned
+        return status
+    except BrokenPipeError:
+        return _closed_pipe()
     except MovierecError as error:
         print(f"movierec: error: {error}", file=sys.stderr)
         return 2
@@ -91,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"movierec: error: {error.filename or error}: file not found", file=sys.stderr)
         return 2
     except OSError as error:
+        if error.errno in _OUTPUT_ERRORS and error.filename is None:
+            return _output_failed(error)
         if error.filename is None:
             return _internal_error(error, args.verbose)
         print(f"movierec: error: {error.filename}: {error.strerror or error}", file=sys.stderr)
@@ -100,6 +114,29 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as error:  # a bug, not bad input: say so, and keep the traceback one flag away
         return _internal_error(error, args.verbose)
+
+
+def _closed_pipe() -> int:
+    """The reader closed the pipe: end quietly, and keep Python's exit-time flush from complaining."""
+    _silence_stdout()
+    return EXIT_BROKEN_PIPE
+
+
+def _output_failed(error: OSError) -> int:
+    """Writing the output failed for a reason of the machine's (ENOSPC ...): one line, status 1."""
+    _silence_stdout()
+    print(f"movierec: error: cannot write the output: {error.strerror or error}", file=sys.stderr)
+    return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the buffered rest goes nowhere instead of failing again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (e.g. captured in tests): nothing to silence
+        pass
 
 
 def _internal_error(error: BaseException, verbose: bool) -> int:

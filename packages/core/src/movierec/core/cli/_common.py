@@ -84,7 +84,7 @@ def check_output_file(path: str, option: str) -> Path:
     """The file an option names, checked before any work: not a folder, in a folder we can write."""
     if not path.strip():
         raise UsageError(f"{option}: the file name is empty")
-    target = Path(path).expanduser()
+    target = _expanded(path, option)
     if target.is_dir():
         raise UsageError(f"{option} {path}: is a folder; give a file name inside it, e.g. {target / 'benchmark.json'}")
     if target.exists():
@@ -99,11 +99,21 @@ def check_output_folder(path: str, option: str) -> Path:
     """The folder an option names, checked before any work: a folder (or creatable) that we can write."""
     if not path.strip():
         raise UsageError(f"{option}: the folder name is empty")
-    target = Path(path).expanduser()
+    target = _expanded(path, option)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{option} {path}: is a file, not a folder")
     _check_creatable(target, path, option)
     return target
+
+
+def _expanded(path: str, option: str) -> Path:
+    """`path` with ~ expanded; an unknown ~user is a usage error."""
+    from movierec.core.data.files import expand_user
+
+    try:
+        return expand_user(path)
+    except DataError as error:
+        raise UsageError(f"{option} {error}") from None
 
 
 def _check_creatable(folder: Path, path: str, option: str) -> None:

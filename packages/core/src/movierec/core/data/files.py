@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import errno
+import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +12,49 @@ from pathlib import Path
 from movierec.core.errors import DataError
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+_KINDS = (
+    (stat.S_ISDIR, "is a folder, expected a file"),
+    (stat.S_ISFIFO, "is a named pipe (FIFO), not a regular file; only regular files are read"),
+    (stat.S_ISCHR, "is a character device (such as /dev/zero), not a regular file; only regular files are read"),
+    (stat.S_ISBLK, "is a block device, not a regular file; only regular files are read"),
+    (stat.S_ISSOCK, "is a socket, not a regular file; only regular files are read"),
+)
+
+
+def check_regular_file(path: str | Path, what: str = "file") -> Path:
+    """`path` as a Path when it is (or links to) a regular file; else a DataError saying what it is.
+
+    Checked with stat before any open: opening a FIFO blocks until a writer comes, and a device
+    such as /dev/zero never ends.
+    """
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        dangling = " (a symbolic link to a missing file)" if path.is_symlink() else ""
+        raise DataError(f"{path}: {what} not found{dangling}") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied, the file cannot be read") from None
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if stat.S_ISREG(mode):
+        return path
+    for test, sentence in _KINDS:
+        if test(mode):
+            raise DataError(f"{path}: {sentence}")
+    raise DataError(f"{path}: not a regular file; only regular files are read")
+
+
+def expand_user(path: str | Path) -> Path:
+    """`path` with a leading `~` or `~user` expanded; an unknown user is a DataError, not a RuntimeError."""
+    path = Path(path)
+    try:
+        return path.expanduser()
+    except RuntimeError:  # Path.expanduser's answer for a user the system does not know
+        user = str(path).split("/", 1)[0]
+        raise DataError(f"{path}: {user} is not a user on this system (a path may start with ~ or ~user)") from None
 
 
 @contextmanager

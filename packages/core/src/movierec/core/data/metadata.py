@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import reading
+from movierec.core.data.files import check_regular_file, reading
 from movierec.core.errors import DataError, excerpt
 
 # '(1995)', or a span '(2006-2007)' / '(2006\u20132007)' whose first year counts
@@ -101,8 +101,7 @@ def read_metadata(path: str | Path) -> Metadata:
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: is a folder, expected a metadata file")
-    if not path.is_file():
-        raise DataError(f"{path}: metadata file not found")
+    check_regular_file(path, "metadata file")
     with reading(path):
         try:
             header = pd.read_csv(path, nrows=0, encoding="utf-8", encoding_errors="replace").columns
@@ -121,7 +120,7 @@ def read_metadata(path: str | Path) -> Metadata:
 def read_movies_metadata(path: str | Path) -> Metadata:
     """Read The Movies Dataset metadata; rows with a wrong field count or a non-integer id are
     skipped and counted (the full file has three, with a date where the TMDB id belongs)."""
-    path = Path(path)
+    path = check_regular_file(path, "metadata file")
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         rows = list(csv.reader(handle))
     if not rows:
@@ -152,7 +151,7 @@ def read_movies_metadata(path: str | Path) -> Metadata:
 
 def read_overview_file(path: str | Path) -> Metadata:
     """Read an overview file keyed by ids, such as `movieId,title,genres,tmdb_id,overview`."""
-    path = Path(path)
+    path = check_regular_file(path, "metadata file")
     raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     if not {"movieId", "tmdb_id", "tmdbId", "imdb_id", "imdbId", "title"} & set(raw.columns):
         raise DataError(f"{path}: expected a movieId, tmdb_id, imdb_id or title column to join on")
@@ -181,7 +180,7 @@ def read_overview_file(path: str | Path) -> Metadata:
 
 def read_movielens_links(path: str | Path) -> pd.DataFrame:
     """MovieLens `links.csv` as columns movie, tmdb_id (Int64), imdb_id ('tt0114709')."""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    raw = pd.read_csv(check_regular_file(path), dtype=str, keep_default_na=False, na_values=[""])
     return pd.DataFrame(
         {
             "movie": pd.to_numeric(raw["movieId"]).astype("Int64"),
@@ -197,8 +196,7 @@ def read_netflix_links(path: str | Path, min_confidence: float = MIN_LINK_CONFID
     Pairs below `min_confidence` (its confidence_score) are left out.
     """
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: Netflix id-map file not found")
+    check_regular_file(path, "Netflix id-map file")
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import decode_utf8, reading
+from movierec.core.data.files import check_regular_file, decode_utf8, expand_user, reading
 from movierec.core.data.matrix import IdIndex
 from movierec.core.data.metadata import split_title_year
 from movierec.core.data.rating_file import read_rating_file
@@ -54,7 +54,7 @@ def resolve_movielens(location: str | Path, cache_dir: str | Path | None = None)
     """An existing directory as is, else a known archive name ('ml-100k', ...) fetched and cached."""
     from movierec.core.data.fetch import ARCHIVES, fetch_movielens
 
-    path = Path(location).expanduser()
+    path = expand_user(location)
     if path.is_dir():
         return path
     name = str(location).strip().rstrip("/")
@@ -178,7 +178,7 @@ def _movies_from_titles(
 def _csv_rows(path: Path, columns: tuple[str, ...]) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """(header, [(line, fields)]) of a UTF-8 CSV file with a header holding `columns`."""
     with reading(path):
-        text = decode_utf8(path, path.read_bytes())
+        text = decode_utf8(path, check_regular_file(path).read_bytes())
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -274,7 +274,7 @@ def _read_movies_dat(path: Path) -> pd.DataFrame:
 def _text_lines(path: Path) -> list[str]:
     """Lines of a small text file: UTF-8 when it decodes, else Latin-1 (1M and 100k titles)."""
     with reading(path):
-        data = path.read_bytes()
+        data = check_regular_file(path).read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:

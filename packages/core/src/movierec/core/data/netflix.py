@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import reading
+from movierec.core.data.files import check_regular_file, reading
 from movierec.core.data.netflix_chunk import (
     DEFAULT_LAYOUT,
     MAX_MOVIE_DIGITS,
@@ -59,6 +59,7 @@ def read_movie_titles(path: str | Path) -> pd.DataFrame:
     years: list[int | None] = []
     titles: list[str] = []
     first_line: dict[int, int] = {}
+    check_regular_file(path, "titles file")
     with reading(path), open(path, encoding=TITLE_ENCODING, newline="") as handle:
         for number, raw in enumerate(handle, start=1):
             line = raw.rstrip("\r\n")
@@ -268,7 +269,4 @@ def _file_size(path: Path) -> int:
     with reading(path):
         if path.is_dir():
             raise IsADirectoryError(21, "Is a directory", str(path))
-        try:
-            return path.stat().st_size
-        except FileNotFoundError:
-            raise DataError(f"{path}: ratings file not found") from None
+        return check_regular_file(path, "ratings file").stat().st_size

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import first_bad_utf8, reading, utf8_error
+from movierec.core.data.files import check_regular_file, first_bad_utf8, reading, utf8_error
 from movierec.core.data.tables import empty_ratings, make_ratings
 from movierec.core.errors import DataError, excerpt
 
@@ -43,8 +43,7 @@ def read_rating_file(
     with reading(path):
         if path.is_dir():
             raise IsADirectoryError(21, "Is a directory", str(path))
-        if not path.is_file():
-            raise DataError(f"{path}: file not found")
+        check_regular_file(path)
         if header is not None:
             with open(path, "rb") as handle:
                 first = handle.readline(len(header) + 8).rstrip(b"\r\n").removeprefix(b"\xef\xbb\xbf")
@@ -250,4 +249,7 @@ def _describe(columns: tuple[np.ndarray, ...], row: int, checked: _Checked | Non
     values = list(raw[:4]) if raw else [str(c[row]) for c in columns]
     problems = _field_problems(*(c[row : row + 1] for c in columns))
     field = next(i for i, problem in enumerate(problems) if problem[0])
+    number = float(columns[field][row])
+    if field < 2 and _INT32_MAX < number < float("inf") and number == int(number):  # whole and positive, too large
+        return f"{('user', 'movie')[field]} id {excerpt(values[field])} is out of range (ids go up to {_INT32_MAX:,})"
     return _PROBLEMS[field].format(excerpt(values[field]))

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import reading
+from movierec.core.data.files import check_regular_file, expand_user, reading
 from movierec.core.data.metadata import (
     NETFLIX_LINKS,
     attach_netflix_links,
@@ -66,16 +66,16 @@ def load_dataset(
         metadata = metadata or directory / "movies_metadata.csv"
         genres = directory / "movie_genres.csv"
         if genres.exists():
-            table = pd.read_csv(genres, dtype={"movie": np.int32, "genres": str})
+            table = pd.read_csv(check_regular_file(genres), dtype={"movie": np.int32, "genres": str})
             dataset.movies["genres"] = dataset.movies["movie"].map(
                 table.set_index("movie")["genres"]
             ).astype("string")
     elif kind == "netflix" and location:
-        dataset = load_netflix(Path(location).expanduser(), spec=spec, lenient=lenient, links=links)
+        dataset = load_netflix(expand_user(location), spec=spec, lenient=lenient, links=links)
     elif kind == "movielens" and location:
         from movierec.core.data.movielens import load_movielens
 
-        dataset = load_movielens(Path(location).expanduser(), spec=spec, lenient=lenient)
+        dataset = load_movielens(expand_user(location), spec=spec, lenient=lenient)
     else:
         raise DataError(f"unknown dataset spec {excerpt(spec)}: expected {SPEC_HELP}")
     if metadata is not None:

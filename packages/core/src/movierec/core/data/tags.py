@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from movierec.core.data.files import check_regular_file
 from movierec.core.errors import DataError
 
 TAGS_HEADER = ("userId", "movieId", "tag", "timestamp")
@@ -35,7 +36,7 @@ class Tags:
 
 def read_tags(path: str | Path) -> Tags:
     """Read a MovieLens tags.csv; a missing column or a non-integer movie id is a DataError naming the line."""
-    path = Path(path)
+    path = check_regular_file(path, "tags file")
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except UnicodeDecodeError as error:

@@ -1,19 +1,27 @@
 """Saved engine folders: `engine.json` (parameters, array manifest) + `arrays.npz`, never pickle.
 
-Writing puts `engine.json` last, so a folder without it is an unfinished save. Reading trusts
-nothing: the manifest's JSON and types, each array's header (shape and dtype) before its data is
-read (a damaged header cannot ask for terabytes), each array's and extra file's SHA-256, the id
-arrays and the seen matrix' structure. Whatever is wrong is a `ModelFileError` naming the folder,
-the file and the problem.
+Writing fills a new scratch folder next to the target (`.<name>.saving-<random>`, locked while
+in use) and then swaps it into place in one rename, so each save is whole: two processes saving
+to one folder leave the last complete save, and a reader never sees a mix of the two. A scratch
+folder left by a killed save is removed by the next save next to it. Reading trusts nothing: the
+manifest's JSON and types, each array's header (shape and dtype) before its data is read (a
+damaged header cannot ask for terabytes), members stored uncompressed only (a deflated member
+could inflate to any size), each array's and extra file's SHA-256, the id arrays and the seen
+matrix' structure. Whatever is wrong is a `ModelFileError` naming the folder, the file and the
+problem.
 """
 
 from __future__ import annotations
 
 import copy
+import ctypes
+import errno
 import hashlib
 import json
 import math
 import os
+import shutil
+import uuid
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from movierec.core.errors import ModelFileError, MovierecError
+from movierec.core.scratch import ScratchFolder, remove_stale
 
 if TYPE_CHECKING:
     from movierec.core.models.base import Recommender
@@ -36,9 +45,87 @@ _BASE_CLASS = "movierec.core.models.base:Recommender"
 
 
 def write_engine(engine: Recommender, folder: Path) -> Path:
-    """Write a fitted engine's arrays, extra files, then the manifest that makes the folder loadable."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / META_FILE).unlink(missing_ok=True)
+    """Save a fitted engine to `folder` as one whole: written aside, then swapped into place.
+
+    An existing `folder` is replaced when it is empty or a saved engine (or an unfinished one);
+    a folder holding other files is refused rather than emptied.
+    """
+    folder = Path(folder)
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ModelFileError(f"{folder}: is a file or a link, not a folder to save an engine in")
+    if folder.is_dir() and not _replaceable(folder):
+        raise ModelFileError(
+            f"{folder}: holds other files and no saved engine; save into a new or empty folder "
+            "(a save replaces the whole folder)"
+        )
+    parent = folder.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(parent, f".{folder.name}.saving-")  # left by a save that was killed
+    remove_stale(parent, f".{folder.name}.old-", unlocked_age=60.0)  # an older save swapped out, then orphaned
+    with ScratchFolder(parent, prefix=f".{folder.name}.saving-") as scratch:
+        _write_into(engine, scratch.path)
+        scratch.detach()  # the lock stays held until the swap is done; the saved folder carries no lock file
+        _swap_into_place(scratch.path, folder)
+    return folder
+
+
+def _replaceable(folder: Path) -> bool:
+    """An empty folder, or one holding a saved (or unfinished) engine: a save may replace it."""
+    names = {path.name for path in folder.iterdir()}
+    return not names or bool(names & {META_FILE, ARRAYS_FILE})
+
+
+def _swap_into_place(written: Path, folder: Path) -> None:
+    """Put the folder `written` at `folder`: atomically where the OS can exchange two names, else in two renames.
+
+    A concurrent save may put its own folder there between our steps; we then move it aside and
+    retry, so one complete save always ends up in place and the last one to rename wins.
+    """
+    asides: list[Path] = []
+    try:
+        for _ in range(50):
+            try:
+                os.rename(written, folder)  # succeeds when `folder` is absent (or an empty folder)
+                return
+            except OSError as error:
+                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+            if _exchange(written, folder):  # `written` now holds the replaced save
+                asides.append(written)
+                return
+            aside = folder.with_name(f".{folder.name}.old-{uuid.uuid4().hex[:12]}")
+            try:
+                os.rename(folder, aside)
+            except FileNotFoundError:  # another save just moved it aside itself
+                continue
+            asides.append(aside)
+        raise ModelFileError(f"{folder}: other saves kept replacing the folder; this save was not put in place")
+    finally:
+        for old in asides:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two existing paths in one step (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    done = renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE)
+    if done == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOENT, errno.EXDEV):
+        return False  # no support on this file system, or `second` vanished: the two-step path handles it
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _write_into(engine: Recommender, folder: Path) -> None:
+    """Write a fitted engine's arrays, extra files, then the manifest into a new, empty folder."""
     arrays = {
         "users": engine.users_.ids,
         "movies": engine.movies_.ids,
@@ -69,10 +156,7 @@ def write_engine(engine: Recommender, folder: Path) -> Path:
         },
         "files": {name: _file_digest(folder / name) for name in extra if (folder / name).is_file()},
     }
-    partial = folder / f".{META_FILE}.partial"
-    partial.write_text(json.dumps(meta, indent=2, default=_json_default))
-    os.replace(partial, folder / META_FILE)
-    return folder
+    (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=_json_default))
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
@@ -85,7 +169,35 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def read_engine(folder: Path, expected: type) -> Recommender:
-    """The engine saved in `folder`, whose class must be `expected` or a subclass of it."""
+    """The engine saved in `folder`, whose class must be `expected` or a subclass of it.
+
+    Files are read by name, so a save swapped into place during the read can mix the manifest of
+    one save with the arrays of another; the checksums catch that, and the read starts again
+    when the folder is indeed a new one.
+    """
+    for _ in range(_READ_ATTEMPTS - 1):
+        identity = _identity(folder)
+        try:
+            return _read_engine(folder, expected)
+        except (ModelFileError, OSError):
+            if identity is None or _identity(folder) == identity:
+                raise
+    return _read_engine(folder, expected)
+
+
+_READ_ATTEMPTS = 5
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of the folder now at `folder`, None when there is none."""
+    try:
+        info = os.stat(folder)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _read_engine(folder: Path, expected: type) -> Recommender:
     meta = read_manifest(folder)
     cls = _saved_class(folder, meta, expected)
     try:
@@ -286,7 +398,13 @@ def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, ke
         raise ModelFileError(f"{where}: unknown dtype {_short(entry['dtype'])} in {META_FILE}") from None
     if dtype.hasobject:
         raise ModelFileError(f"{where}: object arrays are never loaded")
+    if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
+        # movierec writes members stored as they are; a deflated one could inflate to any size
+        raise ModelFileError(f"{where}: stored compressed or encrypted (zip method {info.compress_type}); "
+                             f"{ARRAYS_FILE} members must be stored uncompressed, as movierec writes them")
     expected_bytes = math.prod(entry["shape"]) * dtype.itemsize
+    if info.compress_size > path.stat().st_size:  # a stored member is never larger than its archive
+        raise ModelFileError(f"{where}: claims {info.compress_size:,} bytes, more than the whole {ARRAYS_FILE}")
     if info.file_size < expected_bytes:  # checked before reading: a damaged size never allocates
         raise ModelFileError(f"{where}: {info.file_size:,} bytes stored, {META_FILE} promises {expected_bytes:,}")
     try:

@@ -8,7 +8,12 @@ ratings, so the blend answers with members that saw everything. Members are regi
 plain JSON and so survives `get_params`, `clone` and `save`.
 
 A saved blend is its arrays (weights, intercept) plus one subfolder per member written by the
-member's own `save`. The fit diagnostics `holdout_rmse_` and `member_fit_seconds_` are not saved.
+member's own `save`, and `members.json` (covered by the blend's manifest checksums): each
+member's folder, parameters and the SHA-256 of its `engine.json`, which in turn covers the
+member's arrays. Loading takes members only from the blend's own `members/` folder, under
+registry names, with the parameters the blend asks for, and refuses a member swapped for another
+save. A folder saved before `members.json` existed loads when its members' parameters fit. The
+fit diagnostics `holdout_rmse_` and `member_fit_seconds_` are not saved.
 
 Default members, measured on ml-latest-small kfold:5 seed 42: baseline + user_knn + item_knn +
 keras_mf reach RMSE 0.832 (keras_mf alone 0.850); without keras_mf 0.836 at a fifth of the fit time.
@@ -16,6 +21,8 @@ keras_mf reach RMSE 0.832 (keras_mf alone 0.850); without keras_mf 0.836 at a fi
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -29,6 +36,7 @@ from movierec.core.models.base import Recommender
 from movierec.core.models.registry import register
 
 DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf")
+MEMBERS_FILE = "members.json"
 
 
 @register(family="ensemble", summary="ridge blend of member engines' predictions, learned on held-out ratings")
@@ -194,21 +202,82 @@ class Blend(Recommender):
         self.intercept_ = float(state["intercept"])
 
     def _save_extra(self, folder: Path) -> None:
+        from movierec.core.models.persistence import META_FILE, _json_default
+
+        record = []
         for index, (name, engine) in enumerate(zip(self._member_names(), self.members_)):
-            engine.save(folder / "members" / f"{index}_{name}")
+            relative = f"members/{index}_{name}"
+            engine.save(folder / relative)
+            record.append({"name": name, "folder": relative, "params": _plain(engine.get_params(), _json_default),
+                           "engine_json_sha256": _sha256(folder / relative / META_FILE)})
+        (folder / MEMBERS_FILE).write_text(json.dumps({"members": record}, indent=2, default=_json_default))
 
     def _load_extra(self, folder: Path) -> None:
-        from movierec.core.models.registry import load_engine
+        from movierec.core.models.registry import ENGINES, create_engine, load_engine
 
+        recorded = self._recorded_members(folder)
+        root = folder.resolve()
         self.members_ = []
         for index, name in enumerate(self._member_names()):
+            if name not in ENGINES:  # a registry name is a plain word: no '/' or '..' to leave the folder
+                raise ModelFileError(f"{folder / 'engine.json'}: blend member {name!r} is not a registered engine")
             path = folder / "members" / f"{index}_{name}"
+            for part in (folder / "members", path):
+                if part.is_symlink():
+                    raise ModelFileError(f"{part}: is a symbolic link; a blend's members must be inside its folder")
+            if not path.resolve().is_relative_to(root):
+                raise ModelFileError(f"{path}: lies outside the blend's folder {folder}")
             if not (path / "engine.json").exists():
                 raise ModelFileError(f"{path}: the saved blend is missing its member {name!r}")
-            self.members_.append(load_engine(path))
+            entry = recorded[index] if recorded is not None else None
+            if entry is not None:
+                if entry.get("name") != name or entry.get("folder") != f"members/{index}_{name}":
+                    raise ModelFileError(f"{folder / MEMBERS_FILE}: member {index} is not {name!r} in members/{index}_{name}")
+                if _sha256(path / "engine.json") != entry.get("engine_json_sha256"):
+                    raise ModelFileError(f"{path}: not the member this blend saved (its engine.json checksum differs "
+                                         f"from {MEMBERS_FILE})")
+            member = load_engine(path)
+            if member.name != name:
+                raise ModelFileError(f"{path}: holds a {member.name} engine, the blend expects {name}")
+            from movierec.core.models.persistence import _json_default
+
+            found = _plain(member.get_params(), _json_default)
+            wanted = _plain(create_engine(name, **dict((self.member_params or {}).get(name, {}))).get_params(), _json_default)
+            if entry is not None:
+                wanted = entry.get("params")
+            if found != wanted:
+                changed = sorted(k for k in set(found) | set(wanted or {}) if found.get(k) != (wanted or {}).get(k))
+                raise ModelFileError(f"{path}: member {name!r} was saved with other parameters than the blend's "
+                                     f"({', '.join(changed[:5])} differ)")
+            self.members_.append(member)
         if len(self.coef_) != len(self.members_):
             raise ModelFileError(f"{folder / 'arrays.npz'}: {len(self.coef_)} weights for {len(self.members_)} members")
         self._check_member_indexes()
+
+    def _recorded_members(self, folder: Path) -> list[dict[str, Any]] | None:
+        """The members.json entries, one per member in order; None for a folder saved before the file existed."""
+        path = folder / MEMBERS_FILE
+        if not path.exists() and not path.is_symlink():
+            return None
+        if path.is_symlink() or not path.is_file():
+            raise ModelFileError(f"{path}: not a regular file")
+        try:
+            entries = json.loads(path.read_text(encoding="utf-8"))["members"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise ModelFileError(f"{path}: not a blend's member list") from None
+        if not isinstance(entries, list) or len(entries) != len(self._member_names()) or \
+                not all(isinstance(entry, dict) for entry in entries):
+            raise ModelFileError(f"{path}: lists other members than the blend's {self._member_names()}")
+        return entries
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _plain(params: Mapping[str, Any], default: Any) -> Any:
+    """Parameters as their JSON round trip (tuples become lists), so a saved and a live set compare equal."""
+    return json.loads(json.dumps(dict(params), default=default, sort_keys=True))
 
 
 def ridge_with_intercept(features: np.ndarray, target: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
