@@ -19,7 +19,7 @@ from movierec.core.data.netflix import (
     read_movie_titles,
     read_netflix_ratings,
 )
-from movierec.core.data.netflix_chunk import DEFAULT_LAYOUT, LineLayout
+from movierec.core.data.netflix.block import DEFAULT_LAYOUT, LineLayout
 from movierec.core.data.spec import load_netflix
 from movierec.core.errors import DataError
 from netflix_reference import as_rows, reference_parse
