@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from movierec.core.data.files import reading
 from movierec.core.data.metadata import NETFLIX_LINKS, attach_netflix_links
+from movierec.core.data.netflix import reader
 from movierec.core.data.netflix.reader import RatingColumns, parse_ratings_into, read_movie_titles
 from movierec.core.data.tables import Dataset, make_movies
 from movierec.core.errors import DataError
@@ -120,8 +122,50 @@ def _load_netflix(directory: Path, spec: str, lenient: bool, links: str | Path |
     if skipped:
         notes.append(f"{skipped} malformed rating line(s) skipped (lenient mode)")
     dataset = Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
-    dataset.drop_repeated_ratings()
+    if pairs_repeat(columns.user[: columns.size], columns.movie[: columns.size]):
+        dataset.drop_repeated_ratings()  # rare: the whole-table rule keeps the last of each pair
     return dataset
+
+
+def pairs_repeat(user: np.ndarray, movie: np.ndarray, workers: int | None = None) -> bool:
+    """Whether a (user, movie) pair occurs twice, checked one movie at a time.
+
+    In these files a movie's ratings sit together under its header (a header repeated within a
+    file adds a second run of the same movie; a movie in two files is refused), so a pair can
+    only repeat inside one movie's rows: sorting each movie's user ids costs a fraction of one
+    sort of 64-bit keys over all ratings, and no key array is allocated.
+    """
+    if len(user) < 2:
+        return False
+    workers = reader.WORKERS if workers is None else workers
+    starts = np.flatnonzero(np.r_[True, movie[1:] != movie[:-1]])
+    run_movie = movie[starts]
+    stops = np.r_[starts[1:], len(movie)]
+    runs: list[list[tuple[int, int]]] = [[(int(a), int(b))] for a, b in zip(starts, stops)]
+    if len(np.unique(run_movie)) < len(run_movie):  # a header repeated within a file
+        by_movie: dict[int, list[tuple[int, int]]] = {}
+        for m, run in zip(run_movie.tolist(), runs):
+            by_movie.setdefault(m, []).extend(run)
+        runs = list(by_movie.values())
+    # numpy's sort releases the GIL: the movies are shared among threads in interleaved slices
+    tasks = [runs[i::workers] for i in range(max(1, workers))]
+    if len(tasks) == 1 or len(user) < 1 << 20:
+        return any(_repeat_in(user, task) for task in tasks)
+    with ThreadPoolExecutor(len(tasks)) as pool:
+        return any(pool.map(lambda task: _repeat_in(user, task), tasks))
+
+
+def _repeat_in(user: np.ndarray, movies: list[list[tuple[int, int]]]) -> bool:
+    """Whether any of these movies (each a list of row ranges) holds one user twice."""
+    for ranges in movies:
+        if len(ranges) == 1:
+            start, stop = ranges[0]
+            users = np.sort(user[start:stop])
+        else:
+            users = np.sort(np.concatenate([user[a:b] for a, b in ranges]))
+        if len(users) > 1 and (users[1:] == users[:-1]).any():
+            return True
+    return False
 
 
 def _no_ratings(
