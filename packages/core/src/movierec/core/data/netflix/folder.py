@@ -11,6 +11,7 @@ import numpy as np
 from movierec.core.data.files import reading
 from movierec.core.data.metadata import NETFLIX_LINKS, attach_netflix_links
 from movierec.core.data.netflix import reader
+from movierec.core.data.netflix.prize import find_prize_files, read_probe, read_qualifying
 from movierec.core.data.netflix.reader import RatingColumns, parse_ratings_into, read_movie_titles
 from movierec.core.data.tables import Dataset, make_movies
 from movierec.core.errors import DataError
@@ -28,7 +29,9 @@ def load_netflix(
     repeated within one file merges its ratings (noted); a (user, movie) pair rated more than
     once keeps its last rating (counted in `Dataset.repeated_ratings`). A directory that yields
     no rating is an error saying what was found. Titles come from movie_titles.csv (or .txt);
-    TMDB/IMDb ids from `links`, by default the netflix_imdb_tmdb.csv in the directory.
+    TMDB/IMDb ids from `links`, by default the netflix_imdb_tmdb.csv in the directory. The
+    Prize's probe.txt and qualifying.txt, where present, become `Dataset.probe` and
+    `Dataset.qualifying` (prize.py: their rules).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -124,7 +127,32 @@ def _load_netflix(directory: Path, spec: str, lenient: bool, links: str | Path |
     dataset = Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
     if pairs_repeat(columns.user[: columns.size], columns.movie[: columns.size]):
         dataset.drop_repeated_ratings()  # rare: the whole-table rule keeps the last of each pair
+    _read_prize_files(dataset, directory, lenient)
     return dataset
+
+
+def _read_prize_files(dataset: Dataset, directory: Path, lenient: bool) -> None:
+    """Attach probe.txt and qualifying.txt where the folder has them, skips counted and noted."""
+    for name, path in find_prize_files(directory).items():
+        read = read_probe if name == "probe" else read_qualifying
+        parsed = read(path, lenient=lenient)
+        rows = parsed.rows
+        if parsed.skipped_lines:
+            dataset.skipped_lines += parsed.skipped_lines
+            dataset.notes.append(f"{path.name}: {parsed.skipped_lines} malformed line(s) skipped (lenient mode)")
+        if parsed.repeated_headers:
+            dataset.notes.append(f"{path.name}: {parsed.repeated_headers} movie header(s) repeated, their lines merged")
+        if name == "probe":
+            repeated = rows.duplicated(["user", "movie"]).to_numpy()
+            if repeated.any():
+                rows = rows[~repeated].reset_index(drop=True)
+                dataset.notes.append(
+                    f"{path.name}: {int(repeated.sum())} repeated (user, movie) pair(s) dropped: the first is kept"
+                )
+            dataset.probe = rows
+        else:
+            dataset.qualifying = rows
+        dataset.prize_files[name] = path
 
 
 def pairs_repeat(user: np.ndarray, movie: np.ndarray, workers: int | None = None) -> bool:
@@ -138,7 +166,12 @@ def pairs_repeat(user: np.ndarray, movie: np.ndarray, workers: int | None = None
     if len(user) < 2:
         return False
     workers = reader.WORKERS if workers is None else workers
-    starts = np.flatnonzero(np.r_[True, movie[1:] != movie[:-1]])
+    step = 1 << 22  # where the movie changes, a slice at a time: no table-sized temporaries
+    changes = []
+    for start in range(0, len(movie) - 1, step):
+        stop = min(start + step, len(movie) - 1)
+        changes.append(np.flatnonzero(movie[start + 1 : stop + 1] != movie[start:stop]) + start + 1)
+    starts = np.concatenate([[0], *changes])
     run_movie = movie[starts]
     stops = np.r_[starts[1:], len(movie)]
     runs: list[list[tuple[int, int]]] = [[(int(a), int(b))] for a, b in zip(starts, stops)]
