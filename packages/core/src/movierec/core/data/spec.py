@@ -68,6 +68,7 @@ def load_dataset(
         dataset = load_movielens(Path(location).expanduser(), spec=spec, lenient=lenient)
     else:
         raise DataError(f"unknown dataset spec {excerpt(spec)}: expected {SPEC_HELP}")
+    dataset.lenient = lenient
     if metadata is not None:
         dataset.movies, report = attach_overviews(dataset.movies, read_metadata(metadata))
         dataset.notes.append(report.sentence())

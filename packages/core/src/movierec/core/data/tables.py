@@ -8,6 +8,7 @@ movies:  movie int32, title str, year Int16 (nullable), genres str (pipe-separat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -136,6 +137,12 @@ class Dataset:
     predefined_splits: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
     # repeated (user, movie) ratings dropped at load: only the last of each pair is kept
     repeated_ratings: int = 0
+    # the Netflix Prize's probe pairs (user, movie, line) and qualifying rows (user, movie, date,
+    # line), in file order, where the folder has probe.txt / qualifying.txt; files by those names
+    probe: pd.DataFrame | None = None
+    qualifying: pd.DataFrame | None = None
+    prize_files: dict[str, Path] = field(default_factory=dict)
+    lenient: bool = False  # loaded with --lenient: later checks (the probe split) skip and count too
 
     def stats(self) -> dict[str, Any]:
         """Summary figures: counts, rating and date ranges, sparsity, skipped lines."""
@@ -165,6 +172,8 @@ class Dataset:
             "skipped_lines": int(self.skipped_lines),
             "repeated_ratings": int(self.repeated_ratings),
             "predefined_splits": sorted(self.predefined_splits),
+            **({"probe_pairs": int(len(self.probe))} if self.probe is not None else {}),
+            **({"qualifying_rows": int(len(self.qualifying))} if self.qualifying is not None else {}),
             "notes": list(self.notes),
         }
 
