@@ -179,6 +179,8 @@ def test_probe_split_spelling_and_datasets_without_a_probe() -> None:
         parse_split("probe:3")
     with pytest.raises(DataError, match="this dataset has no probe set"):
         list(iter_folds(load_dataset("sample"), "probe"))
+    with pytest.raises(DataError, match="a bare ratings table has no probe pairs"):
+        list(iter_folds(load_dataset(f"netflix:{FIXTURE}").ratings, "probe"))
 
 
 # ---------------------------------------------------------------- the qualifying writer

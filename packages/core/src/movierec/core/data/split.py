@@ -202,10 +202,12 @@ def probe_split(dataset: Dataset | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     A probe pair that no rating matches is an error naming its file and line; a dataset loaded
     with lenient=True skips such pairs, counted in a note and a warning.
     """
-    probe = dataset.probe if isinstance(dataset, Dataset) else None
+    if not isinstance(dataset, Dataset):
+        raise DataError("split 'probe': a bare ratings table has no probe pairs (nor a --sample of one)")
+    probe = dataset.probe
     if probe is None:
         raise DataError("split 'probe': this dataset has no probe set (a netflix:DIR folder with probe.txt has one)")
-    ratings = dataset.ratings  # type: ignore[union-attr]
+    ratings = dataset.ratings
     # Probe pairs are unique (repeats dropped at load) and ratings are one per pair, so a hash
     # index of the 1.4M probe keys answers each rating in one lookup, with no sort of the ratings.
     index = pd.Index(_pair_key(probe["user"].to_numpy(), probe["movie"].to_numpy()))
@@ -220,17 +222,17 @@ def probe_split(dataset: Dataset | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
         matched[found[hit]] = True
     missing = np.flatnonzero(~matched)
     if len(missing):
-        path = dataset.prize_files.get("probe", "probe.txt")  # type: ignore[union-attr]
+        path = dataset.prize_files.get("probe", "probe.txt")
         first = probe.iloc[int(missing[0])]
         where = f"{path}:{int(first['line'])}: probe pair (customer {int(first['user'])}, movie {int(first['movie'])})"
-        if not dataset.lenient:  # type: ignore[union-attr]
+        if not dataset.lenient:
             raise DataError(
                 f"{where} has no rating in the ratings files; the probe set must be part of the "
                 f"training ratings (--lenient skips such pairs and counts them)"
             )
         note = f"split 'probe': {len(missing)} probe pair(s) with no rating skipped (lenient mode), e.g. {where}"
-        if note not in dataset.notes:  # type: ignore[union-attr]
-            dataset.notes.append(note)  # type: ignore[union-attr]
+        if note not in dataset.notes:
+            dataset.notes.append(note)
         logging.getLogger(__name__).warning(note)
     return _select(ratings, ~is_test), _select(ratings, is_test)
 
