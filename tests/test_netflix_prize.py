@@ -163,6 +163,17 @@ def test_the_probe_split_tests_on_the_probe_pairs_and_trains_on_the_rest() -> No
     assert not set(zip(fold.train["user"], fold.train["movie"])) & set(zip(fold.test["user"], fold.test["movie"]))
 
 
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_the_probe_split_finds_the_pairs_whatever_the_order_of_the_ratings(shuffled: bool) -> None:
+    dataset = load_dataset(f"netflix:{FIXTURE}")
+    if shuffled:  # no movie runs: the pair-by-pair lookup
+        dataset.ratings = dataset.ratings.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    (fold,) = iter_folds(dataset, "probe")
+    probe = set(zip(dataset.probe["user"], dataset.probe["movie"]))
+    assert set(zip(fold.test["user"], fold.test["movie"])) == probe and len(fold.test) == len(probe)
+    assert not set(zip(fold.train["user"], fold.train["movie"])) & probe
+
+
 def test_a_probe_pair_without_a_rating_is_an_error_naming_its_line_or_a_counted_skip(tmp_path: Path) -> None:
     root = folder(tmp_path, probe="1:\n10\n2:\n11\n")  # customer 11 never rated movie 2
     with pytest.raises(DataError, match=r"probe\.txt:4: probe pair \(customer 11, movie 2\) has no rating"):

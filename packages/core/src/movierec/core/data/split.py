@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.tables import Dataset
+from movierec.core.data.tables import Dataset, runs_of
 from movierec.core.errors import DataError, excerpt
 
 SPLIT_HELP = "holdout:N, kfold:K, user:F, temporal:F, predefined[:NAMES] or probe"
@@ -208,18 +208,7 @@ def probe_split(dataset: Dataset | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     if probe is None:
         raise DataError("split 'probe': this dataset has no probe set (a netflix:DIR folder with probe.txt has one)")
     ratings = dataset.ratings
-    # Probe pairs are unique (repeats dropped at load) and ratings are one per pair, so a hash
-    # index of the 1.4M probe keys answers each rating in one lookup, with no sort of the ratings.
-    index = pd.Index(_pair_key(probe["user"].to_numpy(), probe["movie"].to_numpy()))
-    is_test = np.zeros(len(ratings), dtype=bool)
-    matched = np.zeros(len(probe), dtype=bool)
-    user, movie = ratings["user"].to_numpy(), ratings["movie"].to_numpy()
-    for start in range(0, len(ratings), _PROBE_CHUNK):  # 8 bytes of key per rating, a chunk at a time
-        stop = start + _PROBE_CHUNK
-        found = index.get_indexer(_pair_key(user[start:stop], movie[start:stop]))
-        hit = found >= 0
-        is_test[start:stop] = hit
-        matched[found[hit]] = True
+    is_test, matched = _probe_rows(ratings["user"].to_numpy(), ratings["movie"].to_numpy(), probe)
     missing = np.flatnonzero(~matched)
     if len(missing):
         path = dataset.prize_files.get("probe", "probe.txt")
@@ -237,12 +226,38 @@ def probe_split(dataset: Dataset | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataF
     return _select(ratings, ~is_test), _select(ratings, is_test)
 
 
-_PROBE_CHUNK = 1 << 24
+def _probe_rows(user: np.ndarray, movie: np.ndarray, probe: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which ratings are probe pairs, and which probe pairs some rating matched.
 
-
-def _pair_key(user: np.ndarray, movie: np.ndarray) -> np.ndarray:
-    """One int64 per (user, movie) pair."""
-    return (movie.astype(np.int64) << 32) | (user.astype(np.int64) & 0xFFFFFFFF)
+    Ratings come in runs of one movie (a Netflix file's blocks), so each run's customers are
+    looked up among that movie's few probe customers: small sorted arrays, no sort of the ratings
+    (ratings in any other order are looked up pair by pair among all probe pairs).
+    """
+    probe_movie, probe_user = probe["movie"].to_numpy(), probe["user"].to_numpy()
+    order = np.lexsort((probe_user, probe_movie))
+    sorted_movie, sorted_user = probe_movie[order], probe_user[order]
+    movie_ids, first = np.unique(sorted_movie, return_index=True)
+    bounds = dict(zip(movie_ids.tolist(), zip(first.tolist(), np.r_[first[1:], len(order)].tolist())))
+    is_test = np.zeros(len(user), dtype=bool)
+    matched = np.zeros(len(probe), dtype=bool)
+    starts, stops = runs_of(movie)
+    if len(starts) > len(user) // 16 + 1:  # no movie runs worth the name: one lookup of every pair
+        keys = (sorted_movie.astype(np.int64) << 32) | sorted_user.astype(np.int64)
+        pairs = (movie.astype(np.int64) << 32) | user.astype(np.int64)
+        at = np.minimum(np.searchsorted(keys, pairs), len(keys) - 1)
+        is_test = keys[at] == pairs
+        matched[order[at[is_test]]] = True
+        return is_test, matched
+    for start, stop, run_movie in zip(starts.tolist(), stops.tolist(), movie[starts].tolist()):
+        if run_movie not in bounds:
+            continue
+        low, high = bounds[run_movie]
+        customers = sorted_user[low:high]
+        at = np.minimum(np.searchsorted(customers, user[start:stop]), len(customers) - 1)
+        hit = customers[at] == user[start:stop]
+        is_test[start:stop] = hit
+        matched[order[low + at[hit]]] = True
+    return is_test, matched
 
 
 def _per_user_split(

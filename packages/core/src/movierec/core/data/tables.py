@@ -67,6 +67,21 @@ def repeated_pairs(user: np.ndarray, movie: np.ndarray) -> np.ndarray | None:
     return superseded
 
 
+def runs_of(values: np.ndarray, step: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, stops) of the runs of equal neighbours, e.g. each movie's block of a Netflix file.
+
+    Found a slice of `step` values at a time, so no temporary as long as the table is made.
+    """
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    changes = [np.zeros(1, dtype=np.int64)]
+    for start in range(0, len(values) - 1, step):
+        stop = min(start + step, len(values) - 1)
+        changes.append(np.flatnonzero(values[start + 1 : stop + 1] != values[start:stop]) + start + 1)
+    starts = np.concatenate(changes)
+    return starts, np.r_[starts[1:], len(values)]
+
+
 def drop_repeated_ratings(ratings: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Keep the last rating of each (user, movie) pair; return the table and how many were dropped."""
     drop = repeated_pairs(ratings["user"].to_numpy(), ratings["movie"].to_numpy())

@@ -13,7 +13,7 @@ from movierec.core.data.metadata import NETFLIX_LINKS, attach_netflix_links
 from movierec.core.data.netflix import reader
 from movierec.core.data.netflix.prize import find_prize_files, read_probe, read_qualifying
 from movierec.core.data.netflix.reader import RatingColumns, parse_ratings_into, read_movie_titles
-from movierec.core.data.tables import Dataset, make_movies
+from movierec.core.data.tables import Dataset, make_movies, runs_of
 from movierec.core.errors import DataError
 
 
@@ -166,14 +166,8 @@ def pairs_repeat(user: np.ndarray, movie: np.ndarray, workers: int | None = None
     if len(user) < 2:
         return False
     workers = reader.WORKERS if workers is None else workers
-    step = 1 << 22  # where the movie changes, a slice at a time: no table-sized temporaries
-    changes = []
-    for start in range(0, len(movie) - 1, step):
-        stop = min(start + step, len(movie) - 1)
-        changes.append(np.flatnonzero(movie[start + 1 : stop + 1] != movie[start:stop]) + start + 1)
-    starts = np.concatenate([[0], *changes])
+    starts, stops = runs_of(movie)
     run_movie = movie[starts]
-    stops = np.r_[starts[1:], len(movie)]
     runs: list[list[tuple[int, int]]] = [[(int(a), int(b))] for a, b in zip(starts, stops)]
     if len(np.unique(run_movie)) < len(run_movie):  # a header repeated within a file
         by_movie: dict[int, list[tuple[int, int]]] = {}
