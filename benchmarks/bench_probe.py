@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     folder, total = prize_folder(args.cache, args.ratings)
     size = sum(p.stat().st_size for p in folder.glob("*.txt"))
     print(f"{folder}: {total:,} ratings in {len(list(folder.glob('combined_data_*.txt')))} file(s) "
-          f"of {MOVIES_PER_FILE:,} movies, {size / 2**20:,.0f} MiB with probe and qualifying")
+          f"of {MOVIES_PER_FILE:,} movies each, {size / 2**20:,.0f} MiB with probe and qualifying")
     out = args.cache / "qualifying_predictions.txt"
     result = subprocess.run(
         [sys.executable, "-c", PEAK + STEPS, str(folder), args.engine, str(out)],

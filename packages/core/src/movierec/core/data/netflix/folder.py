@@ -124,7 +124,7 @@ def _load_netflix(directory: Path, spec: str, lenient: bool, links: str | Path |
         notes.append(f"{links_path.name}: TMDB/IMDb ids for {linked} of {len(movies)} titles")
     if skipped:
         notes.append(f"{skipped} malformed rating line(s) skipped (lenient mode)")
-    dataset = Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
+    dataset = Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes, lenient=lenient)
     if pairs_repeat(columns.user[: columns.size], columns.movie[: columns.size]):
         dataset.drop_repeated_ratings()  # rare: the whole-table rule keeps the last of each pair
     _read_prize_files(dataset, directory, lenient)
