@@ -43,7 +43,7 @@ import json, sys, time
 from pathlib import Path
 from movierec.core.data import netflix
 from movierec.core.data.spec import load_netflix
-reader = getattr(netflix, "reader", netflix)  # a package since the data layer went by source
+reader = getattr(netflix, "reader", netflix)  # WORKERS lives in the reader module; a --baseline tree may lack it
 reader.WORKERS = int(sys.argv[1]) or reader.WORKERS
 paths = [Path(p) for p in sys.argv[2:]]
 start, cpu = time.perf_counter(), time.process_time()
