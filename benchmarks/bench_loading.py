@@ -9,6 +9,11 @@ so peak RSS (VmHWM) is measured per method. The notebook's method is pandas read
     hatch run python benchmarks/bench_loading.py --ratings 2000000
     hatch run python benchmarks/bench_loading.py --files 4 --ratings 25120127   # full-Prize scale
     hatch run python benchmarks/bench_loading.py --skip-notebook --repeat 3 --baseline /tmp/old/src
+    hatch run python benchmarks/bench_loading.py --repeat 3 --csv-libraries   # polars and pyarrow too
+
+movierec's figure is the whole folder loader (`load_netflix`: parsing, then the check for repeated
+(user, movie) pairs), as `load_dataset("netflix:DIR")` runs it. --csv-libraries also reads the
+first file into the same table with the block parser alone, with polars and with pyarrow.
 
 --baseline SRC times the parser of another source tree (a folder holding movierec/, e.g. an
 older commit's packages/core/src, from `git archive`) alternately with this one: before/after
@@ -37,19 +42,82 @@ MOVIEREC_METHOD = """
 import json, sys, time
 from pathlib import Path
 from movierec.core.data import netflix
-from movierec.core.data.netflix import read_netflix_ratings
 from movierec.core.data.spec import load_netflix
-netflix.WORKERS = int(sys.argv[1]) or netflix.WORKERS
+reader = getattr(netflix, "reader", netflix)  # WORKERS lives in the reader module; a --baseline tree may lack it
+reader.WORKERS = int(sys.argv[1]) or reader.WORKERS
 paths = [Path(p) for p in sys.argv[2:]]
 start, cpu = time.perf_counter(), time.process_time()
-if len(paths) == 1:
-    ratings = read_netflix_ratings(paths[0]).ratings
-else:
-    ratings = load_netflix(paths[0].parent, spec="bench").ratings
+dataset = load_netflix(paths[0].parent, spec="bench")  # the whole loader: parse, repeat check
+ratings = dataset.ratings
 seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "workers": netflix.WORKERS,
-                  "movies": int(ratings["movie"].nunique()),
+print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "workers": reader.WORKERS,
+                  "movies": int(ratings["movie"].nunique()), "repeated": dataset.repeated_ratings,
                   "table_bytes": int(ratings.memory_usage(deep=True).sum()),
+                  "peak_rss": _peak()}))
+"""
+
+# --csv-libraries: one combined_data file to the canonical table, by the block parser alone and by
+# the two CSV libraries. The libraries check field types only: a damaged header, a rating of 7
+# or a line before any header would need checks of their own to be named by file and line.
+PARSER_METHOD = """
+import json, sys, time
+from movierec.core.data.netflix import read_netflix_ratings
+start, cpu = time.perf_counter(), time.process_time()
+ratings = read_netflix_ratings(sys.argv[1]).ratings
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "movies": int(ratings["movie"].nunique()),
+                  "peak_rss": _peak()}))
+"""
+
+POLARS_METHOD = """
+import json, sys, time
+import pandas as pd, polars as pl
+start, cpu = time.perf_counter(), time.process_time()
+raw = pl.read_csv(sys.argv[1], has_header=False, new_columns=["user", "rating", "date"],
+                  schema_overrides={"user": pl.Utf8, "rating": pl.Int8, "date": pl.Utf8},
+                  truncate_ragged_lines=True)  # a header line 'MovieID:' has one field
+header = raw["rating"].is_null()
+table = raw.select(
+    user=pl.when(~header).then(pl.col("user")).cast(pl.Int32),
+    movie=pl.when(header).then(pl.col("user").str.strip_suffix(":")).cast(pl.Int32).forward_fill(),
+    rating=pl.col("rating").cast(pl.Float32),
+    date=pl.col("date").str.to_datetime("%Y-%m-%d", time_unit="ms"),
+).filter(~header)
+del raw, header
+ratings = pd.DataFrame({"user": table["user"].to_numpy(), "movie": table["movie"].to_numpy(),
+                        "rating": table["rating"].to_numpy(),
+                        "date": table["date"].to_numpy().astype("datetime64[s]")})
+del table
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "movies": int(ratings["movie"].nunique()),
+                  "peak_rss": _peak()}))
+"""
+
+PYARROW_METHOD = """
+import json, sys, time
+import numpy as np, pandas as pd, pyarrow as pa, pyarrow.csv as csv
+start, cpu = time.perf_counter(), time.process_time()
+headers = []  # (physical row, text) of each 'MovieID:' line, which has one field, not three
+def header(row):
+    headers.append((row.number, row.text))
+    return "skip"
+table = csv.read_csv(
+    sys.argv[1],
+    # one thread: only then does the handler learn the row number that places a header
+    read_options=csv.ReadOptions(column_names=["user", "rating", "date"], use_threads=False),
+    parse_options=csv.ParseOptions(invalid_row_handler=header),
+    convert_options=csv.ConvertOptions(column_types={"user": pa.int32(), "rating": pa.float32(), "date": pa.date32()}),
+)
+rows = np.array([number for number, _ in headers], dtype=np.int64)
+first = rows - 1 - np.arange(len(rows))  # the first kept row under each header
+counts = np.diff(np.r_[first, table.num_rows])
+movie = np.repeat(np.array([int(text[:-1]) for _, text in headers], dtype=np.int32), counts)
+ratings = pd.DataFrame({"user": table["user"].to_numpy(), "movie": movie,
+                        "rating": table["rating"].to_numpy(),
+                        "date": table["date"].to_numpy().astype("datetime64[s]")})
+del table
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "movies": int(ratings["movie"].nunique()),
                   "peak_rss": _peak()}))
 """
 
@@ -88,6 +156,9 @@ def _peak():
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 """
+
+
+LIBRARY_METHODS = {"block parser": PARSER_METHOD, "polars": POLARS_METHOD, "pyarrow": PYARROW_METHOD}
 
 
 def generate(cache: Path, n_ratings: int, n_files: int) -> tuple[list[Path], int]:
@@ -156,6 +227,10 @@ def main(argv: list[str] | None = None) -> None:
         "--baseline", type=Path, default=None,
         help="a source folder holding another movierec (e.g. an older commit) to time alternately",
     )
+    parser.add_argument(
+        "--csv-libraries", action="store_true",
+        help="also read the first file with polars and pyarrow, against the block parser alone",
+    )
     args = parser.parse_args(argv)
 
     paths, truth = generate(args.cache, args.ratings, args.files)
@@ -163,8 +238,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(paths)} file(s), {size / 2**20:,.0f} MiB, {truth:,} ratings")
     compare = len(paths) == 1 and not args.skip_notebook
     ours_runs, notebook_runs, baseline_runs = [], [], []
+    library_runs: dict[str, list[dict]] = {name: [] for name in LIBRARY_METHODS} if args.csv_libraries else {}
     for _ in range(args.repeat):  # interleaved, so all methods meet the same machine load
         ours_runs.append(run_once(MOVIEREC_METHOD, [str(args.workers), *map(str, paths)]))
+        for name, runs in library_runs.items():
+            runs.append(run_once(LIBRARY_METHODS[name], [str(paths[0])]))
         if compare:
             notebook_runs.append(run_once(NOTEBOOK_METHOD, [str(paths[0])]))
         if args.baseline is not None:
@@ -180,11 +258,20 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"movierec : {ours['seconds']:6.2f} s (CPU {ours['cpu']:6.2f} s)  "
         f"peak RSS {ours['peak_rss'] / gib:5.2f} GiB  {ours['ratings']:,} ratings, "
-        f"{ours['movies']:,} movies, {ours['workers']} thread(s)  "
+        f"{ours['movies']:,} movies, {ours['repeated']:,} repeated pairs, {ours['workers']} thread(s)  "
         f"({ours['table_bytes'] / ours['ratings']:.1f} bytes/rating in the table)"
     )
     if ours["ratings"] != truth:
         raise SystemExit(f"movierec counted {ours['ratings']:,} ratings, expected {truth:,}")
+    if library_runs:
+        parser_alone = best(library_runs["block parser"])
+        for name, runs in library_runs.items():
+            lib = best(runs)
+            print(
+                f"  {name:13s}: {lib['seconds']:6.2f} s (CPU {lib['cpu']:6.2f} s)  peak RSS "
+                f"{lib['peak_rss'] / gib:5.2f} GiB  {lib['ratings']:,} ratings, {lib['movies']:,} movies  "
+                f"({lib['seconds'] / parser_alone['seconds']:.2f}x the block parser's wall time)"
+            )
     if compare:
         notebook = best(notebook_runs)
         kept = notebook["ratings"] - notebook["header_rows_leaked"]

@@ -11,7 +11,7 @@ import pandas as pd
 def reference_parse(data: bytes, max_user_digits: int = 8) -> tuple[list[tuple[int, int, int, str]], list[int]]:
     """A plain line-by-line reading of the format: (valid ratings, 1-based bad line numbers).
 
-    The rules of netflix.py's docstring, written the obvious way: a line without a comma is a
+    The rules of netflix/reader.py's docstring, written the obvious way: a line without a comma is a
     header ('MovieID:' or damaged, and then the lines under it are bad too), one with a comma
     is a rating line; blank lines and lines of spaces carry nothing.
     """

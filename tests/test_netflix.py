@@ -19,8 +19,10 @@ from movierec.core.data.netflix import (
     read_movie_titles,
     read_netflix_ratings,
 )
-from movierec.core.data.netflix_chunk import DEFAULT_LAYOUT, LineLayout
+from movierec.core.data.netflix.block import DEFAULT_LAYOUT, LineLayout
+from movierec.core.data.netflix.folder import pairs_repeat
 from movierec.core.data.spec import load_netflix
+from movierec.core.data.tables import repeated_pairs
 from movierec.core.errors import DataError
 from netflix_reference import as_rows, reference_parse
 
@@ -356,6 +358,28 @@ def test_a_repeated_user_movie_rating_keeps_the_last_and_is_counted(tmp_path: Pa
     assert as_rows(dataset.ratings) == [(1, 11, 2, "2005-01-01"), (1, 10, 5, "2004-01-01")]
     assert dataset.repeated_ratings == 1 and dataset.stats()["repeated_ratings"] == 1
     assert any("1 repeated (user, movie) rating(s) dropped: the last one in file order is kept" in n for n in dataset.notes)
+
+
+def test_a_pair_repeated_across_two_headers_of_one_movie_is_caught(tmp_path: Path) -> None:
+    write(tmp_path / "combined_data_1.txt", "1:\n10,3,2005-01-01\n2:\n10,4,2005-01-02\n1:\n10,5,2005-01-03\n")
+    dataset = load_netflix(tmp_path, spec="netflix:x")
+    assert as_rows(dataset.ratings) == [(2, 10, 4, "2005-01-02"), (1, 10, 5, "2005-01-03")]
+    assert dataset.repeated_ratings == 1
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_per_movie_repeat_check_agrees_with_the_whole_table_one(workers: int) -> None:
+    rng = np.random.default_rng(5)
+    n = (1 << 20) + 1000  # large enough for the threaded path
+    movie = np.sort(rng.integers(1, 400, n)).astype(np.int32)
+    movie[-500:] = 3  # a second run of movie 3, as a repeated header makes
+    for users_drawn in (10**9, 3_000):  # almost surely no repeat; then surely repeats
+        user = rng.choice(users_drawn, n, replace=users_drawn < n).astype(np.int32)
+        expected = repeated_pairs(user, movie) is not None
+        assert pairs_repeat(user, movie, workers=workers) == expected
+    user = np.arange(n, dtype=np.int32)
+    user[-1] = user[np.flatnonzero(movie == 3)[0]]  # the only repeat spans the two runs of movie 3
+    assert pairs_repeat(user, movie, workers=workers) and repeated_pairs(user, movie) is not None
 
 
 @pytest.mark.parametrize(

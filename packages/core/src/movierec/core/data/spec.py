@@ -1,9 +1,10 @@
 """Dataset specs: one string names a dataset everywhere (`sample`, `netflix:DIR`, `movielens:DIR`).
 
-Netflix TMDB/IMDb ids: a `netflix_imdb_tmdb.csv` (the Netflix-Prize-IMDB-TMDB map) inside the
-Netflix directory is used automatically; `links=PATH` names one elsewhere. MovieLens ids come from
-the directory's `links.csv`. Metadata (`metadata=PATH`) is joined through these ids, else through
-normalized title and year; Dataset.notes says how many titles matched.
+This module only dispatches by name; each source has its own loader (`data/netflix/`,
+`data/movielens.py`). Netflix TMDB/IMDb ids: a `netflix_imdb_tmdb.csv` (the Netflix-Prize-IMDB-TMDB
+map) inside the Netflix directory is used automatically; `links=PATH` names one elsewhere.
+MovieLens ids come from the directory's `links.csv`. Metadata (`metadata=PATH`) is joined through
+these ids, else through normalized title and year; Dataset.notes says how many titles matched.
 """
 
 from __future__ import annotations
@@ -14,16 +15,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.files import check_regular_file, expand_user, reading
-from movierec.core.data.metadata import (
-    NETFLIX_LINKS,
-    attach_netflix_links,
-    attach_overviews,
-    read_metadata,
-)
-from movierec.core.data.netflix import RatingColumns, parse_ratings_into, read_movie_titles
-from movierec.core.data.tables import Dataset, make_movies
+from movierec.core.data.files import check_regular_file, expand_user
+from movierec.core.data.metadata import attach_overviews, read_metadata
+from movierec.core.data.netflix import load_netflix
+from movierec.core.data.tables import Dataset
 from movierec.core.errors import DataError, excerpt
+
+__all__ = ["SPEC_HELP", "load_dataset", "load_netflix", "sample_dir"]
 
 SPEC_HELP = "'sample', 'netflix:DIR' or 'movielens:DIR'"
 
@@ -61,15 +59,8 @@ def load_dataset(
     kind, _, location = spec.partition(":")
     kind = kind.strip().lower()
     if kind == "sample" and not location:
-        directory = sample_dir()
-        dataset = load_netflix(directory, spec="sample", lenient=lenient, links=links)
-        metadata = metadata or directory / "movies_metadata.csv"
-        genres = directory / "movie_genres.csv"
-        if genres.exists():
-            table = pd.read_csv(check_regular_file(genres), dtype={"movie": np.int32, "genres": str})
-            dataset.movies["genres"] = dataset.movies["movie"].map(
-                table.set_index("movie")["genres"]
-            ).astype("string")
+        dataset = _load_sample(lenient, links)
+        metadata = metadata or sample_dir() / "movies_metadata.csv"
     elif kind == "netflix" and location:
         dataset = load_netflix(expand_user(location), spec=spec, lenient=lenient, links=links)
     elif kind == "movielens" and location:
@@ -78,172 +69,19 @@ def load_dataset(
         dataset = load_movielens(expand_user(location), spec=spec, lenient=lenient)
     else:
         raise DataError(f"unknown dataset spec {excerpt(spec)}: expected {SPEC_HELP}")
+    dataset.lenient = lenient
     if metadata is not None:
         dataset.movies, report = attach_overviews(dataset.movies, read_metadata(metadata))
         dataset.notes.append(report.sentence())
     return dataset
 
 
-def load_netflix(
-    directory: str | Path, spec: str, lenient: bool = False, links: str | Path | None = None
-) -> Dataset:
-    """Load a Netflix Prize directory in the Kaggle or the original layout, or both.
-
-    Kaggle's combined_data_*.txt files are read first; a per-movie mv_NNNNNNN.txt file (in
-    training_set/, or directly in the directory, with a note) is read only when no combined file
-    holds its movie, so each rating counts once. A movie in two combined files, or two per-movie
-    files of one movie (mv_0000001.txt and mv_1.txt), is an error naming both files. A header
-    repeated within one file merges its ratings (noted); a (user, movie) pair rated more than
-    once keeps its last rating (counted in `Dataset.repeated_ratings`). A directory that yields
-    no rating is an error saying what was found. Titles come from movie_titles.csv (or .txt);
-    TMDB/IMDb ids from `links`, by default the netflix_imdb_tmdb.csv in the directory.
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise DataError(f"{directory}: Netflix directory not found")
-    with reading(directory):
-        return _load_netflix(directory, spec, lenient, links)
-
-
-def _load_netflix(directory: Path, spec: str, lenient: bool, links: str | Path | None) -> Dataset:
-    combined = sorted(directory.glob("combined_data_*.txt"), key=_natural_key)
-    per_movie = _per_movie_files([directory / "training_set", directory])
-    titles_path = next(
-        (p for p in (directory / "movie_titles.csv", directory / "movie_titles.txt") if p.exists()),
-        None,
-    )
-    if not combined and not per_movie and titles_path is None:
-        raise DataError(
-            f"{directory}: no Netflix Prize files (expected combined_data_*.txt or "
-            "training_set/mv_*.txt, and movie_titles.csv or movie_titles.txt)"
-        )
-    notes: list[str] = []
-    columns = RatingColumns(sum(_size(p) for p in [*combined, *per_movie.values()]))
-    skipped = 0
-    source_of: dict[int, Path] = {}
-    empty: list[Path] = []
-    repeated: list[str] = []
-    for path in combined:
-        before = columns.size
-        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
-        skipped += lines
-        if columns.size == before:
-            empty.append(path)
-        unique, counts = np.unique(headers, return_counts=True)
-        if (counts > 1).any():
-            repeated.append(f"{path.name} ({int((counts - 1).sum())}, e.g. movie {int(unique[counts > 1][0])})")
-        for movie in unique.tolist():
-            if source_of.setdefault(movie, path) != path:
-                raise DataError(
-                    f"movie {movie} appears in both {source_of[movie]} and {path}; "
-                    "remove the file that repeats it so no rating counts twice"
-                )
-    covered = [m for m in per_movie if m in source_of]
-    for movie, path in per_movie.items():
-        if movie in source_of:
-            continue
-        before = columns.size
-        lines, headers = parse_ratings_into(path, columns, lenient=lenient)
-        skipped += lines
-        if columns.size == before:
-            empty.append(path)
-        strangers = sorted(set(headers.tolist()) - {movie})
-        if strangers:
-            raise DataError(f"{path}: holds movie {strangers[0]}, expected only movie {movie}")
-        source_of[movie] = path
-    if combined and per_movie:
-        notes.append(
-            f"both layouts present: read {len(combined)} combined_data file(s) and "
-            f"{len(per_movie) - len(covered)} training_set file(s); skipped {len(covered)} "
-            "training_set/mv_*.txt file(s) whose movies the combined files hold, "
-            "so no rating counts twice"
-        )
-    loose = [p for p in per_movie.values() if p.parent == directory]
-    if loose:
-        notes.append(
-            f"read {len(loose)} mv_*.txt file(s) placed directly in {directory} "
-            "(the original layout keeps them in training_set/)"
-        )
-    if columns.size == 0:
-        raise DataError(_no_ratings(directory, combined, per_movie, titles_path, skipped))
-    if empty:
-        notes.append(f"{len(empty)} ratings file(s) hold no rating, e.g. {empty[0].name}")
-    if repeated:
-        notes.append(
-            "movie headers repeated within a file, their ratings merged: " + "; ".join(repeated[:3])
-        )
-    ratings = columns.to_frame()
-    # The headers name every movie read: cheaper than a unique() over 100M ratings.
-    headers = np.array(sorted(source_of), dtype=np.int32)
-    if titles_path is not None:
-        movies = read_movie_titles(titles_path)
-    else:
-        movies = make_movies(headers, [f"movie {i}" for i in headers])
-        notes.append("no movie_titles file: titles are 'movie <id>'")
-    untitled = np.setdiff1d(headers, movies["movie"].to_numpy())
-    if len(untitled):
-        notes.append(f"{len(untitled)} movie(s) of the ratings files have no title, e.g. movie {untitled[0]}")
-    links_path = Path(links) if links is not None else directory / NETFLIX_LINKS
-    if links is not None or links_path.exists():
-        movies, linked = attach_netflix_links(movies, links_path)
-        notes.append(f"{links_path.name}: TMDB/IMDb ids for {linked} of {len(movies)} titles")
-    if skipped:
-        notes.append(f"{skipped} malformed rating line(s) skipped (lenient mode)")
-    dataset = Dataset(spec=spec, ratings=ratings, movies=movies, skipped_lines=skipped, notes=notes)
-    dataset.drop_repeated_ratings()
+def _load_sample(lenient: bool, links: str | Path | None) -> Dataset:
+    """The embedded sample: a Netflix folder plus its genres file."""
+    directory = sample_dir()
+    dataset = load_netflix(directory, spec="sample", lenient=lenient, links=links)
+    genres = directory / "movie_genres.csv"
+    if genres.exists():
+        table = pd.read_csv(check_regular_file(genres), dtype={"movie": np.int32, "genres": str})
+        dataset.movies["genres"] = dataset.movies["movie"].map(table.set_index("movie")["genres"]).astype("string")
     return dataset
-
-
-def _no_ratings(
-    directory: Path, combined: list[Path], per_movie: dict[int, Path], titles: Path | None, skipped: int
-) -> str:
-    """Say what a Netflix directory that yielded no rating holds, and what is missing."""
-    found = [f"{len(combined)} combined_data_*.txt file(s) ({_some_names(combined)})"] if combined else []
-    if per_movie:
-        found.append(f"{len(per_movie)} mv_*.txt file(s) ({_some_names(list(per_movie.values()))})")
-    elif (directory / "training_set").is_dir():
-        found.append("a training_set/ folder without mv_*.txt files")
-    if titles is not None:
-        found.append(titles.name)
-    why = f", {skipped} malformed line(s) skipped" if skipped else ""
-    return (
-        f"{directory}: no ratings found (found {', '.join(found)}{why}); expected 'MovieID:' header "
-        "lines followed by 'CustomerID,Rating,Date' lines in combined_data_*.txt or "
-        "training_set/mv_*.txt"
-    )
-
-
-def _some_names(paths: list[Path]) -> str:
-    """The first three file names, then '...'."""
-    return ", ".join(p.name for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
-
-
-def _per_movie_files(folders: list[Path]) -> dict[int, Path]:
-    """Per-movie files by movie id; two files of one movie (mv_0000001.txt, mv_1.txt) are an error."""
-    files: dict[int, Path] = {}
-    for folder in folders:
-        for path in sorted(folder.glob("mv_*.txt")):
-            number = path.stem[3:]
-            if not (number.isascii() and number.isdigit()):
-                raise DataError(f"{path}: expected a per-movie file name like mv_0000001.txt")
-            movie = int(number)
-            if movie in files:
-                raise DataError(
-                    f"{files[movie]} and {path} are both files of movie {movie}; remove one so "
-                    "that no rating is lost or counted twice"
-                )
-            files[movie] = path
-    return files
-
-
-def _size(path: Path) -> int:
-    """The byte size of a ratings file (a folder of that name is an error)."""
-    if path.is_dir():
-        raise DataError(f"{path}: is a folder, expected a ratings file")
-    return path.stat().st_size
-
-
-def _natural_key(path: Path) -> tuple[int, str]:
-    """combined_data_2 before combined_data_10; names without a number last."""
-    digits = "".join(ch for ch in path.stem if ch.isdigit())
-    return (int(digits) if digits else 1 << 30, path.name)

@@ -7,12 +7,16 @@
     temporal:F     per user, the latest fraction F of their ratings is the test set (probe-like)
     predefined     MovieLens 100k's five-fold cross-validation: the folds u1..u5 the dataset has
     predefined:NAMES  the named folds, comma-separated; ua and ub only this way (predefined:ua,ub)
+    probe          the Netflix Prize's probe set (probe.txt of a netflix:DIR folder): test on the
+                   probe pairs' ratings, train on every other rating; a probe pair with no rating
+                   is an error naming its line (with --lenient, skipped and counted)
 
 Numbers that are not finite (inf, nan) and counts with a fractional part (holdout:1.5) are errors.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from movierec.core.data.tables import Dataset
+from movierec.core.data.tables import Dataset, runs_of
 from movierec.core.errors import DataError, excerpt
 
-SPLIT_HELP = "holdout:N, kfold:K, user:F, temporal:F or predefined[:NAMES]"
+SPLIT_HELP = "holdout:N, kfold:K, user:F, temporal:F, predefined[:NAMES] or probe"
 FIVE_FOLD = ("u1", "u2", "u3", "u4", "u5")
 
 
@@ -47,6 +51,8 @@ class SplitSpec:
     def __str__(self) -> str:
         if self.kind == "predefined":
             return "predefined" + (":" + ",".join(self.names) if self.names else "")
+        if self.kind == "probe":
+            return "probe"
         return f"{self.kind}:{_number(self.value)}"  # type: ignore[arg-type]
 
 
@@ -62,6 +68,10 @@ def parse_split(text: str) -> SplitSpec:
         if repeated:
             raise DataError(f"split {shown}: fold {', '.join(repeated)} named twice")
         return SplitSpec("predefined", None, names)
+    if kind == "probe":
+        if value.strip():
+            raise DataError(f"split {shown}: the probe split takes no value; write 'probe'")
+        return SplitSpec("probe")
     if kind not in defaults:
         raise DataError(f"unknown split {shown}: expected {SPLIT_HELP}")
     value = value.strip() or defaults[kind]
@@ -128,6 +138,9 @@ def iter_folds(dataset: Dataset | pd.DataFrame, split: str | SplitSpec, seed: in
     elif spec.kind == "temporal":
         train, test = temporal_split(ratings, float(spec.value))  # type: ignore[arg-type]
         yield Fold("temporal", train, test)
+    elif spec.kind == "probe":
+        train, test = probe_split(dataset)
+        yield Fold("probe", train, test)
     else:
         for name in predefined_fold_names(dataset, spec):
             train, test = dataset.predefined_splits[name]  # type: ignore[union-attr]
@@ -181,6 +194,70 @@ def temporal_split(ratings: pd.DataFrame, test_fraction: float = 0.2) -> tuple[p
     # seconds since 1970 fit 32 bits until 2106; NaT (int64 min) becomes 0, the earliest
     key = np.clip(seconds, 0, (1 << 32) - 1).astype(np.uint64)
     return _per_user_split(ratings, key, test_fraction, stable=True)
+
+
+def probe_split(dataset: Dataset | pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The Prize's protocol: the ratings of the probe pairs are the test set, all others train.
+
+    A probe pair that no rating matches is an error naming its file and line; a dataset loaded
+    with lenient=True skips such pairs, counted in a note and a warning.
+    """
+    if not isinstance(dataset, Dataset):
+        raise DataError("split 'probe': a bare ratings table has no probe pairs (nor a --sample of one)")
+    probe = dataset.probe
+    if probe is None:
+        raise DataError("split 'probe': this dataset has no probe set (a netflix:DIR folder with probe.txt has one)")
+    ratings = dataset.ratings
+    is_test, matched = _probe_rows(ratings["user"].to_numpy(), ratings["movie"].to_numpy(), probe)
+    missing = np.flatnonzero(~matched)
+    if len(missing):
+        path = dataset.prize_files.get("probe", "probe.txt")
+        first = probe.iloc[int(missing[0])]
+        where = f"{path}:{int(first['line'])}: probe pair (customer {int(first['user'])}, movie {int(first['movie'])})"
+        if not dataset.lenient:
+            raise DataError(
+                f"{where} has no rating in the ratings files; the probe set must be part of the "
+                f"training ratings (--lenient skips such pairs and counts them)"
+            )
+        note = f"split 'probe': {len(missing)} probe pair(s) with no rating skipped (lenient mode), e.g. {where}"
+        if note not in dataset.notes:
+            dataset.notes.append(note)
+        logging.getLogger(__name__).warning(note)
+    return _select(ratings, ~is_test), _select(ratings, is_test)
+
+
+def _probe_rows(user: np.ndarray, movie: np.ndarray, probe: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which ratings are probe pairs, and which probe pairs some rating matched.
+
+    Ratings come in runs of one movie (a Netflix file's blocks), so each run's customers are
+    looked up among that movie's few probe customers: small sorted arrays, no sort of the ratings
+    (ratings in any other order are looked up pair by pair among all probe pairs).
+    """
+    probe_movie, probe_user = probe["movie"].to_numpy(), probe["user"].to_numpy()
+    order = np.lexsort((probe_user, probe_movie))
+    sorted_movie, sorted_user = probe_movie[order], probe_user[order]
+    movie_ids, first = np.unique(sorted_movie, return_index=True)
+    bounds = dict(zip(movie_ids.tolist(), zip(first.tolist(), np.r_[first[1:], len(order)].tolist())))
+    is_test = np.zeros(len(user), dtype=bool)
+    matched = np.zeros(len(probe), dtype=bool)
+    starts, stops = runs_of(movie)
+    if len(starts) > len(user) // 16 + 1:  # no movie runs worth the name: one lookup of every pair
+        keys = (sorted_movie.astype(np.int64) << 32) | sorted_user.astype(np.int64)
+        pairs = (movie.astype(np.int64) << 32) | user.astype(np.int64)
+        at = np.minimum(np.searchsorted(keys, pairs), len(keys) - 1)
+        is_test = keys[at] == pairs
+        matched[order[at[is_test]]] = True
+        return is_test, matched
+    for start, stop, run_movie in zip(starts.tolist(), stops.tolist(), movie[starts].tolist()):
+        if run_movie not in bounds:
+            continue
+        low, high = bounds[run_movie]
+        customers = sorted_user[low:high]
+        at = np.minimum(np.searchsorted(customers, user[start:stop]), len(customers) - 1)
+        hit = customers[at] == user[start:stop]
+        is_test[start:stop] = hit
+        matched[order[low + at[hit]]] = True
+    return is_test, matched
 
 
 def _per_user_split(

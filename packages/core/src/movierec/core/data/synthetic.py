@@ -2,8 +2,11 @@
 
 `write_sample(out_dir)` writes the embedded `data_samples/` set: latent user tastes and movie
 genres drive the ratings, and overviews are written from genre vocabularies, so every engine
-has real signal to find. `write_netflix_ratings` writes large files for benchmarks.
-Run `python -m movierec.core.data.synthetic OUT_DIR` to regenerate the sample.
+has real signal to find. `write_netflix_ratings` writes large files for benchmarks, and
+`write_prize_files` the Prize's probe.txt and qualifying.txt beside them.
+Run `python -m movierec.core.data.synthetic OUT_DIR` to regenerate the sample, and
+`python -m movierec.core.data.synthetic --prize 400 tests/fixtures/netflix_prize` for the
+probe/qualifying test fixture.
 """
 
 from __future__ import annotations
@@ -232,11 +235,74 @@ def write_netflix_ratings(
     return total
 
 
+def write_prize_files(
+    directory: str | Path,
+    probe_fraction: float = 0.014,
+    qualifying_fraction: float = 0.028,
+    seed: int = 0,
+) -> dict[str, int]:
+    """Write probe.txt and qualifying.txt for the ratings of a Netflix folder; return their sizes.
+
+    As in the Prize (1.4M probe and 2.8M qualifying lines for 100M ratings, by default): the
+    probe pairs are a random share of the ratings, listed by movie in file order; the qualifying
+    pairs are (customer, movie) pairs that no rating has, with a date, grouped by movie.
+    """
+    from movierec.core.data.netflix import load_netflix
+
+    directory = Path(directory)
+    ratings = load_netflix(directory, spec="generated").ratings
+    user, movie = ratings["user"].to_numpy(), ratings["movie"].to_numpy()
+    n = len(ratings)
+    rng = np.random.default_rng(seed)
+    probe = np.unique(rng.integers(0, n, int(round(n * probe_fraction))))  # sorted: file order
+    _write_blocks(directory / "probe.txt", movie[probe], user[probe].astype(str))
+    # Candidates pair a rating's customer with another rating's movie; those rated are dropped.
+    count = int(round(n * qualifying_fraction))
+    q_user, q_movie = user[rng.integers(0, n, count)], movie[rng.integers(0, n, count)]
+    keys = (q_movie.astype(np.int64) << 32) | q_user.astype(np.int64)
+    keys, first = np.unique(keys, return_index=True)
+    unrated = np.ones(len(keys), dtype=bool)
+    for start in range(0, n, 1 << 24):  # 8 bytes of key per rating, a chunk at a time
+        stop = start + (1 << 24)
+        chunk = (movie[start:stop].astype(np.int64) << 32) | user[start:stop].astype(np.int64)
+        found = np.searchsorted(keys, chunk)
+        inside = found < len(keys)
+        unrated[found[inside][keys[found[inside]] == chunk[inside]]] = False
+    kept = np.sort(first[unrated])  # the drawing order, then grouped by movie below
+    kept = kept[np.argsort(q_movie[kept], kind="stable")]
+    start_day = np.datetime64("1999-11-11")
+    span = int((np.datetime64("2005-12-31") - start_day).astype(int)) + 1
+    days = (start_day + rng.integers(0, span, len(kept)).astype("timedelta64[D]")).astype(str)
+    lines = np.char.add(np.char.add(q_user[kept].astype(str), ","), days)
+    _write_blocks(directory / "qualifying.txt", q_movie[kept], lines)
+    return {"probe": int(len(probe)), "qualifying": int(len(kept))}
+
+
+def _write_blocks(path: Path, movies: np.ndarray, lines: np.ndarray) -> None:
+    """Write `MovieID:` blocks: a header wherever the movie changes, then that movie's lines."""
+    starts = np.flatnonzero(np.r_[True, movies[1:] != movies[:-1]]) if len(movies) else np.empty(0, int)
+    stops = np.r_[starts[1:], len(movies)]
+    text = lines.tolist()
+    with open(path, "w", newline="\n", encoding="ascii") as handle:
+        for begin, end in zip(starts.tolist(), stops.tolist()):
+            handle.write(f"{int(movies[begin])}:\n" + "\n".join(text[begin:end]) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Command line: regenerate the embedded sample into a folder."""
+    """Command line: regenerate the embedded sample, or a small Prize folder, into a folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
+    parser.add_argument(
+        "--prize", type=int, metavar="N",
+        help="instead: N generated ratings in the Prize layout, with probe.txt and qualifying.txt",
+    )
     args = parser.parse_args(argv)
+    if args.prize is not None:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        count = write_netflix_ratings(args.out_dir / "combined_data_1.txt", args.prize, n_movies=12, n_users=80)
+        sizes = write_prize_files(args.out_dir, probe_fraction=0.1, qualifying_fraction=0.25)
+        print(f"{count} ratings, {sizes['probe']} probe pairs, {sizes['qualifying']} qualifying lines")
+        return
     counts = write_sample(args.out_dir)
     print(", ".join(f"{v} {k}" for k, v in counts.items()))
 

@@ -8,6 +8,7 @@ movies:  movie int32, title str, year Int16 (nullable), genres str (pipe-separat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,21 @@ def repeated_pairs(user: np.ndarray, movie: np.ndarray) -> np.ndarray | None:
     superseded = np.zeros(len(key), dtype=bool)
     superseded[order[:-1][ordered[1:] == ordered[:-1]]] = True  # a later rating of the pair follows
     return superseded
+
+
+def runs_of(values: np.ndarray, step: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, stops) of the runs of equal neighbours, e.g. each movie's block of a Netflix file.
+
+    Found a slice of `step` values at a time, so no temporary as long as the table is made.
+    """
+    if len(values) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    changes = [np.zeros(1, dtype=np.int64)]
+    for start in range(0, len(values) - 1, step):
+        stop = min(start + step, len(values) - 1)
+        changes.append(np.flatnonzero(values[start + 1 : stop + 1] != values[start:stop]) + start + 1)
+    starts = np.concatenate(changes)
+    return starts, np.r_[starts[1:], len(values)]
 
 
 def drop_repeated_ratings(ratings: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -136,6 +152,12 @@ class Dataset:
     predefined_splits: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = field(default_factory=dict)
     # repeated (user, movie) ratings dropped at load: only the last of each pair is kept
     repeated_ratings: int = 0
+    # the Netflix Prize's probe pairs (user, movie, line) and qualifying rows (user, movie, date,
+    # line), in file order, where the folder has probe.txt / qualifying.txt; files by those names
+    probe: pd.DataFrame | None = None
+    qualifying: pd.DataFrame | None = None
+    prize_files: dict[str, Path] = field(default_factory=dict)
+    lenient: bool = False  # loaded with --lenient: later checks (the probe split) skip and count too
 
     def stats(self) -> dict[str, Any]:
         """Summary figures: counts, rating and date ranges, sparsity, skipped lines."""
@@ -165,6 +187,8 @@ class Dataset:
             "skipped_lines": int(self.skipped_lines),
             "repeated_ratings": int(self.repeated_ratings),
             "predefined_splits": sorted(self.predefined_splits),
+            **({"probe_pairs": int(len(self.probe))} if self.probe is not None else {}),
+            **({"qualifying_rows": int(len(self.qualifying))} if self.qualifying is not None else {}),
             "notes": list(self.notes),
         }
 

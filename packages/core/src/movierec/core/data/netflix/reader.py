@@ -1,7 +1,7 @@
 """Netflix Prize files: `movie_titles.csv` and the `MovieID:` / `CustomerID,Rating,Date` ratings.
 
 The ratings parser reads a file 256 KiB at a time (a block ends at a line boundary), parses
-blocks on worker threads with numpy (`netflix_chunk.parse_block`: every line checked and
+blocks on worker threads with numpy (`block.parse_block`: every line checked and
 converted at once, no line split in Python), then takes them in file order, settling the movie
 carried across each block boundary, and writes straight into preallocated columns: a
 combined_data file costs about its final table in memory, 20 bytes a rating. Lines that fail
@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.core.data.files import check_regular_file, reading
-from movierec.core.data.netflix_chunk import (
+from movierec.core.data.netflix.block import (
     DEFAULT_LAYOUT,
     MAX_MOVIE_DIGITS,
     UNSETTLED,
