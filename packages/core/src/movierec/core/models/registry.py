@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from movierec.core.errors import DataError, MovierecError
+from movierec.core.models.params import current_names, renamed_in
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,10 @@ def engine_class(name: str) -> type:
 
 
 def create_engine(name: str, **params: Any) -> Any:
-    """A new, unfitted engine; unknown parameters are a clear error."""
+    """A new, unfitted engine; unknown parameters are a clear error, old names a DeprecationWarning."""
     cls = engine_class(name)
-    allowed = cls._param_names()
+    params = current_names(f"engine {name!r}", renamed_in(cls), params)
+    allowed = cls._get_param_names()
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise MovierecError(
