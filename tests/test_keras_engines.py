@@ -137,6 +137,20 @@ def test_fold_in_user_who_loves_one_genre_gets_that_genre(trained, sample, name)
     assert np.mean(shares) >= 0.5, shares
 
 
+@pytest.mark.parametrize("name", ["keras_deep", "keras_hybrid"])
+def test_fold_in_through_the_model_leaves_every_weight_as_trained(trained, name):
+    engine = trained[name]
+    before = [weight.copy() for weight in engine.model_.get_weights()]
+    rated = {int(m): r for m, r in zip(engine.movies_.ids[:6], (5.0, 4.0, 1.0, 2.0, 5.0, 3.0))}
+    first = engine.recommend_for_ratings(rated, k=10)
+    again = engine.recommend_for_ratings({int(engine.movies_.ids[7]): 1.0}, k=10)
+    for old, new in zip(before, engine.model_.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    # the second user starts afresh: the first one's answer comes back unchanged
+    pd.testing.assert_frame_equal(engine.recommend_for_ratings(rated, k=10), first)
+    assert not again["movie"].equals(first["movie"])
+
+
 @pytest.mark.parametrize("name", ENGINES)
 def test_save_and_load_give_identical_answers(trained, fold, tmp_path, name):
     engine = trained[name]
