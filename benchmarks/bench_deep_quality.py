@@ -7,7 +7,7 @@ tmdb_id agrees with links.csv (the README warns of about 200 bad title matches).
 
     hatch run python benchmarks/bench_deep_quality.py                    # the full 5-fold run
     hatch run python benchmarks/bench_deep_quality.py --split holdout:0.2 \\
-        --engines keras_mf --param keras_mf.factors=32                    # tuning on one holdout
+        --engines keras_mf --param keras_mf.n_factors=32                    # tuning on one holdout
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def report(result: BenchmarkResult) -> pd.DataFrame:
 
 
 def parse_params(items: list[str]) -> dict[str, dict]:
-    """{'keras_mf': {'factors': 32}} from ['keras_mf.factors=32']; values are JSON, else strings."""
+    """{'keras_mf': {'n_factors': 32}} from ['keras_mf.n_factors=32']; values are JSON, else strings."""
     params: dict[str, dict] = {}
     for item in items:
         key, sep, text = item.partition("=")
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ml-latest-small folder")
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--param", action="append", default=[], metavar="ENGINE.NAME=VALUE",
-                        help="an engine parameter, e.g. keras_mf.factors=32 (repeatable; VALUE is JSON)")
+                        help="an engine parameter, e.g. keras_mf.n_factors=32 (repeatable; VALUE is JSON)")
     parser.add_argument("--split", default="kfold:5")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--json", type=Path, default=None, help="write the benchmark table here")

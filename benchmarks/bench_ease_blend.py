@@ -4,7 +4,7 @@
 
 ease:  `user:0.25` seed 42, k=10: ease against lightfm_warp and weighted (nDCG@10 and the other
        ranking metrics), then ease's top-5 similar titles for Pulp Fiction, The Matrix, Toy Story
-       and King Kong (1933), fitted on every rating. `--tune` first sweeps lambda_ (binary and
+       and King Kong (1933), fitted on every rating. `--tune` first sweeps reg (EASE's lambda; binary and
        rating-valued X) on another split (seed 7), the one the default was chosen on.
 blend: `kfold:5` seed 42: RMSE/MAE of the default blend, a blend without keras_mf and every
        member alone, with fit seconds per fold (a blend fits each member twice: on 90 % of the
@@ -34,14 +34,14 @@ WITHOUT_KERAS = tuple(m for m in DEFAULT_MEMBERS if m != "keras_mf")
 
 
 def tune_lambda(dataset: Dataset) -> None:
-    """nDCG@10 of ease over lambda_ on user:0.25 with seed 7 (not the reported split)."""
-    specs = [("ease", {"lambda_": value}) for value in (50, 100, 150, 250, 500, 1000)]
-    specs += [("ease", {"lambda_": value, "binary": False}) for value in (1000, 2000, 6000)]
+    """nDCG@10 of ease over reg on user:0.25 with seed 7 (not the reported split)."""
+    specs = [("ease", {"reg": value}) for value in (50, 100, 150, 250, 500, 1000)]
+    specs += [("ease", {"reg": value, "binary": False}) for value in (1000, 2000, 6000)]
     specs += [("ease", {"min_movie_ratings": value}) for value in (1, 3, 10)]
     specs.insert(0, "ease")
     result = run_benchmark(dataset, "user:0.25", specs, k=10, seed=7, progress=True)
     summary = result.summary()
-    print(f"\n== lambda_ sweep, user:0.25 seed 7, nDCG@10 (defaults: {create_engine('ease').get_params()}) ==")
+    print(f"\n== reg sweep, user:0.25 seed 7, nDCG@10 (defaults: {create_engine('ease').get_params()}) ==")
     print(summary[summary["metric"] == "ndcg@10"][["engine", "mean", "fit_seconds"]].to_string(index=False))
 
 
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--part", choices=("ease", "blend", "all", "scale"), default="all",
                         help="'all' is ease and blend; 'scale' runs alone")
     parser.add_argument("--ratings", type=int, default=5_000_000, help="generated ratings for --part scale")
-    parser.add_argument("--tune", action="store_true", help="sweep ease's lambda_ on the seed-7 split first")
+    parser.add_argument("--tune", action="store_true", help="sweep ease's reg on the seed-7 split first")
     parser.add_argument("--json-dir", type=Path, help="also write the benchmark tables here")
     args = parser.parse_args()
     if args.part == "scale":

@@ -86,7 +86,7 @@ def time_engine(name: str, ratings: pd.DataFrame, movies: pd.DataFrame | None, e
         if " done" in message:
             stamps.append(time.perf_counter())
 
-    engine = create_engine(name, epochs=epochs, validation_fraction=0.0, accelerator=accelerator, progress=progress)
+    engine = create_engine(name, n_epochs=epochs, validation_fraction=0.0, accelerator=accelerator, progress=progress)
     start = time.perf_counter()
     engine.fit(ratings, movies)
     total = time.perf_counter() - start
@@ -131,7 +131,7 @@ def full_scale(ratings: pd.DataFrame, epochs: int | None, accelerator: str | Non
 
     params = {"accelerator": accelerator, "progress": progress}
     if epochs is not None:
-        params["epochs"] = epochs
+        params["n_epochs"] = epochs
     if min_delta is not None:
         params["min_delta"] = min_delta
     engine = create_engine("keras_mf", **params)

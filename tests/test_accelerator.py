@@ -116,6 +116,6 @@ def test_engine_with_unavailable_gpu_fails_before_training(sample, monkeypatch):
     from movierec.core.models.registry import create_engine
 
     monkeypatch.setenv("MOVIEREC_ACCELERATOR", "gpu")
-    engine = create_engine("keras_mf", epochs=1)
+    engine = create_engine("keras_mf", n_epochs=1)
     with pytest.raises(AcceleratorError, match="gpu"):
         engine.fit(sample.ratings.head(2000))

@@ -352,7 +352,7 @@ def test_dataset_summary_has_counts_sparsity_and_dates(state):
 def test_engines_that_report_training_move_the_progress_bar(state, tmp_path):
     pytest.importorskip("tensorflow")
     steps: list[tuple[float, str]] = []
-    cache = EngineCache(state.dataset, tmp_path, params={"keras_mf": {"epochs": 2}})
+    cache = EngineCache(state.dataset, tmp_path, params={"keras_mf": {"n_epochs": 2}})
     folder = cache.folder("keras_mf")
     engine = cache.get("keras_mf", lambda fraction, text: steps.append((fraction, text)))
     epochs = [fraction for fraction, text in steps if text.startswith("training keras_mf: epoch")]
@@ -364,7 +364,7 @@ def test_engines_that_report_training_move_the_progress_bar(state, tmp_path):
     # TensorFlow's import is its own step, before training, once per process
     assert steps[0] == (0.05, "importing TensorFlow (once per server start)") or engines._tensorflow_imported.is_set()
     again: list[tuple[float, str]] = []
-    EngineCache(state.dataset, tmp_path, params={"keras_mf": {"epochs": 2}}).get(
+    EngineCache(state.dataset, tmp_path, params={"keras_mf": {"n_epochs": 2}}).get(
         "keras_mf", lambda fraction, text: again.append((fraction, text)))
     assert [text for _, text in again] == ["loading keras_mf from the cache", "keras_mf loaded"]
 

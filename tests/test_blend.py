@@ -12,7 +12,7 @@ from movierec.core.data.split import holdout_split
 from movierec.core.errors import DataError, ModelFileError, MovierecError, UnsupportedError
 from movierec.core.evaluation import rmse
 from movierec.core.models import create_engine
-from movierec.core.models.ensemble.blend import ridge_with_intercept
+from movierec.core.models.vectors import ridge
 
 CHEAP = ("baseline", "user_knn")
 
@@ -31,16 +31,16 @@ def test_ridge_recovers_a_known_linear_mix():
     rng = np.random.default_rng(0)
     features = rng.normal(3.5, 1.0, (500, 3))
     target = 0.4 + 0.5 * features[:, 0] + 0.2 * features[:, 1] - 0.1 * features[:, 2]
-    coef, intercept = ridge_with_intercept(features, target, alpha=0.0)
+    coef, intercept = ridge(features, target, 0.0)
     np.testing.assert_allclose(coef, [0.5, 0.2, -0.1], atol=1e-10)
     assert intercept == pytest.approx(0.4)
-    shrunk, _ = ridge_with_intercept(features, target, alpha=1000.0)
+    shrunk, _ = ridge(features, target, 1000.0)
     assert np.linalg.norm(shrunk) < np.linalg.norm(coef)
 
 
 def test_weights_are_learned_on_the_held_out_part_and_members_refit_on_all(sample):
     ratings = sample.ratings
-    blend = create_engine("blend", members=("baseline", "mean"), holdout_fraction=0.2, alpha=0.5, seed=3).fit(ratings)
+    blend = create_engine("blend", members=("baseline", "mean"), holdout_fraction=0.2, reg=0.5, random_state=3).fit(ratings)
     # the same seeded split by hand: 20 % held out, members fitted on the rest
     order = np.random.default_rng(3).permutation(len(ratings))
     n_holdout = int(round(len(ratings) * 0.2))
@@ -49,7 +49,7 @@ def test_weights_are_learned_on_the_held_out_part_and_members_refit_on_all(sampl
         create_engine(name).fit(train).predict(holdout["user"], holdout["movie"]).astype(np.float64)
         for name in ("baseline", "mean")
     ])
-    coef, intercept = ridge_with_intercept(features, holdout["rating"].to_numpy(np.float64), 0.5)
+    coef, intercept = ridge(features, holdout["rating"].to_numpy(np.float64), 0.5)
     np.testing.assert_allclose(blend.coef_, coef, rtol=1e-9)
     assert blend.intercept_ == pytest.approx(intercept)
     assert blend.member_weights() == pytest.approx({"baseline": coef[0], "mean": coef[1], "intercept": intercept})
@@ -148,7 +148,7 @@ def test_member_params_reach_the_members_and_survive_clone(fold):
         ({"members": ("baseline",), "member_params": {"baseline": {"bogus": 1}}}, "bogus"),
         ({"members": ("baseline", "nonsense")}, "nonsense"),
         ({"holdout_fraction": 1.5}, "holdout_fraction"),
-        ({"alpha": -1}, "alpha"),
+        ({"reg": -1}, "reg"),
     ],
 )
 def test_bad_blends_are_named(fold, params, message):

@@ -41,7 +41,7 @@ def _ridge_column(x: np.ndarray, i: int, lam: float) -> np.ndarray:
 
 @pytest.mark.parametrize("binary", [True, False])
 def test_ease_weights_equal_a_direct_least_squares_solve_per_movie(tiny, binary):
-    engine = create_engine("ease", lambda_=3.0, binary=binary, dtype="float64").fit(_ratings(tiny))
+    engine = create_engine("ease", reg=3.0, binary=binary, dtype="float64").fit(_ratings(tiny))
     x = (tiny > 0).astype(float) if binary else tiny
     expected = np.column_stack([_ridge_column(x, i, 3.0) for i in range(tiny.shape[1])])
     np.testing.assert_allclose(engine.weights_, expected, atol=1e-10)
@@ -49,8 +49,8 @@ def test_ease_weights_equal_a_direct_least_squares_solve_per_movie(tiny, binary)
 
 
 def test_float32_weights_agree_with_float64(tiny):
-    single = create_engine("ease", lambda_=3.0, dtype="float32").fit(_ratings(tiny))
-    double = create_engine("ease", lambda_=3.0, dtype="float64").fit(_ratings(tiny))
+    single = create_engine("ease", reg=3.0, dtype="float32").fit(_ratings(tiny))
+    double = create_engine("ease", reg=3.0, dtype="float64").fit(_ratings(tiny))
     assert single.weights_.dtype == np.float32
     np.testing.assert_allclose(single.weights_, double.weights_, atol=1e-5)
 
@@ -70,7 +70,7 @@ def test_gram_matrix_in_blocks_equals_the_sparse_product():
 
 
 def test_a_gram_matrix_that_is_not_positive_definite_is_a_clear_error():
-    with pytest.raises(DataError, match="not positive definite.*lambda_"):
+    with pytest.raises(DataError, match="not positive definite.*raise reg"):
         ease_weights(np.array([[1.0, 2.0], [2.0, 1.0]]))
 
 
@@ -106,13 +106,13 @@ def test_a_new_user_folded_in_gets_the_same_list_as_when_known(sample):
 
 
 def test_fold_in_with_ratings_weighs_by_the_rating(tiny):
-    engine = create_engine("ease", lambda_=3.0, binary=False, dtype="float64").fit(_ratings(tiny))
+    engine = create_engine("ease", reg=3.0, binary=False, dtype="float64").fit(_ratings(tiny))
     scores = engine._score_new_user(np.array([0, 2]), np.array([5.0, 1.0]))
     np.testing.assert_allclose(scores, 5.0 * engine.weights_[0] + 1.0 * engine.weights_[2])
 
 
 def test_similar_movies_read_the_column_of_the_weights(tiny):
-    engine = create_engine("ease", lambda_=3.0, dtype="float64").fit(_ratings(tiny))
+    engine = create_engine("ease", reg=3.0, dtype="float64").fit(_ratings(tiny))
     similar = engine.similar_movies(100, k=3)
     row = engine.weights_[:, 0]
     best = [j for j in np.argsort(-row, kind="stable") if j != 0 and row[j] > 0][:3]
@@ -121,7 +121,7 @@ def test_similar_movies_read_the_column_of_the_weights(tiny):
 
 
 def test_reasons_name_the_rated_movies_with_the_largest_terms(tiny):
-    engine = create_engine("ease", lambda_=3.0, binary=False, dtype="float64").fit(_ratings(tiny))
+    engine = create_engine("ease", reg=3.0, binary=False, dtype="float64").fit(_ratings(tiny))
     user_row = 0
     rated = np.flatnonzero(tiny[user_row])
     target = int(np.flatnonzero(tiny[user_row] == 0)[0])
@@ -157,7 +157,7 @@ def test_movies_with_too_few_ratings_are_left_out_and_named(tiny):
     ratings = _ratings(tiny)
     counts = ratings["movie"].value_counts()
     threshold = int(counts.sort_values().iloc[2]) + 1  # at least three movies fall below
-    engine = create_engine("ease", lambda_=3.0, min_movie_ratings=threshold).fit(ratings)
+    engine = create_engine("ease", reg=3.0, min_movie_ratings=threshold).fit(ratings)
     kept = set(engine.movies_.ids[engine.kept_])
     assert kept == set(counts[counts >= threshold].index)
     assert engine.dropped_movies_ == len(counts) - len(kept) >= 3 and f"min_movie_ratings={threshold}" in engine.note_
@@ -174,7 +174,7 @@ def test_no_note_when_every_movie_fits(sample):
     assert engine.dropped_movies_ == 0 and engine.note_ is None
 
 
-@pytest.mark.parametrize("params", [{"lambda_": 0}, {"dtype": "float16"}, {"max_movies": 0}, {"min_movie_ratings": 0},
+@pytest.mark.parametrize("params", [{"reg": 0}, {"dtype": "float16"}, {"max_movies": 0}, {"min_movie_ratings": 0},
                                     {"min_movie_ratings": 10**6}])
 def test_bad_parameters_are_named(sample, params):
     with pytest.raises(DataError, match=next(iter(params))):
@@ -182,9 +182,9 @@ def test_bad_parameters_are_named(sample, params):
 
 
 def test_refit_forgets_the_first_data(sample, tiny):
-    engine = create_engine("ease", lambda_=3.0, dtype="float64").fit(sample.ratings)
+    engine = create_engine("ease", reg=3.0, dtype="float64").fit(sample.ratings)
     engine.fit(_ratings(tiny))
-    fresh = create_engine("ease", lambda_=3.0, dtype="float64").fit(_ratings(tiny))
+    fresh = create_engine("ease", reg=3.0, dtype="float64").fit(_ratings(tiny))
     assert engine.weights_.shape == (8, 8) and engine.dropped_movies_ == 0
     np.testing.assert_array_equal(engine.weights_, fresh.weights_)
     assert engine.similar_movies(100, k=3).equals(fresh.similar_movies(100, k=3))
@@ -194,7 +194,7 @@ def test_clone_gives_an_unfitted_engine_with_the_same_parameters(sample):
     from sklearn.base import clone
 
     with pytest.warns(UserWarning, match="77 most-rated"):
-        engine = create_engine("ease", lambda_=123.0, binary=False, max_movies=77).fit(sample.ratings)
+        engine = create_engine("ease", reg=123.0, binary=False, max_movies=77).fit(sample.ratings)
     copy = clone(engine)
     assert copy.get_params() == engine.get_params() and not hasattr(copy, "weights_")
 

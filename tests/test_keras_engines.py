@@ -19,9 +19,9 @@ from movierec.core.models.registry import create_engine, load_engine
 
 ENGINES = ("keras_mf", "keras_deep", "keras_hybrid")
 SMALL = {
-    "keras_mf": {"factors": 16, "epochs": 12, "batch_size": 1024, "learning_rate": 0.005},
-    "keras_deep": {"epochs": 8, "batch_size": 1024, "learning_rate": 0.003},
-    "keras_hybrid": {"hidden_units": (128,), "epochs": 8, "batch_size": 1024, "learning_rate": 0.005},
+    "keras_mf": {"n_factors": 16, "n_epochs": 12, "batch_size": 1024, "learning_rate": 0.005},
+    "keras_deep": {"n_epochs": 8, "batch_size": 1024, "learning_rate": 0.003},
+    "keras_hybrid": {"hidden_units": (128,), "n_epochs": 8, "batch_size": 1024, "learning_rate": 0.005},
 }
 
 
@@ -137,6 +137,20 @@ def test_fold_in_user_who_loves_one_genre_gets_that_genre(trained, sample, name)
     assert np.mean(shares) >= 0.5, shares
 
 
+@pytest.mark.parametrize("name", ["keras_deep", "keras_hybrid"])
+def test_fold_in_through_the_model_leaves_every_weight_as_trained(trained, name):
+    engine = trained[name]
+    before = [weight.copy() for weight in engine.model_.get_weights()]
+    rated = {int(m): r for m, r in zip(engine.movies_.ids[:6], (5.0, 4.0, 1.0, 2.0, 5.0, 3.0))}
+    first = engine.recommend_for_ratings(rated, k=10)
+    again = engine.recommend_for_ratings({int(engine.movies_.ids[7]): 1.0}, k=10)
+    for old, new in zip(before, engine.model_.get_weights()):
+        np.testing.assert_array_equal(old, new)
+    # the second user starts afresh: the first one's answer comes back unchanged
+    pd.testing.assert_frame_equal(engine.recommend_for_ratings(rated, k=10), first)
+    assert not again["movie"].equals(first["movie"])
+
+
 @pytest.mark.parametrize("name", ENGINES)
 def test_save_and_load_give_identical_answers(trained, fold, tmp_path, name):
     engine = trained[name]
@@ -176,14 +190,14 @@ def test_hybrid_predicts_for_a_movie_without_overview(trained, sample, fold):
 
 def test_hybrid_without_overviews_is_a_clear_error(fold):
     with pytest.raises(DataError, match="pass the movies table"):
-        create_engine("keras_hybrid", epochs=1).fit(fold.train.head(500))
+        create_engine("keras_hybrid", n_epochs=1).fit(fold.train.head(500))
 
 
 def test_progress_reports_fractions_up_to_one(trained, progress_calls):
     fractions = [fraction for fraction, _ in progress_calls]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert any("rmse" in message for _, message in progress_calls)
-    assert trained["keras_mf"].epochs_run_ <= SMALL["keras_mf"]["epochs"]
+    assert trained["keras_mf"].epochs_run_ <= SMALL["keras_mf"]["n_epochs"]
 
 
 def validation_part(train: pd.DataFrame, fraction: float, seed: int) -> pd.DataFrame:
@@ -195,11 +209,11 @@ def validation_part(train: pd.DataFrame, fraction: float, seed: int) -> pd.DataF
 @pytest.fixture(scope="module")
 def overfitted(fold):
     # no L2 and a high learning rate: validation RMSE bottoms out early and rises after
-    params = {"factors": 32, "epochs": 10, "batch_size": 512, "learning_rate": 0.03, "l2": 0.0,
-              "validation_fraction": 0.1, "patience": 10, "seed": 11}
+    params = {"n_factors": 32, "n_epochs": 10, "batch_size": 512, "learning_rate": 0.03, "reg": 0.0,
+              "validation_fraction": 0.1, "patience": 10, "random_state": 11}
     train = fold.train.copy()
     # a movie and a user whose only rating falls into the validation part
-    held_out = validation_part(train, params["validation_fraction"], params["seed"]).index[:2]
+    held_out = validation_part(train, params["validation_fraction"], params["random_state"]).index[:2]
     train.loc[held_out[0], "movie"] = 10**8
     train.loc[held_out[1], "user"] = 10**8
     return create_engine("keras_mf", **params).fit(train), params, train
@@ -211,7 +225,7 @@ def test_early_stopping_keeps_the_best_validation_epoch(overfitted):
     best = int(np.argmin(val_rmse))
     assert engine.best_epoch_ == best + 1 < engine.epochs_run_, val_rmse
     assert val_rmse[-1] > val_rmse[best] + 0.005  # the last epoch is worse: restoring matters
-    valid = validation_part(train, params["validation_fraction"], params["seed"])
+    valid = validation_part(train, params["validation_fraction"], params["random_state"])
     assert rmse(engine, valid) == pytest.approx(val_rmse[best], abs=1e-4)
 
 
@@ -239,7 +253,7 @@ def test_fit_leaves_global_random_state_and_op_determinism_alone(fold):
     np.random.seed(123)
     python_state, numpy_state = random.getstate(), np.random.get_state()
     determinism = config.is_op_determinism_enabled()
-    create_engine("keras_deep", hidden_units=(8,), dropout=0.1, epochs=1, seed=5).fit(fold.train.head(3000))
+    create_engine("keras_deep", hidden_units=(8,), dropout=0.1, n_epochs=1, random_state=5).fit(fold.train.head(3000))
     assert random.getstate() == python_state
     assert all(np.array_equal(a, b) for a, b in zip(np.random.get_state(), numpy_state))
     assert config.is_op_determinism_enabled() == determinism
@@ -251,7 +265,7 @@ def test_training_reads_embedding_tables_by_row_only():
     from movierec.core.models.deep.keras_train import LazyAdam, make_steps
 
     tf, keras = import_keras()
-    engine = create_engine("keras_mf", factors=4)
+    engine = create_engine("keras_mf", n_factors=4)
     model = engine._build_model(keras, 50, 20)
     optimizer = LazyAdam(tf, [v.value for v in model.trainable_variables], 0.01)
     batch = (np.array([1, 2, 2], np.int32), np.array([3, 3, 4], np.int32), np.zeros(3, np.float32))
@@ -283,10 +297,10 @@ def test_lazy_adam_leaves_rows_outside_the_batch_untouched():
 
 def test_same_seed_gives_the_same_predictions(fold):
     train = fold.train.head(8000)
-    first, second = (create_engine("keras_mf", factors=8, epochs=2, seed=3).fit(train) for _ in range(2))
+    first, second = (create_engine("keras_mf", n_factors=8, n_epochs=2, random_state=3).fit(train) for _ in range(2))
     test = fold.test.head(500)
     np.testing.assert_array_equal(first.predict(test["user"], test["movie"]), second.predict(test["user"], test["movie"]))
-    other = create_engine("keras_mf", factors=8, epochs=2, seed=4).fit(train)
+    other = create_engine("keras_mf", n_factors=8, n_epochs=2, random_state=4).fit(train)
     assert not np.array_equal(other.predict(test["user"], test["movie"]), first.predict(test["user"], test["movie"]))
 
 
@@ -294,7 +308,7 @@ def test_keras_mf_similar_titles_are_rarely_movies_almost_nobody_rated(movielens
     # a movie rated once keeps factors near their random start; the raw cosine offered such
     # movies for a third of the 100 most-rated movies' similar titles on this data
     ratings = movielens_small.ratings
-    engine = create_engine("keras_mf", seed=42).fit(ratings)
+    engine = create_engine("keras_mf", random_state=42).fit(ratings)
     counts = ratings["movie"].value_counts()
     listed = [m for movie in counts.index[:30] for m in engine.similar_movies(int(movie), k=10)["movie"]]
     assert len(listed) == 300
@@ -344,7 +358,7 @@ def test_a_movie_without_training_ratings_gets_no_reason(trained, fold):
 
 def test_keras_hybrid_without_any_overview_reads_genres_and_title_words(sample, fold):
     no_overviews = sample.movies.drop(columns=["overview"])
-    engine = create_engine("keras_hybrid", **{**SMALL["keras_hybrid"], "epochs": 2}).fit(fold.train, no_overviews)
+    engine = create_engine("keras_hybrid", **{**SMALL["keras_hybrid"], "n_epochs": 2}).fit(fold.train, no_overviews)
     assert engine.overview_count_ == len(engine.movies_)  # every sample movie has genres
     predicted = engine.predict(fold.test["user"].to_numpy(), fold.test["movie"].to_numpy())
     assert np.isfinite(predicted).all()
@@ -367,7 +381,7 @@ def test_closed_form_gradients_are_the_tapes(name):
     from movierec.core.models.deep.keras_common import import_keras
 
     tf, keras = import_keras()
-    engine = create_engine(name, factors=4)
+    engine = create_engine(name, n_factors=4)
     model = engine._build_model(keras, 6, 5)
     closed_form = engine._closed_form(tf, model)
     rng = np.random.default_rng(0)
@@ -391,7 +405,7 @@ def test_closed_form_gradients_are_the_tapes(name):
 
 def test_min_delta_counts_only_gains_larger_than_it(fold):
     train = fold.train.head(8000)
-    params = {"factors": 8, "epochs": 10, "patience": 2, "seed": 3}
+    params = {"n_factors": 8, "n_epochs": 10, "patience": 2, "random_state": 3}
     plain = create_engine("keras_mf", **params).fit(train)
     # the same run, but no gain after the first epoch is big enough to count
     strict = create_engine("keras_mf", min_delta=0.5, **params).fit(train)
@@ -402,7 +416,7 @@ def test_min_delta_counts_only_gains_larger_than_it(fold):
     # the weights kept are the lowest validation RMSE's, not the last epoch that counted
     lowest = int(np.argmin(strict.history_["val_rmse"])) + 1
     assert strict.best_epoch_ == lowest > 1
-    early = create_engine("keras_mf", **{**params, "epochs": lowest}).fit(train)
+    early = create_engine("keras_mf", **{**params, "n_epochs": lowest}).fit(train)
     pairs = train.head(50)
     np.testing.assert_allclose(strict.predict(pairs["user"], pairs["movie"]),
                                early.predict(pairs["user"], pairs["movie"]), rtol=1e-6)

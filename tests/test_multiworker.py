@@ -30,7 +30,7 @@ from movierec.core.models.registry import create_engine
 out = Path(sys.argv[1])
 sample = load_dataset("sample")
 fold = next(iter_folds(sample.ratings.head(12000), "holdout:0.2", seed=5))
-engine = create_engine("keras_mf", factors=16, epochs=5, batch_size=1024, learning_rate=0.01,
+engine = create_engine("keras_mf", n_factors=16, n_epochs=5, batch_size=1024, learning_rate=0.01,
                        validation_fraction=0.1, accelerator="multiworker")
 engine.fit(fold.train)
 truth = fold.test["rating"].to_numpy()

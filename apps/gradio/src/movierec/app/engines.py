@@ -212,7 +212,7 @@ class EngineCache:
         label = Path(self.dataset.spec.partition(":")[2]).name or self.dataset.spec
         _report(progress, 0.2, f"training {name} on {label} (first use; cached afterwards)")
         params = dict(self.params.get(name, {}))  # the cache key stays the configured parameters only
-        hooked = progress is not None and "progress" not in params and "progress" in engine_class(name)._param_names()
+        hooked = progress is not None and "progress" not in params and "progress" in engine_class(name)._get_param_names()
         if hooked:
             # engines that report their own training (the Keras ones) move the bar from 0.2 to 0.9
             def training(fraction: float, text: str) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import mean_absolute_error, root_mean_squared_error
 
 from movierec.core.models.base import check_k
 
@@ -25,15 +26,13 @@ RANKING_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage")
 
 
 def rmse(actual: Iterable[float], predicted: Iterable[float]) -> float:
-    """Root mean squared error."""
-    actual, predicted = _pair(actual, predicted)
-    return float(np.sqrt(np.mean((actual - predicted) ** 2)))
+    """Root mean squared error (scikit-learn's, after our checks of the pair)."""
+    return float(root_mean_squared_error(*_pair(actual, predicted)))
 
 
 def mae(actual: Iterable[float], predicted: Iterable[float]) -> float:
-    """Mean absolute error."""
-    actual, predicted = _pair(actual, predicted)
-    return float(np.mean(np.abs(actual - predicted)))
+    """Mean absolute error (scikit-learn's, after our checks of the pair)."""
+    return float(mean_absolute_error(*_pair(actual, predicted)))
 
 
 def _pair(actual: Iterable[float], predicted: Iterable[float]) -> tuple[np.ndarray, np.ndarray]:

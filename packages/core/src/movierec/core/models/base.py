@@ -1,7 +1,8 @@
 """The one interface every engine offers (classic, deep or wrapped library).
 
-Modelled on scikit-learn estimators (hyper-parameters are `__init__` arguments and nothing else
-happens there; `fit` returns self; learned state ends in an underscore) and on implicit's
+A scikit-learn estimator (`BaseEstimator`: hyper-parameters are `__init__` arguments and nothing
+else happens there, so `get_params`, `set_params`, the repr and `clone` are scikit-learn's; `fit`
+returns self; learned state ends in an underscore), modelled on implicit's
 `RecommenderBase` (`recommend`, `similar_items`, fold-in for unseen users).
 
 An engine sets `name` and implements `_fit`, `_state` and `_set_state`; the rest is optional (the hooks):
@@ -23,7 +24,6 @@ dropped, so nothing a previous fit learned or cached survives (`_derived` caches
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from movierec.core.data.matrix import IdIndex, build_matrix
 from movierec.core.data.tables import check_ratings
@@ -123,7 +124,7 @@ def _overrides(engine: object, hook: str) -> bool:
     return getattr(type(engine), hook) is not getattr(Recommender, hook)
 
 
-class Recommender:
+class Recommender(BaseEstimator):
     """Base class of every movierec engine."""
 
     #: the registry name; every concrete engine sets it in its class body
@@ -150,34 +151,11 @@ class Recommender:
         return _overrides(self, "_score_new_user")
 
     # ----------------------------------------------------------------- parameters
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return [
-            p.name
-            for p in signature.parameters.values()
-            if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-
+    # get_params, set_params, __repr__ and clone come from scikit-learn's BaseEstimator
     def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's hyper-parameters, as scikit-learn's `get_params` (run-time hooks left out)."""
-        return {name: getattr(self, name) for name in self._param_names() if name not in self._runtime_params}
-
-    def set_params(self, **params: Any) -> Self:
-        """Change hyper-parameters, as scikit-learn's `set_params`; unknown names are an error."""
-        allowed = self._param_names()
-        unknown = sorted(set(params) - set(allowed))
-        if unknown:
-            raise ValueError(
-                f"{type(self).__name__} has no parameter(s) {', '.join(unknown)}; it takes {', '.join(allowed) or 'none'}"
-            )
-        for key, value in params.items():
-            setattr(self, key, value)
-        return self
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({params})"
+        """The constructor's hyper-parameters (scikit-learn's), run-time hooks such as `progress` left out."""
+        params = super().get_params(deep=deep)
+        return {key: value for key, value in params.items() if key.partition("__")[0] not in self._runtime_params}
 
     # ----------------------------------------------------------------- fitting
     def fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None = None) -> Self:
@@ -201,7 +179,7 @@ class Recommender:
 
     def _forget(self) -> None:
         """Drop everything but the hyper-parameters: what a fit learned and every derived cache."""
-        keep = set(self._param_names())
+        keep = set(self._get_param_names())
         for attribute in [key for key in vars(self) if key not in keep]:
             delattr(self, attribute)
 

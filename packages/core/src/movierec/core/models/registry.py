@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+<<<<<<< HEAD
 from movierec.core.errors import MovierecError
 from movierec.core.models.base import Recommender
 from movierec.core.models.persistence import class_path, read_manifest, saved_class_path
@@ -23,6 +24,10 @@ _C = TypeVar("_C", bound=type)
 
 #: what `register(family=...)` accepts
 FAMILIES = ("classic", "ensemble", "deep", "surprise", "lightfm")
+=======
+from movierec.core.errors import DataError, MovierecError
+from movierec.core.models.params import current_names, renamed_in
+>>>>>>> h22b
 
 
 @dataclass(frozen=True)
@@ -99,9 +104,10 @@ def engine_class(name: str) -> type:
 
 
 def create_engine(name: str, **params: Any) -> Any:
-    """A new, unfitted engine; unknown parameters are a clear error."""
+    """A new, unfitted engine; unknown parameters are a clear error, old names a DeprecationWarning."""
     cls = engine_class(name)
-    allowed = cls._param_names()
+    params = current_names(f"engine {name!r}", renamed_in(cls), params)
+    allowed = cls._get_param_names()
     unknown = sorted(set(params) - set(allowed))
     if unknown:
         raise MovierecError(

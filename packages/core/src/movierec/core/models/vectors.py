@@ -1,5 +1,5 @@
 """Vector helpers shared by the factor engines: unit-length movie vectors (an item-to-item cosine
-is one matrix-vector product) and the ridge regression that folds in a new user."""
+is one matrix-vector product) and the ridge regression that folds in a new user or weighs a blend."""
 
 from __future__ import annotations
 
@@ -65,12 +65,23 @@ def factor_reasons(
     return out
 
 
-def ridge_fold_in(movie_vectors: np.ndarray, target: np.ndarray, penalty: np.ndarray) -> tuple[np.ndarray, float]:
-    """A new user's vector and bias against frozen movie vectors: min |Xw + b - y|^2 + sum(penalty * [w, b]^2).
+def ridge(
+    features: np.ndarray, target: np.ndarray, penalty: float | np.ndarray, intercept_penalty: float | None = 0.0
+) -> tuple[np.ndarray, float]:
+    """Weights w and intercept b minimizing |Xw + b - y|^2 + sum(penalty * w^2) + intercept_penalty * b^2.
 
-    `penalty` holds one weight per factor and one for the bias (the last entry).
+    The one ridge solver of the engines: a blend's member weights (free intercept), a new user's
+    vector and bias against frozen movie vectors (penalized bias), or a vector alone
+    (`intercept_penalty=None`: no intercept, b = 0). `penalty` is one weight for all features or
+    one per feature.
     """
-    design = np.hstack([np.asarray(movie_vectors, dtype=np.float64), np.ones((len(target), 1))])
-    gram = design.T @ design + np.diag(np.asarray(penalty, dtype=np.float64))
+    design = np.asarray(features, dtype=np.float64)
+    penalties = np.broadcast_to(np.asarray(penalty, dtype=np.float64), design.shape[1:])
+    if intercept_penalty is not None:
+        design = np.hstack([design, np.ones((len(design), 1))])
+        penalties = np.r_[penalties, float(intercept_penalty)]
+    gram = design.T @ design + np.diag(penalties)
     solution = np.linalg.solve(gram, design.T @ np.asarray(target, dtype=np.float64))
+    if intercept_penalty is None:
+        return solution, 0.0
     return solution[:-1], float(solution[-1])

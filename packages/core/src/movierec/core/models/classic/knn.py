@@ -29,6 +29,7 @@ from movierec.core.errors import DataError
 from movierec.core.models.base import Recommender
 from movierec.core.models.classic.baseline import fit_biases, fold_in_user_bias
 from movierec.core.models.classic.neighbours import shared_columns, shrunk_correlation, top_neighbours
+from movierec.core.models.params import renamed_params
 from movierec.core.models.registry import register
 
 _GATHER_ENTRIES = 2_000_000  # (pairs x candidates) looked up per vectorized step: bounds the temporaries
@@ -40,6 +41,7 @@ class _NeighbourKNN(Recommender):
     #: what a neighbour is: "movies" (item_knn) or "users" (user_knn)
     compares: ClassVar[str] = "movies"
 
+    @renamed_params(seed="random_state")
     def __init__(
         self,
         n_neighbors: int = 40,
@@ -52,7 +54,7 @@ class _NeighbourKNN(Recommender):
         bias_epochs: int = 10,
         block_budget: int = 8_000_000,
         max_shared: int | None = None,
-        seed: int = 0,
+        random_state: int = 0,
     ) -> None:
         self.n_neighbors = n_neighbors
         self.center = center
@@ -64,7 +66,7 @@ class _NeighbourKNN(Recommender):
         self.bias_epochs = bias_epochs
         self.block_budget = block_budget
         self.max_shared = max_shared
-        self.seed = seed
+        self.random_state = random_state
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
@@ -84,7 +86,7 @@ class _NeighbourKNN(Recommender):
         self.movie_mean_ = _means(seen.col, seen.data, len(self.movies_))
         self.neighbors_, self.weights_ = top_neighbours(
             self._residuals(), int(self.n_candidates), float(self.shrinkage), int(self.block_budget),
-            self.max_shared, self.seed,
+            self.max_shared, self.random_state,
         )
 
     def _residuals(self) -> sp.csr_matrix:

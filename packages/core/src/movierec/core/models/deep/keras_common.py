@@ -1,10 +1,13 @@
-"""What the Keras engines share: sparse training in a distribution strategy, numpy answers, save/load.
+"""What the Keras engines share: training settings, sparse training, numpy answers, fold-in, save/load.
 
-The model is a Keras 3 model; `keras_train` trains it with lazy Adam on the rows each batch
-touches (see there why). Afterwards the learned weights are read back into numpy arrays (user
-vectors and biases, a movie representation and biases, and the interaction: a dot product or a
-dense head), so that `predict`, `recommend`, `similar_movies` and fold-in are vectorized numpy on
-any machine, and a saved `.keras` file gives the same answers as the model that wrote it. Row `n`
+The training settings are declared once (`KerasTraining`, added to each engine's `__init__` by
+`keras_training`). The model is a Keras 3 model; `keras_train` trains it with lazy Adam on the
+rows each batch touches (see there why). Afterwards the learned weights are read back into numpy
+arrays (user vectors and biases, a movie representation and biases, and the interaction: a dot
+product or a dense head), so that `predict`, `recommend` and `similar_movies` are vectorized numpy
+on any machine, and a saved `.keras` file gives the same answers as the model that wrote it. A
+new user is folded in by ridge regression (dot product) or through the model's own dense head
+with every model weight frozen (`head_fold_in`). Row `n`
 of every user and movie table is the "unknown" row: the mean of the rows learned from training
 ratings, used for ids unseen at fit time and for ids whose every rating fell into the validation
 part (those are never offered as similar titles either: their vector carries no evidence).
@@ -12,12 +15,15 @@ part (those are never offered as similar titles either: their vector carries no 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import random
+import threading
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -36,6 +42,7 @@ from movierec.core.models.deep.keras_train import (  # noqa: F401 (import_keras 
     sparse_input_dense_class,
     train_loop,
 )
+from movierec.core.models.params import renamed_params
 from movierec.core.models.vectors import cached_unit_rows, evidence_weight, factor_reasons
 
 ProgressCallback = Callable[[float, str], None]
@@ -46,7 +53,7 @@ _CHUNK = 65_536
 
 
 
-# ---------------------------------------------------------------------- a dense head in numpy
+# ---------------------------------------------------------------------- the dense head
 @dataclass
 class DenseHead:
     """The dense layers after concat([user vector, movie representation]), evaluated in numpy.
@@ -71,36 +78,6 @@ class DenseHead:
             hidden = _activate(hidden, self.activation) @ weights + bias
         return hidden[..., 0]
 
-    def fit_user(
-        self,
-        movie_part: np.ndarray,
-        target: np.ndarray,
-        init_vector: np.ndarray,
-        init_bias: float,
-        l2: float,
-        steps: int = 300,
-        learning_rate: float = 0.05,
-    ) -> tuple[np.ndarray, float]:
-        """Fit one user vector and bias to `target` (centred ratings minus movie biases), Adam in numpy."""
-        params = np.concatenate([init_vector, [init_bias]]).astype(np.float64)
-        first = self.layers[0][0][: self.user_dim].astype(np.float64)
-        moments = np.zeros_like(params), np.zeros_like(params)
-        n = len(target)
-        for step in range(1, steps + 1):
-            vector, bias = params[:-1], params[-1]
-            # forward, keeping pre-activations for the backward pass
-            pre = [vector @ first + movie_part]
-            for weights, layer_bias in self.layers[1:]:
-                pre.append(_activate(pre[-1], self.activation) @ weights + layer_bias)
-            error = pre[-1][:, 0] + bias - target
-            grad_out = (2.0 / n) * error[:, None]
-            for index in range(len(self.layers) - 1, 0, -1):
-                grad_out = (grad_out @ self.layers[index][0].T) * _derivative(pre[index - 1], self.activation)
-            grad = np.concatenate([grad_out.sum(axis=0) @ first.T, [(2.0 / n) * error.sum()]])
-            grad += 2.0 * l2 * params
-            params = _adam_step(params, grad, moments, step, learning_rate)
-        return params[:-1], float(params[-1])
-
 
 def _activate(values: np.ndarray, activation: str) -> np.ndarray:
     if activation == "relu":
@@ -110,24 +87,70 @@ def _activate(values: np.ndarray, activation: str) -> np.ndarray:
     return values
 
 
-def _derivative(pre: np.ndarray, activation: str) -> np.ndarray:
-    if activation == "relu":
-        return (pre > 0).astype(pre.dtype)
-    if activation == "tanh":
-        return 1.0 - np.tanh(pre) ** 2
-    return np.ones_like(pre)
+def head_fold_in(
+    model: Any, layer_names: list[str], user_dim: int, reg: float, steps: int = 300, learning_rate: float = 0.05
+) -> Callable[[np.ndarray, np.ndarray, np.ndarray, float], tuple[np.ndarray, float]]:
+    """A function fitting one new user's vector and bias through the model's own dense head.
 
+    Every model weight stays frozen: the only variables are the user's vector and bias, fitted to
+    the loss of training (mean squared error + reg * (|u|^2 + b^2)) by Adam, `steps` steps from
+    the given start, in one compiled tf.function. The function takes the rated movies'
+    representations (what the head reads after the user vector) and the centred targets.
+    """
+    tf, _ = import_keras()
+    first, *rest = [model.get_layer(name) for name in layer_names]
+    vector = tf.Variable(tf.zeros([user_dim]), name="fold_in_vector")
+    bias = tf.Variable(0.0, name="fold_in_bias")
+    # Adam's moments per variable; the update is TensorFlow's fused Adam kernel: on this problem of
+    # a few dozen numbers Keras' optimizer object made the fold-in 1.5x slower than the kernel
+    moments = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in (vector, bias)]
+    lock = threading.Lock()  # the variables are shared: one fold-in at a time per engine
 
-def _adam_step(
-    params: np.ndarray, grad: np.ndarray, moments: tuple[np.ndarray, np.ndarray], step: int, rate: float
-) -> np.ndarray:
-    first, second = moments
-    first *= 0.9
-    first += 0.1 * grad
-    second *= 0.999
-    second += 0.001 * grad**2
-    corrected = first / (1 - 0.9**step)
-    return params - rate * corrected / (np.sqrt(second / (1 - 0.999**step)) + 1e-8)
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+            tf.TensorSpec([user_dim], tf.float32),
+            tf.TensorSpec([], tf.float32),
+        ]
+    )
+    def fit(movies: Any, target: Any, start_vector: Any, start_bias: Any) -> tuple[Any, Any]:
+        vector.assign(start_vector)
+        bias.assign(start_bias)
+        for first_moment, second_moment in moments:  # a new user starts Adam afresh
+            first_moment.assign(tf.zeros_like(first_moment))
+            second_moment.assign(tf.zeros_like(second_moment))
+        # the first layer's movie half is the same at every step: applied once (2x faster)
+        movie_part = tf.matmul(movies, first.kernel[user_dim:]) + first.bias
+        for step in tf.range(1, steps + 1):
+            with tf.GradientTape() as tape:
+                user_part = tf.linalg.matvec(first.kernel[:user_dim], vector, transpose_a=True)
+                rows = first.activation(user_part + movie_part)
+                for layer in rest:
+                    rows = layer(rows)
+                error = rows[:, 0] + bias - target
+                loss = tf.reduce_mean(tf.square(error)) + reg * (tf.reduce_sum(tf.square(vector)) + tf.square(bias))
+            done = tf.cast(step, tf.float32)
+            grads = tape.gradient(loss, [vector, bias])
+            for variable, grad, (first_moment, second_moment) in zip((vector, bias), grads, moments):
+                tf.raw_ops.ResourceApplyAdam(
+                    var=variable.handle, m=first_moment.handle, v=second_moment.handle,
+                    beta1_power=0.9**done, beta2_power=0.999**done, lr=learning_rate,
+                    beta1=0.9, beta2=0.999, epsilon=1e-8, grad=grad,
+                )
+        return tf.identity(vector), tf.identity(bias)
+
+    def fit_user(
+        movies: np.ndarray, target: np.ndarray, start_vector: np.ndarray, start_bias: float
+    ) -> tuple[np.ndarray, float]:
+        with lock:
+            fitted_vector, fitted_bias = fit(
+                np.asarray(movies, np.float32), np.asarray(target, np.float32),
+                np.asarray(start_vector, np.float32), np.float32(start_bias),
+            )
+        return fitted_vector.numpy(), float(fitted_bias.numpy())
+
+    return fit_user
 
 
 def with_unknown_row(table: np.ndarray, trained: np.ndarray | None = None) -> np.ndarray:
@@ -148,16 +171,83 @@ def check_activation(activation: str) -> str:
     return activation
 
 
+# ---------------------------------------------------------------------- the training settings
+@dataclass(frozen=True)
+class KerasTraining:
+    """The training settings every Keras engine takes, declared once (`keras_training` adds them)."""
+
+    n_epochs: int = 30
+    #: None: from the data size (`KerasRecommender._batch_and_rate`)
+    batch_size: int | None = None
+    #: None: the engine's `base_learning_rate` scaled to the batch
+    learning_rate: float | None = None
+    #: L2 weight on the looked-up vectors and biases, per rating
+    reg: float = 0.02
+    validation_fraction: float = 0.05
+    patience: int = 3
+    #: the smallest fall of validation RMSE that resets the patience of early stopping (the kept
+    #: weights are still the lowest validation RMSE's)
+    min_delta: float = 0.0
+    random_state: int = 42
+    accelerator: str | None = None
+    verbose: int = 0
+    #: called with (fraction, message) during training; a run-time hook, never saved
+    progress: ProgressCallback | None = None
+    deterministic: bool = True
+
+
+#: the training settings' names before the shared vocabulary (they work for one more release)
+OLD_TRAINING_NAMES = {"epochs": "n_epochs", "l2": "reg", "seed": "random_state"}
+
+_Init = TypeVar("_Init", bound=Callable[..., None])
+
+
+def keras_training(**defaults: Any) -> Callable[[_Init], _Init]:
+    """Decorate a Keras engine's `__init__`: it also takes every `KerasTraining` setting, keyword-only.
+
+    `defaults` changes a setting's default for this engine (keras_mf: `n_epochs=40, reg=0.1`). The
+    decorated `__init__` shows the engine's own arguments followed by the settings, which is where
+    scikit-learn reads the parameters from; the settings' old names work with a DeprecationWarning.
+    """
+    settings = {field.name: field for field in fields(KerasTraining)}
+    unknown = sorted(set(defaults) - set(settings))
+    if unknown:
+        raise TypeError(
+            f"keras_training: {', '.join(unknown)} is not a training setting; expected some of {', '.join(settings)}"
+        )
+    values = {name: defaults.get(name, field.default) for name, field in settings.items()}
+
+    def decorate(init: _Init) -> _Init:
+        own = inspect.signature(init)
+        clash = sorted(set(own.parameters) & set(settings))
+        if clash:
+            raise TypeError(f"{init.__qualname__} declares the training setting(s) {', '.join(clash)} itself")
+        extra = [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=values[name], annotation=field.type)
+            for name, field in settings.items()
+        ]
+
+        @functools.wraps(init)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
+            for name, default in values.items():
+                setattr(self, name, kwargs.pop(name, default))
+            init(self, *args, **kwargs)
+
+        wrapper.__signature__ = own.replace(parameters=[*own.parameters.values(), *extra])  # type: ignore[attr-defined]
+        return renamed_params(**OLD_TRAINING_NAMES)(wrapper)  # type: ignore[arg-type]
+
+    return decorate
+
+
 # ---------------------------------------------------------------------- the shared engine
 class KerasRecommender(Recommender):
     """Base of the Keras engines: sparse training in a distribution strategy, numpy answers.
 
-    Subclasses set the hyper-parameters in `__init__` (at least those read here: epochs,
-    batch_size, learning_rate, l2, validation_fraction, patience, min_delta, seed, accelerator, verbose,
-    progress, deterministic) and implement `_build_model`, `_read_weights`, `_interaction` and
+    Subclasses decorate `__init__` with `keras_training` (the settings read here are
+    `KerasTraining`'s) and implement `_build_model`, `_read_weights`, `_interaction` and
     `_fit_user`. Randomness is local to the engine: every initializer and dropout layer gets a
-    seed derived from `seed` (`_initializer`, `_seed`), and batches come from a numpy generator
-    seeded with it; no global generator is touched.
+    seed derived from `random_state` (`_initializer`, `_seed`), and batches come from a numpy
+    generator seeded with it; no global generator is touched.
     """
 
     # not a hyper-parameter: excluded from saved parameters and cache keys
@@ -165,20 +255,6 @@ class KerasRecommender(Recommender):
 
     #: the learning rate at batch 512; `learning_rate=None` scales it to the batch
     base_learning_rate: float = 0.002
-    epochs: int
-    batch_size: int | None
-    learning_rate: float | None
-    l2: float
-    validation_fraction: float
-    patience: int
-    #: the smallest fall of validation RMSE that resets the patience of early stopping (the kept
-    #: weights are still the lowest validation RMSE's)
-    min_delta: float
-    seed: int
-    accelerator: str | None
-    verbose: int
-    progress: ProgressCallback | None
-    deterministic: bool
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
@@ -210,11 +286,11 @@ class KerasRecommender(Recommender):
 
     # ------------------------------------------------------------------ training
     def _seed(self, offset: int) -> int:
-        """A seed for one random component (initializer, dropout), derived from `seed`."""
-        return (int(self.seed) * 7919 + offset) % (2**31 - 1)
+        """A seed for one random component (initializer, dropout), derived from `random_state`."""
+        return (int(self.random_state) * 7919 + offset) % (2**31 - 1)
 
     def _initializer(self, keras: Any, name: str, offset: int) -> Any:
-        """A Keras initializer by name, seeded from `seed` (stateless: the same on every worker)."""
+        """A Keras initializer by name, seeded from `random_state` (stateless: the same on every worker)."""
         initializer = keras.initializers.get(name)
         config = initializer.get_config()
         if "seed" in config:
@@ -250,7 +326,7 @@ class KerasRecommender(Recommender):
         movie_idx = self.movies_.index_of(ratings["movie"].to_numpy()).astype(np.int32)
         target = (ratings["rating"].to_numpy(np.float64) - self.global_mean_).astype(np.float32)
 
-        order = np.random.default_rng(self.seed).permutation(len(target))
+        order = np.random.default_rng(self.random_state).permutation(len(target))
         n_valid = int(round(len(target) * self.validation_fraction)) if self.validation_fraction > 0 else 0
         if n_valid >= len(target):
             raise DataError(f"validation_fraction={self.validation_fraction} leaves no ratings to train on")
@@ -285,8 +361,8 @@ class KerasRecommender(Recommender):
                 steps,
                 train_data,
                 valid_data,
-                {"epochs": self.epochs, "batch_size": self.batch_size_ * strategy.num_replicas_in_sync,
-                 "patience": self.patience, "min_delta": self.min_delta, "seed": self.seed},
+                {"epochs": self.n_epochs, "batch_size": self.batch_size_ * strategy.num_replicas_in_sync,
+                 "patience": self.patience, "min_delta": self.min_delta, "seed": self.random_state},
                 self.progress if self.verbose == 0 else _printing(self.progress),
             )
         finally:
@@ -397,10 +473,12 @@ class KerasRecommender(Recommender):
         self._read_weights(self.model_)
 
 
-def embedding_table(keras: Any, rows: int, width: int, name: str, l2: float, init: Any = "random_normal") -> Any:
-    """An Embedding with one extra row for unknown ids, L2 on the looked-up vectors (per rating)."""
-    reg = keras.regularizers.L2(l2) if l2 else None
-    return sparse_embedding_class()(rows + 1, width, embeddings_initializer=init, activity_regularizer=reg, name=name)
+def embedding_table(keras: Any, rows: int, width: int, name: str, reg: float, init: Any = "random_normal") -> Any:
+    """An Embedding with one extra row for unknown ids, L2 weight `reg` on the looked-up vectors (per rating)."""
+    regularizer = keras.regularizers.L2(reg) if reg else None
+    return sparse_embedding_class()(
+        rows + 1, width, embeddings_initializer=init, activity_regularizer=regularizer, name=name
+    )
 
 
 def _printing(progress: ProgressCallback | None) -> ProgressCallback:

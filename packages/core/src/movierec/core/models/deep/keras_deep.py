@@ -15,10 +15,11 @@ import numpy as np
 from movierec.core.models.deep.keras_common import (
     DenseHead,
     KerasRecommender,
-    ProgressCallback,
     check_activation,
     dense_weights,
     embedding_table,
+    head_fold_in,
+    keras_training,
 )
 from movierec.core.models.registry import register
 
@@ -31,6 +32,7 @@ class KerasDeep(KerasRecommender):
 
     name = "keras_deep"
 
+    @keras_training()
     def __init__(
         self,
         user_dim: int = 20,
@@ -39,18 +41,6 @@ class KerasDeep(KerasRecommender):
         activation: str = "relu",
         dropout: float = 0.0,
         use_biases: bool = True,
-        epochs: int = 30,
-        batch_size: int | None = None,
-        learning_rate: float | None = None,
-        l2: float = 0.02,
-        validation_fraction: float = 0.05,
-        patience: int = 3,
-        min_delta: float = 0.0,
-        seed: int = 42,
-        accelerator: str | None = None,
-        verbose: int = 0,
-        progress: ProgressCallback | None = None,
-        deterministic: bool = True,
     ) -> None:
         self.user_dim = user_dim
         self.movie_dim = movie_dim
@@ -58,18 +48,6 @@ class KerasDeep(KerasRecommender):
         self.activation = activation
         self.dropout = dropout
         self.use_biases = use_biases
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.l2 = l2
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.min_delta = min_delta
-        self.seed = seed
-        self.accelerator = accelerator
-        self.verbose = verbose
-        self.progress = progress
-        self.deterministic = deterministic
 
     # ------------------------------------------------------------------ the network
     def _build_model(self, keras: Any, n_users: int, n_movies: int) -> Any:
@@ -80,9 +58,9 @@ class KerasDeep(KerasRecommender):
             "movie": keras.Input(shape=(), dtype="int32", name="movie"),
         }
         init = self._initializer
-        user_vector = embedding_table(keras, n_users, self.user_dim, "user_embedding", self.l2, init(keras, "random_normal", 1))(inputs["user"])
+        user_vector = embedding_table(keras, n_users, self.user_dim, "user_embedding", self.reg, init(keras, "random_normal", 1))(inputs["user"])
         movie_parts = [
-            embedding_table(keras, n_movies, self.movie_dim, "movie_embedding", self.l2, init(keras, "random_normal", 2))(inputs["movie"])
+            embedding_table(keras, n_movies, self.movie_dim, "movie_embedding", self.reg, init(keras, "random_normal", 2))(inputs["movie"])
         ]
         movie_parts += self._movie_features(keras, inputs)
         hidden = layers.Concatenate(name="concat")([user_vector, *movie_parts])
@@ -93,8 +71,8 @@ class KerasDeep(KerasRecommender):
                 hidden = layers.Dropout(self.dropout, seed=self._seed(20 + index), name=f"dropout_{index}")(hidden)
         rating = layers.Dense(1, kernel_initializer=init(keras, "glorot_uniform", 30), name="output")(hidden)
         if self.use_biases:
-            user_bias = embedding_table(keras, n_users, 1, "user_bias", self.l2, "zeros")(inputs["user"])
-            movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.l2, "zeros")(inputs["movie"])
+            user_bias = embedding_table(keras, n_users, 1, "user_bias", self.reg, "zeros")(inputs["user"])
+            movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.reg, "zeros")(inputs["movie"])
             rating = layers.Add(name="rating")([rating, user_bias, movie_bias])
         return keras.Model(inputs=inputs, outputs=rating, name=self.name or "keras_deep")
 
@@ -115,19 +93,19 @@ class KerasDeep(KerasRecommender):
             self.movie_embeddings_ = np.asarray(model.get_layer("movie_embedding").embeddings.numpy(), np.float32)
             self.user_bias_ = np.zeros(len(self.user_vectors_), np.float32)
             self.movie_bias_ = np.zeros(len(self.movie_embeddings_), np.float32)
-        names = [f"hidden_{i}" for i in range(len(self.hidden_units))] + ["output"]
-        self.head_ = DenseHead(dense_weights(model, names), self.activation, self.user_vectors_.shape[1])
+        self.head_ = DenseHead(dense_weights(model, self._head_layers()), self.activation, self.user_vectors_.shape[1])
         self.movie_vectors_ = self._movie_representation(model)
         self.movie_part_ = self.head_.movie_part(self.movie_vectors_)
 
     def _interaction(self, user_vectors: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         return self.head_.forward(user_vectors, self.movie_part_[movie_idx])
 
+    def _head_layers(self) -> list[str]:
+        """The model's dense layers after concat([user vector, movie representation]), in order."""
+        return [f"hidden_{i}" for i in range(len(self.hidden_units))] + ["output"]
+
     def _fit_user(self, movie_idx: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
-        return self.head_.fit_user(
-            self.movie_part_[movie_idx],
-            target,
-            init_vector=self.user_vectors_[-1],
-            init_bias=float(self.user_bias_[-1]),
-            l2=max(self.l2, 1e-3),
-        )
+        # the model's own head, every weight frozen; the unknown user's row is the start
+        user_dim, reg = self.user_vectors_.shape[1], max(self.reg, 1e-3)
+        fold_in = self._derived("fold_in", lambda: head_fold_in(self.model_, self._head_layers(), user_dim, reg))
+        return fold_in(self.movie_vectors_[movie_idx], target, self.user_vectors_[-1], float(self.user_bias_[-1]))

@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from movierec.core.errors import DataError
-from movierec.core.models.deep.keras_common import ProgressCallback, dense_weights, sparse_input_dense_class
+from movierec.core.models.deep.keras_common import dense_weights, keras_training, sparse_input_dense_class
 from movierec.core.models.deep.keras_deep import KerasDeep
 from movierec.core.models.registry import register
 from movierec.core.models.text import has_text, movie_texts, text_tfidf
@@ -35,6 +35,7 @@ class KerasHybrid(KerasDeep):
 
     uses_overviews = True
 
+    @keras_training()
     def __init__(
         self,
         user_dim: int = 10,
@@ -46,40 +47,14 @@ class KerasHybrid(KerasDeep):
         use_biases: bool = True,
         max_features: int = 20_000,
         min_df: int = 2,
-        epochs: int = 30,
-        batch_size: int | None = None,
-        learning_rate: float | None = None,
-        l2: float = 0.02,
-        validation_fraction: float = 0.05,
-        patience: int = 3,
-        min_delta: float = 0.0,
-        seed: int = 42,
-        accelerator: str | None = None,
-        verbose: int = 0,
-        progress: ProgressCallback | None = None,
-        deterministic: bool = True,
     ) -> None:
-        super().__init__(
-            user_dim=user_dim,
-            movie_dim=movie_dim,
-            hidden_units=hidden_units,
-            activation=activation,
-            dropout=dropout,
-            use_biases=use_biases,
-            epochs=epochs,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            l2=l2,
-            validation_fraction=validation_fraction,
-            patience=patience,
-            min_delta=min_delta,
-            seed=seed,
-            accelerator=accelerator,
-            verbose=verbose,
-            progress=progress,
-            deterministic=deterministic,
-        )
+        self.user_dim = user_dim
+        self.movie_dim = movie_dim
         self.overview_units = overview_units
+        self.hidden_units = hidden_units
+        self.activation = activation
+        self.dropout = dropout
+        self.use_biases = use_biases
         self.max_features = max_features
         self.min_df = min_df
 

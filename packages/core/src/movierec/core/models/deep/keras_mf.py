@@ -14,9 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from movierec.core.models.deep.keras_common import BatchGradients, KerasRecommender, ProgressCallback, embedding_table
+from movierec.core.models.deep.keras_common import BatchGradients, KerasRecommender, embedding_table, keras_training
+from movierec.core.models.params import renamed_params
 from movierec.core.models.registry import register
-from movierec.core.models.vectors import ridge_fold_in
+from movierec.core.models.vectors import ridge
 
 
 @register(family="deep", summary="Keras matrix factorization with biases and L2", requires="tensorflow")
@@ -27,60 +28,34 @@ class KerasMF(KerasRecommender):
 
     name = "keras_mf"
 
-    def __init__(
-        self,
-        factors: int = 64,
-        epochs: int = 40,
-        batch_size: int | None = None,
-        learning_rate: float | None = None,
-        l2: float = 0.1,
-        initializer: str = "random_normal",
-        validation_fraction: float = 0.05,
-        patience: int = 3,
-        min_delta: float = 0.0,
-        seed: int = 42,
-        accelerator: str | None = None,
-        verbose: int = 0,
-        progress: ProgressCallback | None = None,
-        deterministic: bool = True,
-    ) -> None:
-        self.factors = factors
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.l2 = l2
+    @renamed_params(factors="n_factors")
+    @keras_training(n_epochs=40, reg=0.1)
+    def __init__(self, n_factors: int = 64, initializer: str = "random_normal") -> None:
+        self.n_factors = n_factors
         self.initializer = initializer
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.min_delta = min_delta
-        self.seed = seed
-        self.accelerator = accelerator
-        self.verbose = verbose
-        self.progress = progress
-        self.deterministic = deterministic
 
     def _build_model(self, keras: Any, n_users: int, n_movies: int) -> Any:
         layers = keras.layers
         user = keras.Input(shape=(), dtype="int32", name="user")
         movie = keras.Input(shape=(), dtype="int32", name="movie")
         init = self._initializer
-        user_vector = embedding_table(keras, n_users, self.factors, "user_embedding", self.l2, init(keras, self.initializer, 1))(user)
-        movie_vector = embedding_table(keras, n_movies, self.factors, "movie_embedding", self.l2, init(keras, self.initializer, 2))(movie)
-        user_bias = embedding_table(keras, n_users, 1, "user_bias", self.l2, "zeros")(user)
-        movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.l2, "zeros")(movie)
+        user_vector = embedding_table(keras, n_users, self.n_factors, "user_embedding", self.reg, init(keras, self.initializer, 1))(user)
+        movie_vector = embedding_table(keras, n_movies, self.n_factors, "movie_embedding", self.reg, init(keras, self.initializer, 2))(movie)
+        user_bias = embedding_table(keras, n_users, 1, "user_bias", self.reg, "zeros")(user)
+        movie_bias = embedding_table(keras, n_movies, 1, "movie_bias", self.reg, "zeros")(movie)
         dot = layers.Dot(axes=1, name="dot")([user_vector, movie_vector])
         rating = layers.Add(name="rating")([dot, user_bias, movie_bias])
         return keras.Model(inputs={"user": user, "movie": movie}, outputs=rating, name="keras_mf")
 
     def _closed_form(self, tf: Any, model: Any) -> BatchGradients:
-        """The gradient rows of mean squared error + l2 * (|u|^2 + |m|^2 + b_u^2 + b_m^2) / batch.
+        """The gradient rows of mean squared error + reg * (|u|^2 + |m|^2 + b_u^2 + b_m^2) / batch.
 
         That is the loss the tape sees (Keras divides the activity regularizer by the batch); the
         formula takes fewer ops than the tape's backward pass.
         """
         names = [variable.path.split("/")[0] for variable in model.trainable_variables]
         tables = {name: variable.value for name, variable in zip(names, model.trainable_variables)}
-        l2 = float(self.l2)
+        reg = float(self.reg)
 
         def rows(user: Any, movie: Any, target: Any) -> tuple[list[Any], Any]:
             looked_up = {
@@ -97,7 +72,7 @@ class KerasMF(KerasRecommender):
                 - target
             )
             count = tf.maximum(tf.cast(tf.size(target), tf.float32), 1.0)
-            scaled, decay = (2.0 / count * error)[:, None], 2.0 * l2 / count
+            scaled, decay = (2.0 / count * error)[:, None], 2.0 * reg / count
             grads = {
                 "user_embedding": scaled * movie_vector,
                 "movie_embedding": scaled * user_vector,
@@ -133,8 +108,8 @@ class KerasMF(KerasRecommender):
         return self.global_mean_ + bias + self.movie_bias_[:n] + movies @ np.asarray(vector, dtype=np.float64)
 
     def _fit_user(self, movie_idx: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
-        # The loss is mean squared error + l2 * (|u|^2 + b^2), as in training: ridge regression
+        # The loss is mean squared error + reg * (|u|^2 + b^2), as in training: ridge regression
         # (scaled by the number of ratings, the mean's denominator).
-        penalty = np.full(self.movie_vectors_.shape[1] + 1, len(target) * max(self.l2, 1e-6))
-        vector, bias = ridge_fold_in(self.movie_vectors_[movie_idx], target, penalty)
+        penalty = len(target) * max(self.reg, 1e-6)
+        vector, bias = ridge(self.movie_vectors_[movie_idx], target, penalty, intercept_penalty=penalty)
         return vector.astype(np.float32), bias

@@ -2,7 +2,7 @@
 
 Fitting holds out a seeded `holdout_fraction` of the training ratings, fits every member on the
 rest, and learns rating ~ intercept + sum(weight_m * prediction_m) on the held-out part by ridge
-regression (`alpha`; the intercept is not penalized). The members are then refitted on all the
+regression (`reg`; the intercept is not penalized). The members are then refitted on all the
 ratings, so the blend answers with members that saw everything. Members are registry names
 (`members`); their own parameters travel in `member_params` ({name: {param: value}}), which is
 plain JSON and so survives `get_params`, `clone` and `save`.
@@ -30,10 +30,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import root_mean_squared_error
 
 from movierec.core.errors import DataError, ModelFileError
 from movierec.core.models.base import Recommender
+from movierec.core.models.params import renamed_params
 from movierec.core.models.registry import register
+from movierec.core.models.vectors import ridge
 
 DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf")
 MEMBERS_FILE = "members.json"
@@ -45,19 +48,20 @@ class Blend(Recommender):
 
     name = "blend"
 
+    @renamed_params(alpha="reg", seed="random_state")
     def __init__(
         self,
         members: Sequence[str] = DEFAULT_MEMBERS,
         member_params: Mapping[str, Mapping[str, Any]] | None = None,
         holdout_fraction: float = 0.1,
-        alpha: float = 1.0,
-        seed: int = 42,
+        reg: float = 1.0,
+        random_state: int = 42,
     ) -> None:
         self.members = members
         self.member_params = member_params
         self.holdout_fraction = holdout_fraction
-        self.alpha = alpha
-        self.seed = seed
+        self.reg = reg
+        self.random_state = random_state
 
     # ----------------------------------------------------------------- members
     def _member_names(self) -> list[str]:
@@ -103,9 +107,9 @@ class Blend(Recommender):
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         if not 0 < float(self.holdout_fraction) < 1:
             raise DataError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction!r}")
-        if float(self.alpha) < 0:
-            raise DataError(f"alpha must be >= 0, got {self.alpha!r}")
-        order = np.random.default_rng(self.seed).permutation(len(ratings))
+        if float(self.reg) < 0:
+            raise DataError(f"reg must be >= 0, got {self.reg!r}")
+        order = np.random.default_rng(self.random_state).permutation(len(ratings))
         n_holdout = int(round(len(ratings) * float(self.holdout_fraction)))
         if n_holdout < 2 or n_holdout >= len(ratings):
             raise DataError(
@@ -122,11 +126,12 @@ class Blend(Recommender):
             columns.append(engine.fit(train, movies).predict(users, films).astype(np.float64))
             holdout_seconds.append(time.perf_counter() - start)
         features = np.column_stack(columns)
-        coef, intercept = ridge_with_intercept(features, target, float(self.alpha))
+        # the intercept is free: only the member weights are shrunk
+        coef, intercept = ridge(features, target, float(self.reg), intercept_penalty=0.0)
         self.coef_, self.intercept_ = coef, intercept
         self.holdout_rmse_ = {
-            **{name: _rmse(features[:, m], target) for m, name in enumerate(self._member_names())},
-            "blend": _rmse(np.clip(features @ coef + intercept, *self.rating_range_), target),
+            **{name: root_mean_squared_error(target, features[:, m]) for m, name in enumerate(self._member_names())},
+            "blend": root_mean_squared_error(target, np.clip(features @ coef + intercept, *self.rating_range_)),
         }
         self.members_ = []
         fit_seconds = {}
@@ -278,18 +283,3 @@ def _sha256(path: Path) -> str:
 def _plain(params: Mapping[str, Any], default: Any) -> Any:
     """Parameters as their JSON round trip (tuples become lists), so a saved and a live set compare equal."""
     return json.loads(json.dumps(dict(params), default=default, sort_keys=True))
-
-
-def ridge_with_intercept(features: np.ndarray, target: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    """Weights and intercept minimizing |features w + b - target|^2 + alpha |w|^2 (b not penalized)."""
-    features = np.asarray(features, dtype=np.float64)
-    target = np.asarray(target, dtype=np.float64)
-    means = features.mean(axis=0)
-    centred = features - means
-    gram = centred.T @ centred + alpha * np.eye(features.shape[1])
-    coef = np.linalg.solve(gram, centred.T @ (target - target.mean()))
-    return coef, float(target.mean() - means @ coef)
-
-
-def _rmse(predicted: np.ndarray, actual: np.ndarray) -> float:
-    return float(np.sqrt(np.mean((predicted - actual) ** 2)))

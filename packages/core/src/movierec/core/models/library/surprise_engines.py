@@ -26,7 +26,7 @@ from movierec.core.models.base import Recommender
 from movierec.core.models.classic.baseline import fold_in_user_bias
 from movierec.core.models.library.surprise_knn import NeighbourSums, neighbour_sums, rated_neighbour_reason
 from movierec.core.models.registry import register
-from movierec.core.models.vectors import cached_unit_rows, evidence_weight, factor_reasons, ridge_fold_in
+from movierec.core.models.vectors import cached_unit_rows, evidence_weight, factor_reasons, ridge
 
 
 def build_trainset(
@@ -175,12 +175,8 @@ class _Factors(SurpriseEngine):
 
     def _solve_user(self, qi: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
         # Surprise regularizes once per rating in SGD, so the penalty grows with the ratings
-        n_factors = qi.shape[1]
         reg_pu, reg_bu = self._fold_in_regularization()
-        if self.biased:
-            return ridge_fold_in(qi, target, np.r_[np.full(n_factors, reg_pu), reg_bu] * len(qi))
-        penalty = np.full(n_factors, reg_pu * len(qi))
-        return np.linalg.solve(qi.T @ qi + np.diag(penalty), qi.T @ target), 0.0
+        return ridge(qi, target, reg_pu * len(qi), intercept_penalty=reg_bu * len(qi) if self.biased else None)
 
     def _fold_in_regularization(self) -> tuple[float, float]:
         reg_all = getattr(self, "reg_all", 0.02)
