@@ -15,19 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-<<<<<<< HEAD
 from movierec.core.errors import MovierecError
 from movierec.core.models.base import Recommender
+from movierec.core.models.params import current_names, renamed_in
 from movierec.core.models.persistence import class_path, read_manifest, saved_class_path
 
 _C = TypeVar("_C", bound=type)
 
 #: what `register(family=...)` accepts
 FAMILIES = ("classic", "ensemble", "deep", "surprise", "lightfm")
-=======
-from movierec.core.errors import DataError, MovierecError
-from movierec.core.models.params import current_names, renamed_in
->>>>>>> h22b
 
 
 @dataclass(frozen=True)
