@@ -54,6 +54,9 @@ ENGINES: dict[str, EngineInfo] = {
                    "IMDb weighted rating v/(v+m)*R + m/(v+m)*C, C the mean of all ratings"),
         EngineInfo("baseline", f"{_CLASSIC}.baseline:Baseline", "classic",
                    "global mean plus regularized user and movie biases"),
+        EngineInfo("time_baseline", f"{_CLASSIC}.time_baseline:TimeBaseline", "classic",
+                   "time-aware baseline (Koren 2009): movie bias per period, drifting user bias, "
+                   "a bias per user and day"),
         EngineInfo("user_knn", f"{_CLASSIC}.knn:UserKNN", "classic",
                    "user-user kNN (KNNBaseline): shrunk correlation of baseline residuals, "
                    "the most similar users who rated the movie"),
