@@ -19,6 +19,7 @@ from movierec.core.models.registry import ENGINES, engine_class, engine_names
 #: small settings so that every engine fits in a second or two on the test data
 FAST = {
     "keras_mf": {"factors": 8, "epochs": 2, "validation_fraction": 0.0},
+    "keras_timemf": {"factors": 8, "epochs": 2, "validation_fraction": 0.0},
     "keras_deep": {"factors": 8, "epochs": 2, "validation_fraction": 0.0},
     "keras_hybrid": {"factors": 8, "epochs": 2, "validation_fraction": 0.0},
     "surprise_svd": {"n_epochs": 5},
