@@ -157,3 +157,17 @@ def test_rating_days_reads_dates_text_and_nat():
 def test_bad_parameters_are_named(split, params, message):
     with pytest.raises(DataError, match=message):
         create_engine("time_baseline", **params).fit(split[0])
+
+
+def test_a_blend_passes_the_dates_to_its_time_aware_members(split):
+    train, test = split
+    blend = create_engine("blend", members=("baseline", "time_baseline")).fit(train)
+    assert blend.uses_dates and not create_engine("blend", members=("baseline", "user_knn")).uses_dates
+    users, movies, dates = test["user"].to_numpy(), test["movie"].to_numpy(), test["date"].to_numpy()
+    static, timed = (member.predict(users, movies, dates).astype(np.float64) for member in blend.members_)
+    weights = blend.member_weights()
+    expected = weights["intercept"] + weights["baseline"] * static + weights["time_baseline"] * timed
+    # members clip their own predictions in `predict`; inside the blend they are unclipped
+    inside = (static > 1) & (static < 5) & (timed > 1) & (timed < 5)
+    np.testing.assert_allclose(blend.predict(users, movies, dates)[inside], np.clip(expected, 1, 5)[inside], atol=1e-4)
+    assert weights["time_baseline"] > weights["baseline"]

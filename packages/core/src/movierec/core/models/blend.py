@@ -84,6 +84,12 @@ class Blend(Recommender):
         return all(engine.supports_fold_in for engine in engines)
 
     @property
+    def uses_dates(self) -> bool:  # type: ignore[override]
+        """The blend reads rating dates when one of its members does (they get the dates in `predict`)."""
+        engines = getattr(self, "members_", None) or self._new_members()
+        return any(engine.uses_dates for engine in engines)
+
+    @property
     def uses_overviews(self) -> bool:  # type: ignore[override]
         """The blend reads movie text when one of its members does (pass `movies` to fit)."""
         engines = getattr(self, "members_", None) or self._new_members()
@@ -105,11 +111,12 @@ class Blend(Recommender):
         holdout = ratings.iloc[np.sort(order[:n_holdout])]
         train = ratings.iloc[np.sort(order[n_holdout:])]
         users, films = holdout["user"].to_numpy(), holdout["movie"].to_numpy()
+        dates = holdout["date"].to_numpy() if "date" in holdout.columns else None
         target = holdout["rating"].to_numpy(dtype=np.float64)
         columns, holdout_seconds = [], []
         for engine in self._new_members():
             start = time.perf_counter()
-            columns.append(engine.fit(train, movies).predict(users, films).astype(np.float64))
+            columns.append(engine.fit(train, movies).predict(users, films, dates).astype(np.float64))
             holdout_seconds.append(time.perf_counter() - start)
         features = np.column_stack(columns)
         coef, intercept = ridge_with_intercept(features, target, float(self.alpha))
@@ -146,7 +153,11 @@ class Blend(Recommender):
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         """The blend of the members' unclipped predictions (`predict` clips to the scale)."""
-        return self._blend([engine._predict_indexed(user_idx, movie_idx) for engine in self.members_])
+        return self._predict_dated(user_idx, movie_idx, None)
+
+    def _predict_dated(self, user_idx: np.ndarray, movie_idx: np.ndarray, days: np.ndarray | None) -> np.ndarray:
+        """The same on given days: members with `uses_dates` read them, the others ignore them."""
+        return self._blend([engine._predict_dated(user_idx, movie_idx, days) for engine in self.members_])
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         """Blended scores of every movie for a batch of users, unclipped so that ranking sees the true order."""
