@@ -51,7 +51,7 @@ def draw_reference_lines(figure: go.Figure, lines: Sequence[ReferenceLine], metr
             y=line.value,
             line=dict(color="#555555", width=1.5, dash="dash"),
             annotation=dict(text=escape(f"{line.label}: {line.source}"), font=dict(size=11, color="#555555")),
-            annotation_position="top left",
+            annotation_position="top right",
         )
     if chosen:
         values = []

@@ -150,23 +150,26 @@ def fit_time_biases(
     beta: float,
     n_epochs: int,
 ) -> TimeBiases:
-    """Fit every term by alternating closed-form shrunk means; `days` is float with NaN for undated ratings."""
+    """Fit every term by alternating closed-form shrunk means; `days` is float with NaN for undated ratings.
+
+    Per rating it keeps 4-byte group numbers, the 4-byte drift distance and one float64 running
+    fit (about 30 bytes a rating besides the inputs), so the whole Prize fits in a few GiB.
+    """
     if int(n_bins) < 1:
         raise DataError(f"n_bins must be a positive integer, got {n_bins!r}")
     if not 0.0 < float(beta) <= 1.0:
         raise DataError(f"beta must be in (0, 1], got {beta!r}")
-    user_idx = np.asarray(user_idx, dtype=np.int64)
-    movie_idx = np.asarray(movie_idx, dtype=np.int64)
+    n_bins = int(n_bins)
+    user_idx = np.asarray(user_idx).astype(np.int32, copy=False)
+    movie_idx = np.asarray(movie_idx).astype(np.int32, copy=False)
     days = np.asarray(days, dtype=np.float64)
-    target = np.asarray(ratings, dtype=np.float64)
+    target = np.asarray(ratings, dtype=np.float32)
     dated = ~np.isnan(days)
-    mu = float(target.mean())
-    day_numbers = np.where(dated, days, 0).astype(np.int64)
+    mu = float(target.mean(dtype=np.float64))
     if dated.any():
-        first_day, latest_day = int(day_numbers[dated].min()), int(day_numbers[dated].max())
+        first_day, latest_day = int(np.nanmin(days)), int(np.nanmax(days))
     else:
         first_day = latest_day = 0
-    bin_days = max(latest_day - first_day + 1, 1) / int(n_bins)
 
     # per-user day statistics over dated ratings
     dated_count = np.bincount(user_idx, weights=dated, minlength=n_users)
@@ -183,7 +186,7 @@ def fit_time_biases(
     biases = TimeBiases(
         mu=mu,
         movie_bias=np.zeros(n_movies),
-        bin_bias=np.zeros((n_movies, int(n_bins))),
+        bin_bias=np.zeros((n_movies, n_bins)),
         user_bias=np.zeros(n_users),
         alpha=np.zeros(n_users),
         user_mean_day=user_mean_day,
@@ -192,58 +195,72 @@ def fit_time_biases(
         day_keys=np.empty(0, dtype=np.int64),
         day_bias=np.empty(0),
         first_day=first_day,
-        bin_days=float(bin_days),
+        bin_days=max(latest_day - first_day + 1, 1) / n_bins,
         latest_day=latest_day,
         beta=float(beta),
     )
-    # the group of each rating for every term; undated ratings sit in a group that is never read
-    bin_group = np.where(dated, movie_idx * int(n_bins) + biases._bin(day_numbers), n_movies * int(n_bins))
-    dev = np.where(dated, biases._dev(user_idx, np.where(dated, days, 0.0)), 0.0)
-    day_key = np.where(dated, user_idx * _DAY_SLOTS + (day_numbers - first_day), -1)
+    # the group of each rating for every term; undated ratings sit in a last group that stays 0
+    filled_days = np.where(dated, days, float(first_day))
+    bin_group = np.where(dated, movie_idx * n_bins + biases._bin(filled_days), n_movies * n_bins).astype(np.int32)
+    dev = np.where(dated, biases._dev(user_idx, filled_days), 0.0).astype(np.float32)
+    day_key = user_idx.astype(np.int64) * _DAY_SLOTS + (filled_days.astype(np.int64) - first_day)
+    del filled_days
+    day_key[~dated] = -1
     keys, day_group = np.unique(day_key, return_inverse=True)
-    del day_key, day_numbers
-    undated_key = keys[0] == -1 if len(keys) else False
+    del day_key
+    day_group = day_group.astype(np.int32).reshape(-1)
+    undated_key = bool(len(keys) and keys[0] == -1)
 
     fitted = np.full(len(target), mu)
 
-    def shrunk(group: np.ndarray, size: int, reg: float, old: np.ndarray) -> np.ndarray:
+    def shrunk(group: np.ndarray, count: np.ndarray, reg: float, old: np.ndarray) -> np.ndarray:
         """A term's new values: the residual without its old values, as shrunk group means."""
-        residual = target - fitted + old[group]
-        total = np.bincount(group, weights=residual, minlength=size)
-        count = np.bincount(group, minlength=size)
+        residual = target - fitted
+        residual += old[group]
+        total = np.bincount(group, weights=residual, minlength=len(count))
         return total / (reg + count)
 
-    bins_flat = np.zeros(n_movies * int(n_bins) + 1)
+    def apply(group: np.ndarray, change: np.ndarray) -> None:
+        nonlocal fitted
+        fitted += change[group]
+
+    movie_count = np.bincount(movie_idx, minlength=n_movies)
+    bin_count = np.bincount(bin_group, minlength=n_movies * n_bins + 1)
+    user_count = np.bincount(user_idx, minlength=n_users)
+    day_count = np.bincount(day_group, minlength=len(keys))
+    dev_square = np.bincount(user_idx, weights=dev.astype(np.float64) ** 2, minlength=n_users)
+    bins_flat = np.zeros(n_movies * n_bins + 1)
     day_values = np.zeros(len(keys))
     alpha = np.zeros(n_users)
-    dev_square = np.bincount(user_idx, weights=dev * dev, minlength=n_users)
     for _ in range(max(int(n_epochs), 1)):
-        new = shrunk(movie_idx, n_movies, regs.movie, biases.movie_bias)
-        fitted += (new - biases.movie_bias)[movie_idx]
+        new = shrunk(movie_idx, movie_count, regs.movie, biases.movie_bias)
+        apply(movie_idx, new - biases.movie_bias)
         biases.movie_bias = new
 
-        new = shrunk(bin_group, len(bins_flat), regs.bin, bins_flat)
+        new = shrunk(bin_group, bin_count, regs.bin, bins_flat)
         new[-1] = 0.0
-        fitted += (new - bins_flat)[bin_group]
+        apply(bin_group, new - bins_flat)
         bins_flat = new
 
-        new = shrunk(user_idx, n_users, regs.user, biases.user_bias)
-        fitted += (new - biases.user_bias)[user_idx]
+        new = shrunk(user_idx, user_count, regs.user, biases.user_bias)
+        apply(user_idx, new - biases.user_bias)
         biases.user_bias = new
 
-        residual = target - fitted + alpha[user_idx] * dev
-        new = np.bincount(user_idx, weights=residual * dev, minlength=n_users) / (regs.alpha + dev_square)
+        residual = target - fitted
+        residual += alpha[user_idx] * dev
+        residual *= dev
+        new = np.bincount(user_idx, weights=residual, minlength=n_users) / (regs.alpha + dev_square)
+        del residual
         fitted += (new - alpha)[user_idx] * dev
         alpha = new
-        del residual
 
-        new = shrunk(day_group, len(keys), regs.day, day_values)
+        new = shrunk(day_group, day_count, regs.day, day_values)
         if undated_key:
             new[0] = 0.0
-        fitted += (new - day_values)[day_group]
+        apply(day_group, new - day_values)
         day_values = new
 
-    biases.bin_bias = bins_flat[:-1].reshape(n_movies, int(n_bins))
+    biases.bin_bias = bins_flat[:-1].reshape(n_movies, n_bins)
     biases.alpha = alpha
     start = 1 if undated_key else 0
     biases.day_keys = keys[start:]
