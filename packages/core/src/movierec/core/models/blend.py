@@ -10,8 +10,11 @@ plain JSON and so survives `get_params`, `clone` and `save`.
 A saved blend is its arrays (weights, intercept) plus one subfolder per member written by the
 member's own `save`. The fit diagnostics `holdout_rmse_` and `member_fit_seconds_` are not saved.
 
-Default members, measured on ml-latest-small kfold:5 seed 42: baseline + user_knn + item_knn +
-keras_mf reach RMSE 0.832 (keras_mf alone 0.850); without keras_mf 0.836 at a fifth of the fit time.
+Default members, measured on ml-latest-small kfold:5 seed 42 (benchmarks/bench_time.py): baseline +
+user_knn + item_knn + keras_mf + time_baseline reach RMSE 0.8229 (the best single member,
+keras_timemf, 0.8409); without time_baseline 0.8321; adding keras_timemf as a sixth member 0.8229
+again at more fit time; time_baseline in place of baseline 0.8302-0.8372. Holding both the static
+and the time-aware baseline lets the weights add their difference, the time effects, to the rest.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import pandas as pd
 from movierec.core.errors import DataError, ModelFileError
 from movierec.core.models.base import Recommender
 
-DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf")
+DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline")
 
 
 class Blend(Recommender):
