@@ -39,6 +39,7 @@ SINGLES = ("baseline", "time_baseline", "keras_mf", "keras_timemf")
 MIXES = (
     ("baseline", "user_knn", "item_knn", "keras_mf"),
     ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline"),
+    ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline", "keras_timemf"),
     ("time_baseline", "user_knn", "item_knn"),
     ("time_baseline", "user_knn", "item_knn", "keras_timemf"),
     ("time_baseline", "user_knn", "item_knn", "keras_mf", "keras_timemf"),
