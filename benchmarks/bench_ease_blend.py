@@ -30,7 +30,7 @@ from movierec.core.models.ensemble.blend import DEFAULT_MEMBERS
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-latest-small"
 SIMILAR_TO = (("Pulp Fiction", 1994), ("Matrix, The", 1999), ("Toy Story", 1995), ("King Kong", 1933))
-WITHOUT_KERAS = tuple(m for m in DEFAULT_MEMBERS if m != "keras_mf")
+WITHOUT_KERAS = tuple(m for m in DEFAULT_MEMBERS if not m.startswith("keras_"))
 
 
 def tune_lambda(dataset: Dataset) -> None:

@@ -21,6 +21,7 @@ FAST = {
     "keras_mf": {"n_factors": 8, "n_epochs": 2, "validation_fraction": 0.0},
     "keras_deep": {"n_epochs": 2, "validation_fraction": 0.0},
     "keras_hybrid": {"n_epochs": 2, "validation_fraction": 0.0},
+    "keras_timemf": {"n_factors": 8, "n_epochs": 2, "validation_fraction": 0.0},
     "surprise_svd": {"n_epochs": 5},
     "surprise_svdpp": {"n_epochs": 2},
     "surprise_nmf": {"n_epochs": 5},

@@ -9,10 +9,13 @@ from movierec.viz.data_charts import (
     ratings_per_user,
 )
 from movierec.viz.export import find_browser, to_png, write_html, write_png, write_pngs
+from movierec.viz.reference_lines import PRIZE_REFERENCE_LINES, ReferenceLine, reference_lines
 from movierec.viz.ranking_charts import top_mean_rating, top_recommendations, top_similar_movies, top_weighted_rating
 from movierec.viz.training_charts import training_curves
 
 __all__ = [
+    "PRIZE_REFERENCE_LINES",
+    "ReferenceLine",
     "benchmark_heatmap",
     "find_browser",
     "movies_by_year",
@@ -21,6 +24,7 @@ __all__ = [
     "ratings_by_day",
     "ratings_per_movie",
     "ratings_per_user",
+    "reference_lines",
     "to_png",
     "top_mean_rating",
     "top_recommendations",

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from movierec.core.evaluation.results import BenchmarkResult, lower_is_better, summarize
 from movierec.viz._style import RED, bar_chart_height, counted, empty_figure, escape, layout
+from movierec.viz.reference_lines import ReferenceLine, draw_reference_lines, reference_lines, reference_note
 
 # white for the worst engine of a metric, the notebook's red for the best
 GOODNESS_SCALE = [[0.0, "#fff5f5"], [0.5, "#f08080"], [1.0, RED]]
@@ -38,12 +41,16 @@ def benchmark_heatmap(
     sort_by: str | None = None,
     subject: str = "Engines",
     title: str | None = None,
+    references: Sequence[ReferenceLine] | None = None,
 ) -> go.Figure:
     """Engines x metrics, mean over folds in each cell, best engine of `sort_by` on top.
 
     Colour is the engine's rank per metric, from worst (white) to best (red), so error metrics
     (lower is better) and ranking metrics (higher is better) read the same way side by side.
+    Published `references` of the shown metrics (default: `reference_lines` of a BenchmarkResult's
+    dataset and split) are named in a note under the grid.
     """
+    references = _references(table, references)
     table = _rows(table)
     summary = summarize(table)
     if metrics is not None:
@@ -105,13 +112,26 @@ def benchmark_heatmap(
     # engine names such as '1' or '2024' must stay labels, not become a numeric axis
     figure.update_yaxes(autorange="reversed", automargin=True, type="category")
     figure.update_xaxes(side="bottom", type="category")
+    note = reference_note(references, columns)
+    if note:
+        figure.add_annotation(text=escape("Published: " + note), x=0, y=-0.18, xref="paper", yref="paper",
+                              xanchor="left", showarrow=False, font=dict(size=11, color="#555555"))
+        figure.update_layout(margin=dict(b=110))
     return figure
 
 
 def quality_vs_fit_time(
-    table: pd.DataFrame | BenchmarkResult, metric: str | None = None, subject: str = "Engines"
+    table: pd.DataFrame | BenchmarkResult,
+    metric: str | None = None,
+    subject: str = "Engines",
+    references: Sequence[ReferenceLine] | None = None,
 ) -> go.Figure:
-    """Each engine as a point: mean fit time (log scale) against the mean of `metric` with its std."""
+    """Each engine as a point: mean fit time (log scale) against the mean of `metric` with its std.
+
+    Published `references` of `metric` (default: `reference_lines` of a BenchmarkResult's dataset
+    and split, e.g. the Netflix Prize's on netflix:DIR with the probe split) are dashed, labelled lines.
+    """
+    references = _references(table, references)
     table = _rows(table)
     summary = summarize(table)
     metric = metric or main_metric(list(summary["metric"]))
@@ -145,7 +165,7 @@ def quality_vs_fit_time(
     figure = go.Figure(data=[trace], layout=layout(title, "Mean Fit Time Per Fold (s, log scale)", f"{label} ({direction})"))
     low, high = np.log10(shown_seconds.min()), np.log10(shown_seconds.max())
     figure.update_xaxes(type="log", range=[low - 0.3, high + 0.5])
-    return figure
+    return draw_reference_lines(figure, references, metric)
 
 
 def _label_positions(log_seconds: np.ndarray, values: np.ndarray) -> list[str]:
@@ -173,6 +193,15 @@ def _family(metrics: list[str]) -> str:
     if metrics and not any(lower_is_better(m) for m in metrics) and len(ks) == 1 and "" not in ks:
         return f": Top-{ks.pop()} Ranking"
     return ""
+
+
+def _references(table: pd.DataFrame | BenchmarkResult, given: Sequence[ReferenceLine] | None) -> list[ReferenceLine]:
+    """The lines given, else those that belong to a BenchmarkResult's dataset and split (none for a bare table)."""
+    if given is not None:
+        return list(given)
+    if isinstance(table, BenchmarkResult):
+        return reference_lines(table.dataset, table.split)
+    return []
 
 
 def _rows(table: pd.DataFrame | BenchmarkResult) -> pd.DataFrame:

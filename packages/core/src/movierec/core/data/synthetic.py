@@ -3,7 +3,9 @@
 `write_sample(out_dir)` writes the embedded `data_samples/` set: latent user tastes and movie
 genres drive the ratings, and overviews are written from genre vocabularies, so every engine
 has real signal to find. `write_netflix_ratings` writes large files for benchmarks, and
-`write_prize_files` the Prize's probe.txt and qualifying.txt beside them.
+`write_prize_files` the Prize's probe.txt and qualifying.txt beside them. `time_effect_ratings`
+draws a ratings table with known time effects (a bias per user and day, drifting users, movies
+whose bias moves over the years) for the time-aware engines' tests.
 Run `python -m movierec.core.data.synthetic OUT_DIR` to regenerate the sample, and
 `python -m movierec.core.data.synthetic --prize 400 tests/fixtures/netflix_prize` for the
 probe/qualifying test fixture.
@@ -13,9 +15,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 GENRES: dict[str, list[str]] = {
     "Action": "explosion chase mercenary heist gunfight commando rescue hostage showdown "
@@ -286,6 +290,87 @@ def _write_blocks(path: Path, movies: np.ndarray, lines: np.ndarray) -> None:
     with open(path, "w", newline="\n", encoding="ascii") as handle:
         for begin, end in zip(starts.tolist(), stops.tolist()):
             handle.write(f"{int(movies[begin])}:\n" + "\n".join(text[begin:end]) + "\n")
+
+
+@dataclass
+class TimeEffects:
+    """The effects `time_effect_ratings` put into its ratings (positions: user / movie number)."""
+
+    user_bias: np.ndarray  # (n_users,)
+    drift: np.ndarray  # (n_users,) rating change per unit of sign(t - t_u) |t - t_u|^0.4
+    movie_bias: np.ndarray  # (n_movies,)
+    movie_trend: np.ndarray  # (n_movies,) bias change from the first to the last day of the range
+    session_bias: pd.DataFrame  # user, date, bias: one row per (user, day) with ratings
+    first_day: np.datetime64
+    span_days: int
+
+
+def time_effect_ratings(
+    n_users: int = 600,
+    n_movies: int = 300,
+    sessions_per_user: float = 6.0,
+    ratings_per_session: float = 8.0,
+    span_days: int = 2000,
+    noise: float = 0.5,
+    seed: int = 2009,
+) -> tuple[pd.DataFrame, TimeEffects]:
+    """Ratings (user, movie, rating 1..5, date) with known time effects, and the effects.
+
+    rating = round(3.6 + b_u + drift_u * dev_u(t) + b_u,day + b_i + trend_i * (t / span - 1/2)
+    + taste + noise), clipped to 1..5: each user rates in a few sittings (days), each sitting
+    with its own mood b_u,day; dev_u(t) is the distance from the user's mean day to the power 0.4.
+    """
+    rng = np.random.default_rng(seed)
+    user_bias = rng.normal(0.0, 0.3, n_users)
+    drift = rng.normal(0.0, 0.03, n_users)
+    movie_bias = rng.normal(0.0, 0.4, n_movies)
+    movie_trend = rng.normal(0.0, 0.5, n_movies)
+    popularity = rng.lognormal(0.0, 1.0, n_movies)
+    popularity /= popularity.sum()
+    taste_users = rng.normal(0.0, 0.4, (n_users, 3))
+    taste_movies = rng.normal(0.0, 0.6, (n_movies, 3))
+    start_day = np.datetime64("2000-01-01")
+
+    users, movies, days, sessions = [], [], [], []
+    session_rows: list[tuple[int, int, float]] = []
+    for u in range(n_users):
+        n_sessions = 1 + rng.poisson(sessions_per_user - 1)
+        session_days = np.sort(rng.choice(span_days, size=n_sessions, replace=False))
+        moods = rng.normal(0.0, 0.45, n_sessions)
+        sizes = 1 + rng.poisson(ratings_per_session - 1, n_sessions)
+        picked = rng.choice(n_movies, size=min(int(sizes.sum()), n_movies), replace=False, p=popularity)
+        which = np.repeat(np.arange(n_sessions), sizes)[: len(picked)]
+        for s in np.unique(which):
+            session_rows.append((u, int(session_days[s]), float(moods[s])))
+        users.append(np.full(len(picked), u))
+        movies.append(picked)
+        days.append(session_days[which])
+        sessions.append(moods[which])
+    user_arr, movie_arr = np.concatenate(users), np.concatenate(movies)
+    day_arr, mood_arr = np.concatenate(days).astype(np.float64), np.concatenate(sessions)
+
+    mean_day = np.bincount(user_arr, day_arr, n_users) / np.bincount(user_arr, minlength=n_users)
+    gap = day_arr - mean_day[user_arr]
+    dev = np.sign(gap) * np.abs(gap) ** 0.4
+    score = (3.6 + user_bias[user_arr] + drift[user_arr] * dev + mood_arr + movie_bias[movie_arr]
+             + movie_trend[movie_arr] * (day_arr / span_days - 0.5)
+             + (taste_users[user_arr] * taste_movies[movie_arr]).sum(axis=1)
+             + rng.normal(0.0, noise, len(user_arr)))
+    dates = (start_day + day_arr.astype(np.int64).astype("timedelta64[D]")).astype("datetime64[s]")
+    ratings = pd.DataFrame({
+        "user": (user_arr + 1).astype(np.int32),
+        "movie": (movie_arr + 1).astype(np.int32),
+        "rating": np.clip(np.rint(score), 1, 5).astype(np.float32),
+        "date": dates,
+    })
+    session_table = pd.DataFrame(session_rows, columns=["user", "day", "bias"])
+    session_bias = pd.DataFrame({
+        "user": session_table["user"].to_numpy() + 1,
+        "date": (start_day + session_table["day"].to_numpy().astype("timedelta64[D]")).astype("datetime64[s]"),
+        "bias": session_table["bias"].to_numpy(),
+    })
+    effects = TimeEffects(user_bias, drift, movie_bias, movie_trend, session_bias, start_day, span_days)
+    return ratings, effects
 
 
 def main(argv: list[str] | None = None) -> None:

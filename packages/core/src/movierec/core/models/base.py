@@ -9,6 +9,7 @@ An engine sets `name` and implements `_fit`, `_state` and `_set_state`; the rest
 
     _fit(ratings, movies)              learn; users_, movies_, seen_, global_mean_ are set   (required)
     _predict_indexed(u_idx, m_idx)     rating predictions, unclipped; -1 = unknown id        (rating engines)
+    _predict_dated(u_idx, m_idx, days) the same on given days (NaN: none given)  (engines with `uses_dates`)
     _score_users(u_idx)                ranking scores, one row of every movie per user      (default: _predict_indexed)
     _similar_scores(m_idx, k)          scores over `similar_index_` (NaN where not computed)
     _score_new_user(m_idx, ratings)    fold-in scores for a user unseen at fit time
@@ -106,6 +107,19 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> np.n
     return part[np.lexsort((part, -scores[part]))]
 
 
+def rating_days(dates: Any, n: int) -> np.ndarray:
+    """Day numbers (days since 1970-01-01, float) of `n` dates; NaN where a date is NaT or missing."""
+    values = np.asarray(dates)
+    if values.shape != (n,):
+        raise ValueError(f"dates must have one entry per pair ({values.size} dates for {n} pairs)")
+    try:
+        seconds = values.astype("datetime64[s]")
+    except (TypeError, ValueError) as error:
+        raise DataError(f"dates must be dates (datetime64 or 'YYYY-MM-DD' text): {error}") from None
+    days = np.floor(seconds.astype(np.int64) / 86_400.0)
+    return np.where(np.isnat(seconds), np.nan, days)
+
+
 def check_k(k: int) -> int:
     """`k` as a positive int; ValueError naming the value otherwise."""
     if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
@@ -131,6 +145,8 @@ class Recommender(BaseEstimator):
     name: ClassVar[str] = ""
     #: the engine reads movie text (pass `movies` to fit)
     uses_overviews: ClassVar[bool] = False
+    #: predictions depend on the rating's date: `predict` passes `dates` on to `_predict_dated`
+    uses_dates: ClassVar[bool] = False
     #: constructor arguments that are run-time hooks, not hyper-parameters (never saved or cloned)
     _runtime_params: ClassVar[tuple[str, ...]] = ()
 
@@ -199,8 +215,13 @@ class Recommender(BaseEstimator):
         return self.name or type(self).__name__
 
     # ----------------------------------------------------------------- questions
-    def predict(self, users: Any, movies: Any) -> np.ndarray:
-        """Predicted ratings for pairs (users[i], movies[i]), clipped to the rating scale; unknown ids get a fallback."""
+    def predict(self, users: Any, movies: Any, dates: Any = None) -> np.ndarray:
+        """Predicted ratings for pairs (users[i], movies[i]), clipped to the rating scale; unknown ids get a fallback.
+
+        `dates` (one per pair: datetime64 or 'YYYY-MM-DD') are the days the ratings are given;
+        engines with `uses_dates` read them and use the user's latest training date where a date is
+        missing (no `dates`, or NaT); the other engines ignore them.
+        """
         self._check_fitted()
         if not self.predicts_ratings:
             raise UnsupportedError(f"{self._label} ranks movies but does not predict ratings")
@@ -208,12 +229,21 @@ class Recommender(BaseEstimator):
         movies = np.atleast_1d(np.asarray(movies))
         if users.shape != movies.shape:
             raise ValueError(f"users and movies must have the same length ({len(users)} != {len(movies)})")
-        scores = self._predict_indexed(self.users_.index_of(users), self.movies_.index_of(movies))
+        user_idx, movie_idx = self.users_.index_of(users), self.movies_.index_of(movies)
+        if self.uses_dates:
+            days = None if dates is None else rating_days(dates, len(users))
+            scores = self._predict_dated(user_idx, movie_idx, days)
+        else:
+            scores = self._predict_indexed(user_idx, movie_idx)
         return self._clip(np.asarray(scores, dtype=np.float64).reshape(-1)).astype(np.float32)
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         """Unclipped rating predictions for index pairs; -1 marks an id unseen at fit time (fall back)."""
         raise UnsupportedError(f"{self._label} ranks movies but does not predict ratings")
+
+    def _predict_dated(self, user_idx: np.ndarray, movie_idx: np.ndarray, days: np.ndarray | None) -> np.ndarray:
+        """`_predict_indexed` on given days (see `rating_days`; None or NaN: the user's latest training day)."""
+        return self._predict_indexed(user_idx, movie_idx)
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         """Ranking scores of every movie for known users, one row each (unclipped)."""
@@ -413,6 +443,7 @@ __all__ = [
     "check_k",
     "check_min_ratings",
     "movie_reference",
+    "rating_days",
     "reason_text",
     "render_reason",
     "top_k",

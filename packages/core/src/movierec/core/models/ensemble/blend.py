@@ -15,8 +15,11 @@ registry names, with the parameters the blend asks for, and refuses a member swa
 save. A folder saved before `members.json` existed loads when its members' parameters fit. The
 fit diagnostics `holdout_rmse_` and `member_fit_seconds_` are not saved.
 
-Default members, measured on ml-latest-small kfold:5 seed 42: baseline + user_knn + item_knn +
-keras_mf reach RMSE 0.832 (keras_mf alone 0.850); without keras_mf 0.836 at a fifth of the fit time.
+Default members, measured on ml-latest-small kfold:5 seed 42 (benchmarks/bench_time.py): baseline +
+user_knn + item_knn + keras_mf + time_baseline reach RMSE 0.8229 (the best single member,
+keras_timemf, 0.8409); without time_baseline 0.8321; adding keras_timemf as a sixth member 0.8229
+again at more fit time; time_baseline in place of baseline 0.8302-0.8372. Holding both the static
+and the time-aware baseline lets the weights add their difference, the time effects, to the rest.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from movierec.core.models.params import renamed_params
 from movierec.core.models.registry import register
 from movierec.core.models.vectors import ridge
 
-DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf")
+DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline")
 MEMBERS_FILE = "members.json"
 
 
@@ -98,6 +101,12 @@ class Blend(Recommender):
         return all(engine.supports_fold_in for engine in engines)
 
     @property
+    def uses_dates(self) -> bool:  # type: ignore[override]
+        """The blend reads rating dates when one of its members does (they get the dates in `predict`)."""
+        engines = getattr(self, "members_", None) or self._new_members()
+        return any(engine.uses_dates for engine in engines)
+
+    @property
     def uses_overviews(self) -> bool:  # type: ignore[override]
         """The blend reads movie text when one of its members does (pass `movies` to fit)."""
         engines = getattr(self, "members_", None) or self._new_members()
@@ -119,11 +128,12 @@ class Blend(Recommender):
         holdout = ratings.iloc[np.sort(order[:n_holdout])]
         train = ratings.iloc[np.sort(order[n_holdout:])]
         users, films = holdout["user"].to_numpy(), holdout["movie"].to_numpy()
+        dates = holdout["date"].to_numpy() if "date" in holdout.columns else None
         target = holdout["rating"].to_numpy(dtype=np.float64)
         columns, holdout_seconds = [], []
         for engine in self._new_members():
             start = time.perf_counter()
-            columns.append(engine.fit(train, movies).predict(users, films).astype(np.float64))
+            columns.append(engine.fit(train, movies).predict(users, films, dates).astype(np.float64))
             holdout_seconds.append(time.perf_counter() - start)
         features = np.column_stack(columns)
         # the intercept is free: only the member weights are shrunk
@@ -161,7 +171,11 @@ class Blend(Recommender):
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
         """The blend of the members' unclipped predictions (`predict` clips to the scale)."""
-        return self._blend([engine._predict_indexed(user_idx, movie_idx) for engine in self.members_])
+        return self._predict_dated(user_idx, movie_idx, None)
+
+    def _predict_dated(self, user_idx: np.ndarray, movie_idx: np.ndarray, days: np.ndarray | None) -> np.ndarray:
+        """The same on given days: members with `uses_dates` read them, the others ignore them."""
+        return self._blend([engine._predict_dated(user_idx, movie_idx, days) for engine in self.members_])
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         """Blended scores of every movie for a batch of users, unclipped so that ranking sees the true order."""
