@@ -12,7 +12,7 @@ from movierec.core.data.synthetic import time_effect_ratings  # noqa: E402
 from movierec.core.evaluation import rmse  # noqa: E402
 from movierec.core.models import create_engine  # noqa: E402
 
-FAST = {"factors": 8, "epochs": 4, "validation_fraction": 0.1, "patience": 2}
+FAST = {"n_factors": 8, "n_epochs": 4, "validation_fraction": 0.1, "patience": 2}
 
 
 @pytest.fixture(scope="module")
