@@ -26,10 +26,12 @@ log = logging.getLogger(__name__)
 DEFAULT_DATASET = "sample"
 #: what a Space serves when no dataset is configured, fetched into $MOVIEREC_DATA_DIR
 SPACE_DATASET = "ml-latest-small"
-#: the engines offered first on each tab; cheap to train on the sample, so they are warmed at start
-DEFAULT_RECOMMEND_ENGINE = "item_knn"
-DEFAULT_TEXT_ENGINE = "content_tfidf"
-DEFAULT_COLLABORATIVE_ENGINE = "item_knn"
+#: the engine each tab opens on (when offered and capable, else the first capable one), and the one
+#: engine that compares movie text; these are warmed at start, so first clicks answer at once
+DEFAULT_ENGINES = {"user": "item_knn", "rate": "item_knn", "similar": "item_knn"}
+TEXT_ENGINE = "content_tfidf"
+#: what an engine must be able to do on each tab (a capability flag, or None)
+TAB_CAPABILITY = {"user": None, "rate": "supports_fold_in", "similar": "has_similar_movies"}
 #: the user widget lists this many of the most active users; any other id can be typed
 MAX_USER_CHOICES = 200
 #: a title widget opens with this many of the most rated titles; typing searches every title on the server
@@ -186,12 +188,25 @@ class AppState:
             if self.engines.capabilities(name).has_similar_movies and not self.engines.capabilities(name).uses_overviews
         ]
 
-    def default_engine(self, preferred: str, flag: str | None = None) -> str | None:
-        """`preferred` when offered (and capable), else the first capable engine."""
-        choices = self.engines_that(flag) if flag else self.offered
+    def tab_engines(self, tab: str) -> list[str]:
+        """The engines a tab offers: every offered engine able to answer its question."""
+        if tab == "similar":
+            return self.collaborative_engines()
+        flag = TAB_CAPABILITY[tab]
+        return self.engines_that(flag) if flag else list(self.offered)
+
+    def default_engine(self, tab: str) -> str | None:
+        """The engine `tab` opens on: DEFAULT_ENGINES' choice when offered there, else its first engine."""
+        choices = self.tab_engines(tab)
+        preferred = DEFAULT_ENGINES[tab]
         if preferred in choices:
             return preferred
         return choices[0] if choices else None
+
+    def engines_to_warm(self) -> list[str]:
+        """The engines the tabs open on, plus the text engine: trained or loaded at start."""
+        names = [self.default_engine(tab) for tab in DEFAULT_ENGINES] + [TEXT_ENGINE]
+        return [name for name in dict.fromkeys(names) if name is not None and name in self.offered]
 
     def warm(self, names: list[str], progress: ProgressFn | None = None) -> dict[str, str]:
         """Load or train the given engines now, so the first clicks answer at once; {name: why not}."""

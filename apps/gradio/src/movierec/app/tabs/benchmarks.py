@@ -1,0 +1,218 @@
+"""Tab 4, "Benchmarks": stored results drawn as heatmaps, a quality-versus-time scatter and a table; a quick benchmark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from movierec.app.callbacks import InputError
+from movierec.app.engines import ProgressFn
+from movierec.app.results import stored_results
+from movierec.app.state import AppState, benchmark_results_dir, dataset_name
+from movierec.app.widgets import MESSAGE, Outputs, empty_frame, gradio_progress
+from movierec.core.evaluation import BenchmarkResult, run_benchmark
+from movierec.core.evaluation.results import lower_is_better
+from movierec.viz import benchmark_heatmap, quality_vs_fit_time
+from movierec.viz.label_placement import declutter_labels
+
+#: cheap engines for the quick benchmark button (a few seconds each on the sample)
+QUICK_ENGINES = ("mean", "weighted", "baseline", "item_knn")
+QUICK_SPLIT = "user:0.25"
+QUICK_MAX_RATINGS = 200_000
+SUMMARY_COLUMNS = ["engine", "metric", "mean", "std", "folds", "fit_seconds", "predict_seconds"]
+
+
+def result_choices(results: dict[str, BenchmarkResult], served: str) -> list[tuple[str, str]]:
+    """(label, file name) per stored result: the served dataset's results first, each labelled by dataset name.
+
+    Among results of the same dataset, the one comparing the most engines comes first, then the
+    one with the most folds.
+    """
+    def order(name: str) -> tuple[bool, int, int, str]:
+        result = results[name]
+        return (dataset_name(result.dataset or "") != served, -result.table["engine"].nunique(),
+                -result.table["fold"].nunique(), name)
+
+    return [(f"{dataset_name(results[name].dataset or '') or 'unknown data'}: {Path(name).stem} "
+             f"({results[name].split}, {results[name].table['engine'].nunique()} engines)", name)
+            for name in sorted(results, key=order)]
+
+
+def metrics_of(result: BenchmarkResult) -> list[str]:
+    """The metrics a result holds, rating metrics first."""
+    metrics = result.table["metric"].dropna().unique().tolist()
+    leading = sorted((m for m in metrics if lower_is_better(m)), key=lambda m: (m != "rmse", m != "mae", m))  # rmse, mae, fallback
+    return leading + sorted(m for m in metrics if m not in leading)
+
+
+@dataclass
+class BenchmarkView:
+    """What the Benchmarks tab shows for one result."""
+
+    surprise_heatmap: Any  # None when the result has no scikit-surprise rows
+    engines_heatmap: Any  # None when it has only scikit-surprise rows
+    scatter: Any
+    summary: pd.DataFrame
+    message: str
+
+
+def benchmark_view(result: BenchmarkResult, metric: str | None = None, served: str | None = None) -> BenchmarkView:
+    """Heatmap, quality-versus-time scatter and the summary table of one benchmark result.
+
+    Engines are ordered the same way in the heatmap and the table: by the chosen metric, best
+    first, ties by engine name. `served` names the served dataset, so a result measured on another
+    one says so.
+    """
+    measured_on = dataset_name(result.dataset or "") or "unknown data"
+    metrics = metrics_of(result)
+    if not metrics:
+        raise InputError(f"the benchmark result of {measured_on} holds no rows")
+    metric = metric if metric in metrics else metrics[0]
+    table = result.table
+    from_surprise = table["engine"].astype(str).str.startswith("surprise_")
+    surprise = table[from_surprise]
+    engines = table[~from_surprise]
+    # sorted by the chosen metric, so the axis says "higher is better" over precision and ndcg
+    surprise_heatmap = benchmark_heatmap(surprise, sort_by=metric, subject="Surprise Algorithms") if len(surprise) else None
+    engines_heatmap = benchmark_heatmap(engines, sort_by=metric, subject="movierec Engines") if len(engines) else None
+    scatter = declutter_labels(quality_vs_fit_time(table, metric=metric))
+    summary = result.summary()
+    summary = summary[summary["metric"] == metric].sort_values("engine", kind="stable")
+    # the heatmap's order: best mean first, ties in engine-name order, engines without a value last
+    summary = summary.sort_values("mean", ascending=lower_is_better(metric), kind="stable", na_position="last")
+    summary = summary.round({"mean": 4, "std": 4, "fit_seconds": 3, "predict_seconds": 3})
+    message = f"{summary['engine'].nunique()} engines on {measured_on}, {result.split}; {metric} shown"
+    if served is not None and measured_on != served:
+        message += f". Measured on {measured_on}, not on the data served here ({served})"
+    return BenchmarkView(surprise_heatmap, engines_heatmap, scatter, summary.reset_index(drop=True), message)
+
+
+_views: dict[tuple[str, str, str, str | None], tuple[BenchmarkResult, BenchmarkView]] = {}
+
+
+def stored_view(name: Any, metric: Any, folder: Path | None = None, served: str | None = None) -> BenchmarkView:
+    """The view of a stored result file picked in the dropdown."""
+    results = stored_results(folder)
+    if not results:
+        raise InputError(f"no stored benchmark results in {folder or benchmark_results_dir()}")
+    if name not in results:
+        raise InputError(f"no stored result {name!r}; choose one of {', '.join(results)}")
+    # a view is drawn once per parsed file, metric and served dataset: reopening the tab reuses it
+    key = (str(folder), str(name), str(metric), served)
+    known = _views.get(key)
+    if known is None or known[0] is not results[name]:
+        known = _views[key] = (results[name], benchmark_view(results[name], metric, served))
+    return known[1]
+
+
+def opening_choices(served: str) -> tuple[list[tuple[str, str]], str | None, list[str]]:
+    """The Benchmarks tab's result choices, the result it opens with and that result's metrics."""
+    stored = stored_results()
+    choices = result_choices(stored, served)
+    first = choices[0][1] if choices else None
+    return choices, first, metrics_of(stored[first]) if first else []
+
+
+def draw_opening_view(state: AppState) -> bool:
+    """Draw now the stored view the Benchmarks tab opens with (its first result and metric); False if none."""
+    _, first, metrics = opening_choices(state.name)
+    if first is None:
+        return False
+    stored_view(first, metrics[0] if metrics else None, served=state.name)
+    return True
+
+
+def quick_benchmark_result(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkResult:
+    """Run a small benchmark of the chosen engines on the served dataset (one user:0.25 split)."""
+    names = [str(n) for n in (engines or [])]
+    if not names:
+        raise InputError("tick at least one engine to benchmark")
+    unknown = [n for n in names if n not in state.offered]
+    if unknown:
+        raise InputError(f"cannot benchmark {', '.join(unknown)}; choose from {', '.join(state.offered)}")
+    sample = QUICK_MAX_RATINGS if len(state.dataset.ratings) > QUICK_MAX_RATINGS else None
+    result = run_benchmark(state.dataset, QUICK_SPLIT, names, k=10, sample=sample, progress=progress or False)
+    if result.table.empty:
+        failures = result.extra.get("failures", {})
+        raise InputError("no engine finished: " + "; ".join(f"{n}: {e}" for n, e in failures.items()))
+    return result
+
+
+def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None = None) -> BenchmarkView:
+    """The Benchmarks tab's view of a quick benchmark (see `quick_benchmark_result`)."""
+    result = quick_benchmark_result(state, engines, progress)
+    view = benchmark_view(result, "ndcg@10", state.name)
+    failed = result.extra.get("failures")
+    if failed:
+        view.message += "; failed: " + ", ".join(failed)
+    return view
+
+
+def build(state: AppState, tab: gr.Tab) -> None:
+    """The tab's widgets and wiring; the stored view is drawn when the tab is opened."""
+    choices, first_name, metrics = opening_choices(state.name)
+    gr.Markdown("Stored results from `benchmarks/results/` (written by `movierec benchmark ... --json`), "
+                f"those measured on {state.name} first.")
+    with gr.Row():
+        result_name = gr.Dropdown(choices, value=first_name, label="Stored result", scale=3)
+        metric = gr.Dropdown(metrics, value=metrics[0] if metrics else None, label="Metric for the scatter", scale=2)
+    message = gr.Markdown(elem_classes="movierec-message")
+    surprise_heatmap = gr.Plot(label="scikit-surprise algorithms", visible=False)
+    engines_heatmap = gr.Plot(label="movierec engines", visible=False)
+    scatter = gr.Plot(label="Quality versus fit time")
+    summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Mean over folds", interactive=False)
+    gr.Markdown(f"### Quick benchmark on {state.name}\nOne `{QUICK_SPLIT}` split, k = 10.")
+    with gr.Row():
+        engines = gr.CheckboxGroup(state.offered, label="Engines",
+                                   value=[n for n in QUICK_ENGINES if n in state.offered], scale=4)
+        run = gr.Button("Run a quick benchmark", variant="primary", scale=1)
+    quick_message = gr.Markdown(elem_classes="movierec-message")
+    quick_surprise = gr.Plot(label="Quick benchmark: scikit-surprise algorithms", visible=False)
+    quick_heatmap = gr.Plot(label="Quick benchmark: movierec engines", visible=False)
+    quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time")
+    quick_summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Quick benchmark results", interactive=False)
+
+    hidden = lambda: gr.update(value=None, visible=False)  # noqa: E731
+    stored = Outputs(surprise=(surprise_heatmap, hidden), engines=(engines_heatmap, hidden), scatter=(scatter, None),
+                     summary=(summary, lambda: empty_frame(SUMMARY_COLUMNS)), message=(message, None))
+    quick_outputs = Outputs(surprise=(quick_surprise, hidden), engines=(quick_heatmap, hidden),
+                            scatter=(quick_scatter, None), summary=(quick_summary, lambda: empty_frame(SUMMARY_COLUMNS)),
+                            message=(quick_message, None))
+
+    def shown(outputs: Outputs, view: BenchmarkView) -> tuple:
+        # a heatmap without rows (e.g. no scikit-surprise engine ran) is hidden, not drawn empty
+        surprise, movierec = (gr.update(value=figure, visible=figure is not None)
+                              for figure in (view.surprise_heatmap, view.engines_heatmap))
+        return outputs.answer(surprise=surprise, engines=movierec, scatter=view.scatter, summary=view.summary,
+                              message=view.message)
+
+    @stored.guard
+    def show(name: Any, metric: Any) -> tuple:
+        return shown(stored, stored_view(name, metric, served=state.name))
+
+    @quick_outputs.guard
+    def quick(engines: Any, progress: gr.Progress = gr.Progress()) -> tuple:
+        return shown(quick_outputs, quick_benchmark(state, engines, gradio_progress(progress)))
+
+    def metrics_for(name: Any) -> Any:
+        result = stored_results().get(name)
+        choices = metrics_of(result) if result is not None else []
+        return gr.update(choices=choices, value=choices[0] if choices else None)
+
+    def opened(name: Any, metric: Any) -> tuple:
+        if not choices:
+            return stored.empty("No stored results yet in `benchmarks/results/`: run the quick benchmark below.")
+        return show(name, metric)
+
+    # drawn when the tab is opened, so the page itself carries no benchmark chart
+    tab.select(opened, [result_name, metric], stored.widgets, api_visibility="private", show_progress_on=scatter)
+    result_name.input(metrics_for, result_name, metric, api_visibility="private").then(
+        show, [result_name, metric], stored.widgets, api_visibility="private", show_progress_on=scatter
+    )
+    metric.input(show, [result_name, metric], stored.widgets, api_name="stored_benchmark", show_progress_on=scatter)
+    run.click(quick, engines, quick_outputs.widgets, api_name="quick_benchmark", concurrency_limit=1,
+              concurrency_id="benchmark", show_progress_on=quick_scatter)
