@@ -37,7 +37,7 @@ def test_recommendations_for_a_user_have_rank_title_year_score_and_reason(state,
     result, top = user_tab.recommend_for_user(state, user, "item_knn", 7)
     table = result.table
     assert list(table.columns) == callbacks.RECOMMENDATION_COLUMNS
-    assert table["rank"].tolist() == list(range(1, 8))
+    assert table["rank"].iloc[0] == 1 and table["rank"].is_monotonic_increasing
     assert table[callbacks.PREDICTED_STARS].is_monotonic_decreasing
     assert table["title"].str.len().gt(0).all()
     assert not table["title"].str.contains("{movie:", regex=False).any()
@@ -287,13 +287,26 @@ def test_a_rating_engine_shows_clipped_stars_in_its_own_order_and_the_chart_list
     assert "Predicted Stars" in result.figure.layout.xaxis.title.text
 
 
-def test_a_ranking_only_engine_shows_a_labelled_relevance_score_not_stars(state, user):
+def test_a_ranking_only_engine_shows_its_rank_as_the_scale_never_a_bare_score(state, user):
     result, _ = user_tab.recommend_for_user(state, user, "ease", 5)
-    assert callbacks.RELEVANCE in result.table.columns and callbacks.PREDICTED_STARS not in result.table.columns
-    assert result.table[callbacks.RELEVANCE].is_monotonic_decreasing
-    assert "Relevance" in result.figure.layout.xaxis.title.text
+    assert list(result.table.columns) == callbacks.RANKING_COLUMNS
+    assert result.table["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert result.figure is None and "rank is its scale" in result.message
     folded = rate_tab.recommend_for_new_user(state, "ease", 5, [(state.catalogue.labels[0], 5)])
-    assert callbacks.RELEVANCE in folded.table.columns
+    assert "score" not in folded.table.columns and "relevance" not in folded.table.columns
+
+
+def test_equal_predicted_stars_share_a_rank_and_the_chart_starts_at_zero(state, user):
+    assert callbacks.shared_ranks(np.array([5.0, 5.0, 5.0, 4.6, 4.6, 4.1])).tolist() == [1, 1, 1, 4, 4, 6]
+    engine = state.engines.get("item_knn")
+    engine.global_mean_ += 3.0  # every score lies above the scale: the stars tie at 5
+    try:
+        result, _ = user_tab.recommend_for_user(state, user, "item_knn", 6)
+    finally:
+        engine.global_mean_ -= 3.0
+    assert result.table["rank"].tolist() == [1] * 6
+    assert result.figure.layout.xaxis.range[0] == 0
+    assert "6 titles tie at 5.0" in result.summary
 
 
 def test_quick_benchmark_without_engines_is_explained(state):
@@ -375,31 +388,62 @@ def test_engines_that_report_training_move_the_progress_bar(state, tmp_path):
     assert [text for _, text in again] == ["loading keras_mf from the cache", "keras_mf loaded"]
 
 
-def test_deep_engines_state_their_first_use_time_only_once_measured(state, tmp_path):
-    from movierec.app.widgets import engine_choices as _engine_choices
+def test_engines_state_their_first_use_time_once_measured_and_slow_before(state, tmp_path):
+    from movierec.app.catalog import engine_label
 
     fresh = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path), offered=state.offered)
-    labels = dict((name, label) for label, name in _engine_choices(fresh, ["keras_mf", "item_knn"]))
-    assert labels["keras_mf"].endswith("(first use imports TensorFlow and trains: slow)")
-    assert not re.search(r"\d+ s", labels["keras_mf"]) and "first use" not in labels["item_knn"]
+    assert engine_label(fresh, "keras_mf", full=True).endswith("(first use: slow)")
+    assert engine_label(fresh, "surprise_svdpp", full=True).endswith("(first use: slow)")
+    assert "first use" not in engine_label(fresh, "item_knn", full=True)
     (tmp_path / fresh.engines._dataset_slug()).mkdir(parents=True)
     (tmp_path / fresh.engines._dataset_slug() / "trained.json").write_text('{"keras_mf": 41.7}')
-    labels = dict((name, label) for label, name in _engine_choices(fresh, ["keras_mf"]))
-    assert labels["keras_mf"].endswith("(first use trains: 42 s on sample last time)")
-
+    assert engine_label(fresh, "keras_mf", full=True).endswith("(first use about 42 s)")
 
 
 def test_a_blend_with_a_keras_member_is_marked_slow_and_one_without_is_not(state, tmp_path):
+    from movierec.app.catalog import engine_label
     from movierec.app.engines import needs_tensorflow
-    from movierec.app.widgets import engine_choices as _engine_choices
 
     assert needs_tensorflow("blend") and needs_tensorflow("keras_deep") and not needs_tensorflow("item_knn")
     assert not needs_tensorflow("blend", {"members": ["baseline", "item_knn"]})
     quick = EngineCache(state.dataset, tmp_path, params={"blend": {"members": ["baseline", "item_knn"]}})
     slow = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path), offered=state.offered)
-    assert _engine_choices(slow, ["blend"])[0][0].endswith("(first use imports TensorFlow and trains: slow)")
+    assert engine_label(slow, "blend", full=True).endswith("(first use: slow)")
     fast = AppState(dataset=state.dataset, engines=quick, offered=state.offered)
-    assert "first use" not in _engine_choices(fast, ["blend"])[0][0]
+    assert "first use" not in engine_label(fast, "blend", full=True)
+
+
+def test_the_engine_list_leads_with_a_few_in_plain_words_and_groups_the_rest_baselines_labelled(state):
+    from movierec.app.catalog import BASELINE, SHORT_LIST, engine_entries
+
+    short = engine_entries(state, "user", full=False)
+    assert 1 < len(short) <= SHORT_LIST and short[0][1] == state.default_engine("user")
+    assert short[0][0].startswith("People who liked what you liked")
+    every = engine_entries(state, "user", full=True)
+    assert sorted(name for _, name in every) == sorted(state.tab_engines("user"))
+    labels = dict((name, label) for label, name in every)
+    for name in ("mean", "weighted", "surprise_normalpredictor"):
+        assert labels[name].startswith(BASELINE)
+    assert [name for _, name in every][-1] in ("mean", "weighted", "baseline", "surprise_baselineonly",
+                                               "surprise_normalpredictor")  # baselines come last
+    assert "residual" not in " ".join(label for label, _ in every)
+
+
+def test_the_tabs_open_on_the_engine_with_the_best_stored_ndcg_and_ease_without_one(state, tmp_path, monkeypatch):
+    from movierec.core.evaluation.results import BenchmarkResult
+
+    monkeypatch.setenv("MOVIEREC_BENCHMARK_DIR", str(tmp_path))
+    assert state.default_engine("user") == "ease" and state.default_engine("rate") == "ease"
+    rows = [{"engine": e, "fold": 0, "metric": "ndcg@10", "value": v, "fit_seconds": 1.0, "predict_seconds": 0.1}
+            for e, v in [("ease", 0.30), ("user_knn", 0.41), ("lightfm_warp(item_features='genres')", 0.9),
+                         ("not_registered", 0.95)]]
+    BenchmarkResult(pd.DataFrame(rows), dataset="sample", split="user:0.25").save(tmp_path / "ranked.json")
+    assert state.default_engine("user") == "user_knn" and state.default_engine("rate") == "user_knn"
+    assert state.default_engine("similar") == "item_knn"
+    BenchmarkResult(pd.DataFrame(rows), dataset="movielens:/x/ml-latest-small", split="user:0.25").save(
+        tmp_path / "ranked.json")  # measured on other data: does not count here
+    assert state.default_engine("user") == "ease"
+
 
 # ----------------------------------------------------------------- engine cache: damage, kills, failures
 def test_a_cache_entry_that_fails_the_engines_own_checks_is_trained_again(state, tmp_path):
@@ -642,3 +686,35 @@ def test_each_tab_declares_its_outputs_once_and_a_refusal_fills_every_one():
 
     empty_table, empty_chart, text = refuses()
     assert list(empty_table.columns) == ["title"] and empty_chart is None and "choose a user id" in text
+
+
+def test_a_title_rated_twice_is_refused_with_a_message(state):
+    first, second = state.catalogue.labels[:2]
+    with pytest.raises(InputError, match=r"is rated twice \(movies 1 and 3\)"):
+        rate_tab.parse_rated(state, [(first, 5), (second, 4), (first, 1)])
+
+
+def test_ratings_keep_the_order_they_were_given_in(state):
+    labels = state.catalogue.labels[:4]
+    rows = [(labels[2], 3), (labels[0], 5), (None, None), (labels[3], 1), (labels[1], 4)]
+    rated = rate_tab.parse_rated(state, rows)
+    assert list(rated) == [state.catalogue.movie_of_label[labels[i]] for i in (2, 0, 3, 1)]
+
+
+def test_rate_tab_reasons_name_the_rated_movies_behind_each_title(state):
+    labels = state.catalogue.labels[:5]
+    result = rate_tab.recommend_for_new_user(state, "ease", 5, [(label, 5) for label in labels])
+    named = [state.dataset.title_of(state.catalogue.movie_of_label[label]) for label in labels]
+    reasons = result.table["reason"].tolist()
+    assert all(reason.startswith("because you rated ") for reason in reasons)
+    assert all(any(f"{title} (5)" in reason for title in named) for reason in reasons)
+    # a rated movie a reason names does lift that title: left out, the title scores lower
+    fitted = state.engines.get("ease")
+    rated = {state.catalogue.movie_of_label[label]: 5.0 for label in labels}
+    top = int(fitted.recommend_for_ratings(rated, k=1)["movie"].iloc[0])
+    first_named = next(m for m in rated if f"{state.dataset.title_of(m)} (5)" in reasons[0])
+    everything = len(fitted.movies_)
+    with_all = fitted.recommend_for_ratings(rated, k=everything, exclude_rated=False).set_index("movie")["score"]
+    without = fitted.recommend_for_ratings({m: v for m, v in rated.items() if m != first_named}, k=everything,
+                                           exclude_rated=False).set_index("movie")["score"]
+    assert without[top] < with_all[top]

@@ -27,10 +27,11 @@ MAX_RATED = 10
 #: titles need this many ratings on real data to be recommended or called similar (the page's default),
 #: so that one fan's rating cannot put a movie on a list
 MIN_RATINGS_REAL, MIN_RATINGS_MAX = 5, 100
-#: what a recommendation list shows: a rating engine's predicted stars (clipped to the rating
-#: scale; the ranking uses the unclipped score), a ranking-only engine's relevance score
-PREDICTED_STARS, RELEVANCE = "predicted stars", "relevance"
+#: what a recommendation list shows: a rating engine's predicted stars to one decimal (clipped to the
+#: rating scale; equal stars share a rank), a ranking-only engine its rank alone (its scores have no unit)
+PREDICTED_STARS = "predicted stars"
 RECOMMENDATION_COLUMNS = ["rank", "title", "year", PREDICTED_STARS, "reason"]
+RANKING_COLUMNS = ["rank", "title", "year", "reason"]
 #: a typed title needs this fuzzy score (0-100) to count as a match; candidates stay within the margin of the best
 MIN_TITLE_SCORE = NEAR_MATCH_SCORE
 TITLE_SCORE_MARGIN = 10.0
@@ -45,8 +46,10 @@ class Recommendations:
     """A ranked list for the page: the table, its chart, and a one-line status."""
 
     table: pd.DataFrame
-    figure: Any
+    figure: Any  # None when there is no scale to draw (a ranking engine's list)
     message: str
+    #: the chart in one sentence, for readers who cannot see it
+    summary: str = ""
 
 
 def check_k(k: Any) -> int:
@@ -102,48 +105,83 @@ def movie_details(state: AppState, movies: Sequence[int]) -> pd.DataFrame:
     )
 
 
-def shown_value(ranked: pd.DataFrame) -> tuple[str, np.ndarray, str]:
-    """(column, values, chart axis title) of an engine's recommendations as the page shows them.
+def shown_stars(ranked: pd.DataFrame) -> np.ndarray | None:
+    """A rating engine's predicted stars as the page shows them (one decimal); None for a ranking-only engine.
 
-    A rating engine's list shows predicted stars clipped to the rating scale (its order comes
-    from the unclipped scores, so ties at the top keep their order); a ranking-only engine
-    (LightFM, EASE) has no rating to show, so its relevance score is shown and labelled as such.
+    The order comes from the unclipped scores; titles whose shown stars are equal share a rank
+    (`shared_ranks`), so a list of ten 5.0s reads as a ten-way tie, not as an order.
     """
-    if "predicted_rating" in ranked.columns:
-        return PREDICTED_STARS, np.round(ranked["predicted_rating"].to_numpy(dtype=float), 2), "Predicted Stars"
-    return RELEVANCE, np.round(ranked["score"].to_numpy(dtype=float), 3), "Relevance Score (ranking engine)"
+    if "predicted_rating" not in ranked.columns:
+        return None
+    return np.round(ranked["predicted_rating"].to_numpy(dtype=float), 1)
+
+
+def shared_ranks(values: np.ndarray) -> np.ndarray:
+    """Competition ranks (1, 1, 3, ...) of values sorted best first: equal values share the first one's rank."""
+    values = np.asarray(values)
+    if not len(values):
+        return np.empty(0, dtype=np.int64)
+    starts = np.r_[True, values[1:] != values[:-1]]
+    return (np.flatnonzero(starts)[np.cumsum(starts) - 1] + 1).astype(np.int64)
 
 
 def ranked_table(state: AppState, ranked: pd.DataFrame, reasons: Sequence[str | None] | None = None,
-            details: pd.DataFrame | None = None, shown: tuple[str, np.ndarray] | None = None) -> pd.DataFrame:
+                 details: pd.DataFrame | None = None, shown: tuple[str, np.ndarray] | None = None,
+                 ranks: np.ndarray | None = None) -> pd.DataFrame:
     """rank, title, year, the shown value (and reason, when the engine explains) of a ranked list.
 
-    `shown` is (column, values); by default the list's own score, as a similar-titles list shows it.
+    `shown` is (column, values), or None for no value column; `ranks` default to 1..n.
     """
     if details is None:
         details = movie_details(state, ranked["movie"].tolist())
-    column, values = shown if shown is not None else ("score", np.round(ranked["score"].to_numpy(dtype=float), 3))
     table = pd.DataFrame(
         {
-            "rank": np.arange(1, len(ranked) + 1),
+            "rank": np.arange(1, len(ranked) + 1) if ranks is None else ranks,
             "title": details["title"],
             "year": details["year"],
-            column: values,
         }
     )
+    if shown is not None:
+        table[shown[0]] = shown[1]
     if reasons is not None:
         table["reason"] = [render_reason(r, state.dataset.title_of) or "" for r in reasons]
     return table
 
 
 def recommendation_table(state: AppState, ranked: pd.DataFrame, name: str, k: int,
-                     reasons: Sequence[str | None] | None = None, user: int | None = None) -> tuple[pd.DataFrame, Any]:
-    """The table and the chart of an engine's recommendations, showing the same values in the same order."""
-    column, values, axis = shown_value(ranked)
-    table = ranked_table(state, ranked, reasons, shown=(column, values))
-    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=values), n=k, user=user,
-                                 engine=name, measure=axis)
-    return table, figure
+                         reasons: Sequence[str | None] | None = None,
+                         user: int | None = None) -> tuple[pd.DataFrame, Any, str]:
+    """The table, the chart and the chart's one-line summary of an engine's recommendations.
+
+    A rating engine's predicted stars are drawn from zero, so equal stars are equal bars and a
+    4.3 is not drawn as a fraction of a 5.0; a ranking engine's list has no chart (its rank is the scale).
+    """
+    reasons = list(reasons) if reasons is not None else [None] * len(ranked)
+    stars = shown_stars(ranked)
+    if stars is None:
+        return ranked_table(state, ranked, reasons), None, ""
+    table = ranked_table(state, ranked, reasons, shown=(PREDICTED_STARS, stars), ranks=shared_ranks(stars))
+    figure = top_recommendations(ranked.assign(title=table["title"].to_numpy(), score=stars), n=k, user=user,
+                                 engine=name, measure="Predicted Stars (Out Of 5)", from_zero=True)
+    return table, figure, stars_summary(table)
+
+
+def stars_summary(table: pd.DataFrame) -> str:
+    """One sentence for the predicted-stars chart: the range and the largest tie."""
+    if table.empty:
+        return "Chart: no title to show."
+    stars = table[PREDICTED_STARS].to_numpy(dtype=float)
+    text = f"Chart: predicted stars of the {len(stars)} titles, from {stars.max():.1f} down to {stars.min():.1f}"
+    top_tie = int((stars == stars.max()).sum())
+    if top_tie > 1:
+        text += f"; {top_tie} titles tie at {stars.max():.1f}"
+    return text + "."
+
+
+def ranking_note(name: str) -> str:
+    """The message's line for a ranking engine: what its order means."""
+    return (f"{name} ranks titles by how well they fit the taste shown; it predicts no stars, "
+            "so the rank is its scale (1 = best fit)")
 
 
 def floor_note(min_ratings: int) -> str:

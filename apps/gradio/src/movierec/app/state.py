@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from movierec.app.engines import EngineCache, ProgressFn, usable_engines
+from movierec.app.results import best_engines, dataset_name
 from movierec.core.data import load_dataset
 from movierec.core.data.fetch import GROUPLENS_URL, fetch_movielens
 from movierec.core.data.tables import Dataset
@@ -26,9 +27,11 @@ log = logging.getLogger(__name__)
 DEFAULT_DATASET = "sample"
 #: what a Space serves when no dataset is configured, fetched into $MOVIEREC_DATA_DIR
 SPACE_DATASET = "ml-latest-small"
-#: the engine each tab opens on (when offered and capable, else the first capable one), and the one
-#: engine that compares movie text; these are warmed at start, so first clicks answer at once
-DEFAULT_ENGINES = {"user": "item_knn", "rate": "item_knn", "similar": "item_knn"}
+#: the engine each tab opens on when no stored benchmark ranks the served data (see `AppState.default_engine`),
+#: and the one engine that compares movie text; the engines tabs open on are warmed at start
+DEFAULT_ENGINES = {"user": "ease", "rate": "ease", "similar": "item_knn"}
+#: tabs that open on the offered engine with the best stored nDCG@10 on the served dataset
+RANKED_TABS = ("user", "rate")
 TEXT_ENGINE = "content_tfidf"
 #: what an engine must be able to do on each tab (a capability flag, or None)
 TAB_CAPABILITY = {"user": None, "rate": "supports_fold_in", "similar": "has_similar_movies"}
@@ -49,14 +52,6 @@ def dataset_spec_from_env() -> str:
     if configured:
         return configured
     return f"movielens:{SPACE_DATASET}" if os.environ.get("SPACE_ID") else DEFAULT_DATASET
-
-
-def dataset_name(spec: str) -> str:
-    """The name a page shows for a dataset spec: the folder or archive name, never a local path."""
-    kind, _, location = spec.partition(":")
-    if not location:
-        return kind.strip() or spec
-    return Path(location.strip().rstrip("/\\")).name or kind
 
 
 def load_served(spec: str, metadata: str | Path | None) -> tuple[Dataset, str | None]:
@@ -83,18 +78,6 @@ def load_served(spec: str, metadata: str | Path | None) -> tuple[Dataset, str | 
             f"MovieLens {SPACE_DATASET} could not be fetched from GroupLens (no network?), so the app serves its "
             "synthetic sample instead"
         )
-
-
-def benchmark_results_dir() -> Path:
-    """$MOVIEREC_BENCHMARK_DIR, else benchmarks/results of the checkout the app runs from."""
-    configured = os.environ.get("MOVIEREC_BENCHMARK_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    for parent in [Path.cwd(), *Path(__file__).resolve().parents]:
-        candidate = parent / "benchmarks" / "results"
-        if candidate.is_dir():
-            return candidate
-    return Path.cwd() / "benchmarks" / "results"
 
 
 @dataclass
@@ -196,11 +179,17 @@ class AppState:
         return self.engines_that(flag) if flag else list(self.offered)
 
     def default_engine(self, tab: str) -> str | None:
-        """The engine `tab` opens on: DEFAULT_ENGINES' choice when offered there, else its first engine."""
+        """The engine `tab` opens on.
+
+        The recommend and rate tabs open on the engine they offer with the best stored nDCG@10 on
+        the served dataset (benchmarks/results); without one, and on the other tabs, on
+        DEFAULT_ENGINES' choice when offered there, else on the tab's first engine.
+        """
         choices = self.tab_engines(tab)
-        preferred = DEFAULT_ENGINES[tab]
-        if preferred in choices:
-            return preferred
+        ranked = best_engines(self.name) if tab in RANKED_TABS else []
+        for name in [*ranked, DEFAULT_ENGINES[tab]]:
+            if name in choices:
+                return name
         return choices[0] if choices else None
 
     def engines_to_warm(self) -> list[str]:

@@ -13,10 +13,9 @@ import pandas as pd
 
 from movierec.app import callbacks
 from movierec.app.callbacks import InputError
-from movierec.app.engines import needs_tensorflow
+from movierec.app.catalog import engine_entries
 from movierec.app.state import AppState
 from movierec.core.errors import MovierecError
-from movierec.core.models import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +130,16 @@ def title_widget(state: AppState, **options: Any) -> gr.Dropdown:
     return widget
 
 
-def engine_choices(state: AppState, names: list[str]) -> list[tuple[str, str]]:
-    """Dropdown entries 'name: summary'; engines that need TensorFlow say how long their first use took here, if measured."""
-    measured = state.engines.trained_seconds()
-    entries = []
-    for name in names:
-        label = f"{name}: {ENGINES[name].summary}"
-        if needs_tensorflow(name, state.engines.params.get(name)) and not state.engines.loaded(name):
-            label += (f" (first use trains: {measured[name]:.0f} s on {state.name} last time)" if name in measured
-                      else " (first use imports TensorFlow and trains: slow)")
-        entries.append((label, name))
-    return entries
+def engine_picker(state: AppState, tab: str, label: str = "Engine", scale: int = 4) -> gr.Dropdown:
+    """The tab's engine dropdown: the recommended engines in plain words; a tick shows every engine, grouped."""
+    with gr.Column(scale=scale, min_width=240):
+        # any offered engine is a valid value (the API may name one the short list leaves out); the tab checks it
+        engine = gr.Dropdown(engine_entries(state, tab, full=False), value=state.default_engine(tab), label=label,
+                             allow_custom_value=True)
+        every = gr.Checkbox(False, label="Show every engine, grouped (baselines last)", container=False)
+
+    def listed(full: bool, current: Any) -> Any:
+        return gr.update(choices=engine_entries(state, tab, bool(full), keep=current))
+
+    every.input(listed, [every, engine], engine, queue=False, show_progress="hidden", api_visibility="private")
+    return engine

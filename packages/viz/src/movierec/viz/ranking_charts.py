@@ -75,15 +75,17 @@ def top_recommendations(
     engine: str = "",
     rmse: float | None = None,
     measure: str = "Recommendation Score",
+    from_zero: bool = False,
 ) -> go.Figure:
     """Top-N recommendations of one engine for one user (columns movie, score and optionally title).
 
     Bars are in the frame's order among equal scores (an engine's ranking, e.g. predicted stars
     clipped at the top of the scale), so the chart lists ties as the engine's table does.
+    `from_zero` draws bars from 0 (stars read against the whole scale, not against each other).
     """
     who = " For A User" if user is None else f" For User {user}"
     by = f" By {engine}" if engine else ""
-    return _scored_ranking(recommendations, movies, n, f"Recommended Movies{who}{by}", measure, rmse)
+    return _scored_ranking(recommendations, movies, n, f"Recommended Movies{who}{by}", measure, rmse, from_zero)
 
 
 def top_similar_movies(

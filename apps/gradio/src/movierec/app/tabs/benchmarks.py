@@ -11,8 +11,8 @@ import pandas as pd
 
 from movierec.app.callbacks import InputError
 from movierec.app.engines import ProgressFn
-from movierec.app.results import stored_results
-from movierec.app.state import AppState, benchmark_results_dir, dataset_name
+from movierec.app.results import benchmark_results_dir, dataset_name, stored_results
+from movierec.app.state import AppState
 from movierec.app.widgets import MESSAGE, Outputs, empty_frame, gradio_progress
 from movierec.core.evaluation import BenchmarkResult, run_benchmark
 from movierec.core.evaluation.results import lower_is_better

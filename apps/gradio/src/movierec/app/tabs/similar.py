@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import gradio as gr
+import numpy as np
 
 from movierec.app.callbacks import (
     K_MAX,
@@ -24,7 +25,7 @@ from movierec.app.state import TEXT_ENGINE, AppState
 from movierec.app.widgets import (
     Outputs,
     empty_frame,
-    engine_choices,
+    engine_picker,
     gradio_progress,
     k_slider,
     min_ratings_slider,
@@ -95,7 +96,8 @@ def similar_titles(
             why, hint = "has no text (overview, genres or tags) to compare", ""
         raise InputError(f"{match.label} {why}, so {similarity} similarity cannot place it{hint}") from None
     details = movie_details(state, ranked["movie"].tolist())
-    table = ranked_table(state, ranked, details=details)
+    table = ranked_table(state, ranked, details=details,
+                         shown=("score", np.round(ranked["score"].to_numpy(dtype=float), 3)))
     table["about"] = details["about"].to_numpy()
     measure = {SIMILARITY_TEXT: "Text Cosine Similarity", SIMILARITY_COLLABORATIVE: f"Similarity ({sources[-1]})",
                SIMILARITY_BLENDED: "Blended Score (rank fusion)"}[similarity]
@@ -119,8 +121,7 @@ def build(state: AppState) -> None:
                              info="type a title; near matches count", scale=3)
         similarity = gr.Radio(similarities, value=preferred, label="Similarity by", scale=2)
     with gr.Row():
-        engine = gr.Dropdown(engine_choices(state, state.tab_engines("similar")), value=state.default_engine("similar"),
-                             label="Collaborative engine", scale=3)
+        engine = engine_picker(state, "similar", "Collaborative engine", scale=3)
         k = k_slider()
         min_ratings = min_ratings_slider(state)
     button = gr.Button("Find similar titles", variant="primary")

@@ -17,23 +17,21 @@ from movierec.app.callbacks import (
     check_min_ratings,
     floor_note,
     movie_details,
+    ranking_note,
     recommendation_table,
 )
 from movierec.app.engines import ProgressFn
 from movierec.app.state import AppState
 from movierec.app.widgets import (
-    MESSAGE,
     Outputs,
     empty_frame,
-    engine_choices,
+    engine_picker,
     gradio_progress,
     k_slider,
     min_ratings_slider,
 )
 
 TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
-TOP_RATED_WIDTHS = ["46%", "14%", "14%", "26%"]
-RECOMMENDATION_WIDTHS = ["7%", "29%", "8%", "12%", "44%"]
 
 
 def parse_user(state: AppState, user: Any) -> int:
@@ -91,45 +89,48 @@ def recommend_for_user(
     fitted = state.engines.get(name, progress)
     ranked = fitted.recommend(user_id, k=k, min_ratings=min_ratings)
     reasons = fitted.explain(user_id, ranked["movie"].to_numpy()) if len(ranked) else []
-    table, figure = recommendation_table(state, ranked, name, k, reasons, user_id)
+    table, figure, summary = recommendation_table(state, ranked, name, k, reasons, user_id)
     message = f"{len(table)} recommendations for user {user_id} from {name}{floor_note(min_ratings)}"
-    return Recommendations(table, figure, message), top_rated(state, user_id)
+    if figure is None:
+        message += f". {ranking_note(name)}"
+    return Recommendations(table, figure, message, summary), top_rated(state, user_id)
 
 
 def build(state: AppState) -> None:
     """The tab's widgets and wiring."""
+    first = state.user_choices[0] if state.user_choices else ""
     with gr.Row():
-        user = gr.Dropdown(
-            state.user_choices, value=state.user_choices[0] if state.user_choices else None,
-            label="User id", info="type to search; any id of the dataset works",
-            filterable=True, allow_custom_value=True, scale=2,
-        )
-        random_button = gr.Button("A random user", scale=1)
-        engine = gr.Dropdown(engine_choices(state, state.tab_engines("user")), value=state.default_engine("user"),
-                             label="Engine", scale=4)
+        user = gr.Textbox(first, label="User id", scale=2, min_width=160, max_lines=1,
+                          info=f"a number from {int(state.users[0])} to {int(state.users[-1])}; Enter recommends")
+        random_button = gr.Button("A random user", scale=1, min_width=120)
+        engine = engine_picker(state, "user", "Engine", scale=4)
     with gr.Row():
         k = k_slider()
         min_ratings = min_ratings_slider(state)
     button = gr.Button("Recommend", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     with gr.Row():
-        with gr.Column(scale=3):
+        with gr.Column(scale=3, min_width=300):
             table = gr.Dataframe(empty_frame(RECOMMENDATION_COLUMNS), label="Recommendations", wrap=True,
-                                 interactive=False, column_widths=RECOMMENDATION_WIDTHS, max_height=760)
-            chart = gr.Plot(label="Recommendation scores")
-        with gr.Column(scale=2):
+                                 interactive=False, max_height=760, elem_classes="movierec-table")
+            chart = gr.Plot(label="Recommendation scores", visible=False)
+            summary = gr.Markdown(elem_classes="movierec-chart-summary")
+        with gr.Column(scale=2, min_width=300):
             rated = gr.Dataframe(empty_frame(TOP_RATED_COLUMNS), label="Movies this user rated highest", wrap=True,
-                                 interactive=False, column_widths=TOP_RATED_WIDTHS)
-    outputs = Outputs(table=(table, lambda: empty_frame(RECOMMENDATION_COLUMNS)), chart=(chart, None),
+                                 interactive=False, elem_classes="movierec-table")
+    outputs = Outputs(table=(table, lambda: empty_frame(RECOMMENDATION_COLUMNS)),
+                      chart=(chart, lambda: gr.update(value=None, visible=False)), summary=(summary, ""),
                       rated=(rated, lambda: empty_frame(TOP_RATED_COLUMNS)), message=(message, None))
 
     @outputs.guard
     def recommend(user: Any, engine: Any, k: Any, min_ratings: Any, progress: gr.Progress = gr.Progress()) -> tuple:
         result, top = recommend_for_user(state, user, engine, k, gradio_progress(progress), min_ratings)
-        return outputs.answer(table=result.table, chart=result.figure, rated=top, message=result.message)
+        return outputs.answer(table=result.table, chart=gr.update(value=result.figure, visible=result.figure is not None),
+                              summary=result.summary, rated=top, message=result.message)
 
     inputs = [user, engine, k, min_ratings]  # min_ratings last: API callers may leave it at its default
     button.click(recommend, inputs, outputs.widgets, api_name="recommend", show_progress_on=table)
+    user.submit(recommend, inputs, outputs.widgets, api_visibility="private", show_progress_on=table)
     random_button.click(lambda: random_user(state), None, user, api_name="random_user").then(
         recommend, inputs, outputs.widgets, api_visibility="private", show_progress_on=table
     )
