@@ -48,7 +48,7 @@ def build_demo(state: AppState) -> gr.Blocks:
     """The five-tab Blocks app for `state` (call `.queue(...)` / `configure_queue` before launch)."""
     with gr.Blocks(title="movierec") as demo:
         gr.Markdown(header(state), elem_id="movierec-header")
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # every tab reachable on a phone, not behind a menu
             with gr.Tab("Recommend for a user", id="user"):
                 user.build(state)
             with gr.Tab("Rate a few movies yourself", id="rate"):

@@ -11,7 +11,7 @@ import pandas as pd
 
 from movierec.app.callbacks import InputError
 from movierec.app.engines import ProgressFn
-from movierec.app.results import benchmark_results_dir, dataset_name, stored_results
+from movierec.app.results import dataset_name, stored_results
 from movierec.app.state import AppState
 from movierec.app.widgets import MESSAGE, Outputs, empty_frame, gradio_progress
 from movierec.core.evaluation import BenchmarkResult, run_benchmark
@@ -24,6 +24,33 @@ QUICK_ENGINES = ("mean", "weighted", "baseline", "item_knn")
 QUICK_SPLIT = "user:0.25"
 QUICK_MAX_RATINGS = 200_000
 SUMMARY_COLUMNS = ["engine", "metric", "mean", "std", "folds", "fit_seconds", "predict_seconds"]
+#: the tab's opening lines: what is measured, in plain words, each metric's direction, and "fallback"
+INTRO = (
+    "How well each engine did when tested earlier: it learns from part of the ratings and is scored on "
+    "ratings it did not see.\n\n"
+    "- **RMSE, MAE**: how far predicted stars are from the real ones (lower is better).\n"
+    "- **precision, recall, nDCG@10**: how many of the ten titles it lists the person went on to rate highly, "
+    "and how near the top (higher is better).\n"
+    "- **fallback**: the share of test ratings an engine could not predict from what it learned and answered "
+    "with an average instead (lower is better)."
+)
+
+
+def split_words(split: str) -> str:
+    """How a benchmark held out its test ratings, in one plain line (kfold:5 -> 'five-fold cross-validation ...')."""
+    kind, _, value = str(split).partition(":")
+    if kind == "kfold" and value:
+        return f"{value}-fold cross-validation: the ratings cut into {value} parts, each part tested once"
+    if kind == "user" and value:
+        share = float(value)
+        return f"for each person, a random {share:.0%} of their ratings held out to test"
+    if kind == "temporal" and value:
+        return f"the latest {float(value):.0%} of ratings held out to test"
+    if kind == "holdout" and value:
+        return f"{int(value):,} random ratings held out to test"
+    if kind == "predefined":
+        return "the test ratings the dataset itself names"
+    return f"split {split}"
 
 
 def result_choices(results: dict[str, BenchmarkResult], served: str) -> list[tuple[str, str]]:
@@ -37,9 +64,19 @@ def result_choices(results: dict[str, BenchmarkResult], served: str) -> list[tup
         return (dataset_name(result.dataset or "") != served, -result.table["engine"].nunique(),
                 -result.table["fold"].nunique(), name)
 
-    return [(f"{dataset_name(results[name].dataset or '') or 'unknown data'}: {Path(name).stem} "
-             f"({results[name].split}, {results[name].table['engine'].nunique()} engines)", name)
+    return [(f"{dataset_name(results[name].dataset or '') or 'unknown data'}: "
+             f"{results[name].table['engine'].nunique()} engines, {_split_short(results[name].split)} "
+             f"({Path(name).stem})", name)
             for name in sorted(results, key=order)]
+
+
+def _split_short(split: str) -> str:
+    kind, _, value = str(split).partition(":")
+    if kind == "kfold" and value:
+        return f"{value}-fold cross-validation"
+    if kind == "user" and value:
+        return f"{float(value):.0%} of each person's ratings held out"
+    return split_words(split)
 
 
 def metrics_of(result: BenchmarkResult) -> list[str]:
@@ -76,16 +113,20 @@ def benchmark_view(result: BenchmarkResult, metric: str | None = None, served: s
     from_surprise = table["engine"].astype(str).str.startswith("surprise_")
     surprise = table[from_surprise]
     engines = table[~from_surprise]
-    # sorted by the chosen metric, so the axis says "higher is better" over precision and ndcg
-    surprise_heatmap = benchmark_heatmap(surprise, sort_by=metric, subject="Surprise Algorithms") if len(surprise) else None
-    engines_heatmap = benchmark_heatmap(engines, sort_by=metric, subject="movierec Engines") if len(engines) else None
+    # each column names its own direction; one engine is a row of the table below, not a one-colour heatmap
+    several = table["engine"].nunique() > 1
+    surprise_heatmap = (benchmark_heatmap(surprise, sort_by=metric, subject="Surprise Algorithms", compact=True)
+                        if len(surprise) and several else None)
+    engines_heatmap = (benchmark_heatmap(engines, sort_by=metric, subject="movierec Engines", compact=True)
+                       if len(engines) and several else None)
     scatter = declutter_labels(quality_vs_fit_time(table, metric=metric))
     summary = result.summary()
     summary = summary[summary["metric"] == metric].sort_values("engine", kind="stable")
     # the heatmap's order: best mean first, ties in engine-name order, engines without a value last
     summary = summary.sort_values("mean", ascending=lower_is_better(metric), kind="stable", na_position="last")
     summary = summary.round({"mean": 4, "std": 4, "fit_seconds": 3, "predict_seconds": 3})
-    message = f"{summary['engine'].nunique()} engines on {measured_on}, {result.split}; {metric} shown"
+    message = (f"{summary['engine'].nunique()} engines measured on {measured_on}; {metric} shown. "
+               f"Test ratings: {split_words(result.split)}")
     if served is not None and measured_on != served:
         message += f". Measured on {measured_on}, not on the data served here ({served})"
     return BenchmarkView(surprise_heatmap, engines_heatmap, scatter, summary.reset_index(drop=True), message)
@@ -98,7 +139,7 @@ def stored_view(name: Any, metric: Any, folder: Path | None = None, served: str 
     """The view of a stored result file picked in the dropdown."""
     results = stored_results(folder)
     if not results:
-        raise InputError(f"no stored benchmark results in {folder or benchmark_results_dir()}")
+        raise InputError("no benchmark results are stored with this demo")
     if name not in results:
         raise InputError(f"no stored result {name!r}; choose one of {', '.join(results)}")
     # a view is drawn once per parsed file, metric and served dataset: reopening the tab reuses it
@@ -155,8 +196,7 @@ def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None =
 def build(state: AppState, tab: gr.Tab) -> None:
     """The tab's widgets and wiring; the stored view is drawn when the tab is opened."""
     choices, first_name, metrics = opening_choices(state.name)
-    gr.Markdown("Stored results from `benchmarks/results/` (written by `movierec benchmark ... --json`), "
-                f"those measured on {state.name} first.")
+    gr.Markdown(INTRO)
     with gr.Row():
         result_name = gr.Dropdown(choices, value=first_name, label="Stored result", scale=3)
         metric = gr.Dropdown(metrics, value=metrics[0] if metrics else None, label="Metric for the scatter", scale=2)
@@ -165,7 +205,8 @@ def build(state: AppState, tab: gr.Tab) -> None:
     engines_heatmap = gr.Plot(label="movierec engines", visible=False)
     scatter = gr.Plot(label="Quality versus fit time")
     summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Mean over folds", interactive=False)
-    gr.Markdown(f"### Quick benchmark on {state.name}\nOne `{QUICK_SPLIT}` split, k = 10.")
+    gr.Markdown(f"### Quick benchmark on {state.name}\nTick engines and run them here: "
+                f"{split_words(QUICK_SPLIT)}, ten titles per list.")
     with gr.Row():
         engines = gr.CheckboxGroup(state.offered, label="Engines",
                                    value=[n for n in QUICK_ENGINES if n in state.offered], scale=4)
@@ -205,7 +246,7 @@ def build(state: AppState, tab: gr.Tab) -> None:
 
     def opened(name: Any, metric: Any) -> tuple:
         if not choices:
-            return stored.empty("No stored results yet in `benchmarks/results/`: run the quick benchmark below.")
+            return stored.empty("No results are stored with this demo yet: run the quick benchmark below.")
         return show(name, metric)
 
     # drawn when the tab is opened, so the page itself carries no benchmark chart
