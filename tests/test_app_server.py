@@ -108,9 +108,10 @@ def test_rate_endpoint_explains_nothing_rated_and_bad_stars(client):
 
 def test_similar_endpoint_by_each_similarity(client):
     for similarity in ("text", "collaborative", "blended"):
-        table, chart, message, candidates = client.predict(
+        table, chart, sentence, message, candidates = client.predict(
             "the wild hollow", similarity, "item_knn", 5, api_name="/similar"
         )
+        assert sentence.startswith("Chart: ")
         assert len(_rows(table)) == 5, message
         assert "about" in table["headers"]
         assert chart["type"] == "plotly"
@@ -120,7 +121,7 @@ def test_similar_endpoint_by_each_similarity(client):
 
 def test_similar_endpoint_explains_empty_and_unmatched_titles(client):
     for title in ("", "qqqq zzzz xxxx"):
-        _, chart, message, _ = client.predict(title, "blended", "item_knn", 5, api_name="/similar")
+        _, chart, _, message, _ = client.predict(title, "blended", "item_knn", 5, api_name="/similar")
         assert message.startswith("**Note:**") and chart is None
 
 
@@ -130,10 +131,11 @@ def test_typed_markup_is_shown_as_text(client):
 
 
 def test_quick_benchmark_endpoint(client):
-    surprise, engines, scatter, summary, message = client.predict(["mean", "baseline"], api_name="/quick_benchmark")
+    surprise, engines, scatter, summary, message, about = client.predict(["mean", "baseline"], api_name="/quick_benchmark")
+    assert about.startswith("Chart: ")
     assert _figure(surprise) is None and _figure(engines)["type"] == "plotly" and scatter["type"] == "plotly"
     assert {row["engine"] for row in _rows(summary)} == {"mean", "baseline"}
-    _, _, _, summary, message = client.predict([], api_name="/quick_benchmark")
+    _, _, _, summary, message, _ = client.predict([], api_name="/quick_benchmark")
     assert "tick at least one engine" in message
     assert summary["headers"][:3] == ["engine", "metric", "mean"]  # not "1 2 3" after an error
 
@@ -143,7 +145,7 @@ def test_stored_benchmark_endpoint_draws_a_stored_result(client):
     files = parameters[0]["type"].get("enum", [])
     if not files:
         pytest.skip("no stored benchmark results in benchmarks/results")
-    surprise, engines, scatter, summary, message = client.predict(files[0], "rmse", api_name="/stored_benchmark")
+    surprise, engines, scatter, summary, message, _ = client.predict(files[0], "rmse", api_name="/stored_benchmark")
     shown = [_figure(plot) for plot in (surprise, engines) if _figure(plot) is not None]
     assert shown and all(plot["type"] == "plotly" for plot in shown) and scatter["type"] == "plotly"
     assert _rows(summary) and "rmse" in message
@@ -152,9 +154,11 @@ def test_stored_benchmark_endpoint_draws_a_stored_result(client):
 
 
 def test_explore_endpoint_returns_summary_and_the_data_charts(client):
-    summary, *charts = client.predict(api_name="/explore")
+    summary, *rest = client.predict(api_name="/explore")
     assert dict((row["what"], row["value"]) for row in _rows(summary))["dataset"].startswith("sample (synthetic")
+    charts, sentences = rest[:7], rest[7:]
     assert len(charts) == 7 and all(chart["type"] == "plotly" for chart in charts)
+    assert len(sentences) == 7 and all(sentence.startswith("Chart: ") for sentence in sentences)
 
 
 def test_movierec_serve_is_a_registered_subcommand():
@@ -239,5 +243,5 @@ def test_a_fractional_user_id_is_explained_and_tables_keep_their_headers(client)
     assert "1.5 is not a user id" in message and (chart is None or chart.get("value") is None)
     assert table["headers"] == ["rank", "title", "year", "predicted stars", "reason"]
     assert rated["headers"] == ["title", "year", "rating", "date"]
-    table, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
+    table, _, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
     assert table["headers"] == ["rank", "title", "year", "score", "about"]

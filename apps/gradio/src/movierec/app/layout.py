@@ -24,14 +24,35 @@ CSS = """
 /* five star buttons on one line next to each title */
 .movierec-stars .wrap { flex-wrap: nowrap !important; gap: 4px !important; }
 .movierec-stars label { padding: 4px 9px !important; margin: 0 !important; }
+.movierec-chart-summary p { font-size: 0.9em; margin: 0.1em 0 0.8em; }
+/* widget labels dark enough to read on their tinted badges (WCAG AA contrast) */
+[data-testid="block-info"], [data-testid="block-label"], .table-container .label p { color: #7a1212 !important; }
+.gradio-container button.primary, .gradio-container label.selected {
+  background: #b91c1c !important; border-color: #b91c1c !important; color: #ffffff !important;
+}
+.gradio-container label.selected span { color: #ffffff !important; }
+[data-testid="max-value"], .info-text, footer a, footer button { color: #4b5563 !important; }
+/* a phone (390 px): smaller type and tighter margins, so tables and charts keep their width */
+@media (max-width: 640px) {
+  .movierec-table { font-size: 0.85em; }
+  .movierec-stars label { padding: 4px 7px !important; }
+  .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+}
 """
+
+
+#: the line under the title that tells a first-time visitor where to start
+HOW_TO = ("rate a few movies you know on *Rate a few movies yourself* and press *Recommend for me*; or pick a "
+          "person from the data on *Recommend for a user*, or a title on *Similar titles*. *Benchmarks* shows how "
+          "well each engine did in tests.")
 
 
 def header(state: AppState) -> str:
     """The page header: dataset name (never a local path), its size, a synthetic-sample notice, the credit."""
     stats = state.dataset_stats
     text = (f"# movierec\nMovie recommendations on **{state.name}**: "
-            f"{stats['ratings']:,} ratings by {stats['users']:,} users of {stats['movies']:,} movies.")
+            f"{stats['ratings']:,} ratings by {stats['users']:,} users of {stats['movies']:,} movies.\n\n"
+            f"**How to use this demo:** {HOW_TO}")
     if state.synthetic:
         text += ("\n\n**Synthetic sample:** the titles, overviews and ratings here are made up, generated to show "
                  "what the app does. They are not real movies.")

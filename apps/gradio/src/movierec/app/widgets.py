@@ -20,6 +20,15 @@ from movierec.core.errors import MovierecError
 log = logging.getLogger(__name__)
 
 MESSAGE = "message"
+#: re-types the focused dropdown's text (one space added, then removed) so the page filters the new options
+REFILTER_JS = """() => {
+  const box = document.activeElement;
+  if (!box || box.getAttribute("role") !== "combobox") return;
+  const typed = box.value;
+  const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+  setValue.call(box, typed + " "); box.dispatchEvent(new Event("input", {bubbles: true}));
+  setValue.call(box, typed); box.dispatchEvent(new Event("input", {bubbles: true}));
+}"""
 
 
 def warn(text: str) -> str:
@@ -126,7 +135,12 @@ def title_widget(state: AppState, **options: Any) -> gr.Dropdown:
         return gr.update(choices=state.search_labels(data.input_value))
 
     # no queue: a search answers in milliseconds and must not wait behind a training
-    widget.key_up(search, None, widget, queue=False, show_progress="hidden", api_visibility="private")
+    # always_last: an answer to an earlier prefix never lands after the latest one; then the list is
+    # filtered again in the page, which Gradio's dropdown does only when the typed text changes
+    # (without it, the options drawn for an earlier prefix stay on screen next to the new ones)
+    widget.key_up(search, None, widget, queue=False, show_progress="hidden", api_visibility="private",
+                  trigger_mode="always_last").then(None, None, None, js=REFILTER_JS, queue=False,
+                                                   api_visibility="private")
     return widget
 
 

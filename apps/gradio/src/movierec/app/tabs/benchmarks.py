@@ -17,6 +17,7 @@ from movierec.app.widgets import MESSAGE, Outputs, empty_frame, gradio_progress
 from movierec.core.evaluation import BenchmarkResult, run_benchmark
 from movierec.core.evaluation.results import lower_is_better
 from movierec.viz import benchmark_heatmap, quality_vs_fit_time
+from movierec.viz.describe import figure_summary
 from movierec.viz.label_placement import declutter_labels
 
 #: cheap engines for the quick benchmark button (a few seconds each on the sample)
@@ -95,6 +96,8 @@ class BenchmarkView:
     scatter: Any
     summary: pd.DataFrame
     message: str
+    #: the charts in one sentence each, for readers who cannot see them
+    about: str = ""
 
 
 def benchmark_view(result: BenchmarkResult, metric: str | None = None, served: str | None = None) -> BenchmarkView:
@@ -129,7 +132,11 @@ def benchmark_view(result: BenchmarkResult, metric: str | None = None, served: s
                f"Test ratings: {split_words(result.split)}")
     if served is not None and measured_on != served:
         message += f". Measured on {measured_on}, not on the data served here ({served})"
-    return BenchmarkView(surprise_heatmap, engines_heatmap, scatter, summary.reset_index(drop=True), message)
+    about = " ".join(figure_summary(figure) for figure in (surprise_heatmap, engines_heatmap, scatter) if figure is not None)
+    best = summary.dropna(subset=["mean"]).head(1)
+    if len(best):
+        about += f" Best {metric}: {best['engine'].iloc[0]} with {best['mean'].iloc[0]:.4f}."
+    return BenchmarkView(surprise_heatmap, engines_heatmap, scatter, summary.reset_index(drop=True), message, about)
 
 
 _views: dict[tuple[str, str, str, str | None], tuple[BenchmarkResult, BenchmarkView]] = {}
@@ -204,8 +211,10 @@ def build(state: AppState, tab: gr.Tab) -> None:
     surprise_heatmap = gr.Plot(label="scikit-surprise algorithms", visible=False)
     engines_heatmap = gr.Plot(label="movierec engines", visible=False)
     scatter = gr.Plot(label="Quality versus fit time")
-    summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Mean over folds", interactive=False)
-    gr.Markdown(f"### Quick benchmark on {state.name}\nTick engines and run them here: "
+    about = gr.Markdown(elem_classes="movierec-chart-summary")
+    summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Mean over folds", interactive=False,
+                           elem_classes="movierec-table")
+    gr.Markdown(f"## Quick benchmark on {state.name}\nTick engines and run them here: "
                 f"{split_words(QUICK_SPLIT)}, ten titles per list.")
     with gr.Row():
         engines = gr.CheckboxGroup(state.offered, label="Engines",
@@ -215,21 +224,23 @@ def build(state: AppState, tab: gr.Tab) -> None:
     quick_surprise = gr.Plot(label="Quick benchmark: scikit-surprise algorithms", visible=False)
     quick_heatmap = gr.Plot(label="Quick benchmark: movierec engines", visible=False)
     quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time")
-    quick_summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Quick benchmark results", interactive=False)
+    quick_about = gr.Markdown(elem_classes="movierec-chart-summary")
+    quick_summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Quick benchmark results", interactive=False,
+                                 elem_classes="movierec-table")
 
     hidden = lambda: gr.update(value=None, visible=False)  # noqa: E731
     stored = Outputs(surprise=(surprise_heatmap, hidden), engines=(engines_heatmap, hidden), scatter=(scatter, None),
-                     summary=(summary, lambda: empty_frame(SUMMARY_COLUMNS)), message=(message, None))
+                     summary=(summary, lambda: empty_frame(SUMMARY_COLUMNS)), message=(message, None), about=(about, ""))
     quick_outputs = Outputs(surprise=(quick_surprise, hidden), engines=(quick_heatmap, hidden),
                             scatter=(quick_scatter, None), summary=(quick_summary, lambda: empty_frame(SUMMARY_COLUMNS)),
-                            message=(quick_message, None))
+                            message=(quick_message, None), about=(quick_about, ""))
 
     def shown(outputs: Outputs, view: BenchmarkView) -> tuple:
         # a heatmap without rows (e.g. no scikit-surprise engine ran) is hidden, not drawn empty
         surprise, movierec = (gr.update(value=figure, visible=figure is not None)
                               for figure in (view.surprise_heatmap, view.engines_heatmap))
         return outputs.answer(surprise=surprise, engines=movierec, scatter=view.scatter, summary=view.summary,
-                              message=view.message)
+                              message=view.message, about=view.about)
 
     @stored.guard
     def show(name: Any, metric: Any) -> tuple:

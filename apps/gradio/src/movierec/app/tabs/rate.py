@@ -41,6 +41,8 @@ from movierec.core.errors import UnknownMovieError
 RATE_ROWS = MAX_RATED
 STARS = [1, 2, 3, 4, 5]
 RANKED_COLUMNS = ["rank", "title", "year", "predicted stars", "reason"]
+#: fixed widths keep every column readable on a phone, where the table scrolls sideways instead
+RANKED_WIDTHS = ["52px", "260px", "60px", "80px", "560px"]
 #: rated movies a reason names at most
 REASON_MOVIES = 3
 
@@ -190,7 +192,7 @@ def build(state: AppState) -> None:
     button = gr.Button("Recommend for me", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     table = gr.Dataframe(empty_frame(RANKED_COLUMNS), label="Recommended for you", wrap=True, interactive=False,
-                         max_height=760, elem_classes="movierec-table")
+                         max_height=760, elem_classes="movierec-table", column_widths=RANKED_WIDTHS)
     chart = gr.Plot(label="Recommendation scores", visible=False)
     summary = gr.Markdown(elem_classes="movierec-chart-summary")
     outputs = Outputs(table=(table, lambda: empty_frame(RANKED_COLUMNS)),

@@ -33,6 +33,7 @@ from movierec.app.widgets import (
 )
 from movierec.core.errors import MovierecError, UnknownMovieError
 from movierec.core.models.similarity import blended_similar
+from movierec.viz.describe import figure_summary
 from movierec.viz.ranking_charts import top_similar_movies
 
 SIMILARITY_TEXT = "text"
@@ -42,7 +43,8 @@ SIMILARITIES = (SIMILARITY_TEXT, SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED)
 #: how deep each source's similar-movies list goes before a blend (see `similar_titles`)
 BLEND_POOL = 10 * K_MAX
 SIMILAR_COLUMNS = ["rank", "title", "year", "score", "about"]
-SIMILAR_WIDTHS = ["7%", "25%", "8%", "9%", "51%"]
+#: fixed widths keep every column readable on a phone, where the table scrolls sideways instead
+SIMILAR_WIDTHS = ["52px", "220px", "60px", "70px", "560px"]
 
 
 def similarity_choices(state: AppState) -> list[tuple[str, str]]:
@@ -107,7 +109,7 @@ def similar_titles(
     message = f"{len(table)} titles similar to {match.label} by {similarity}{floor_note(min_ratings)}{note}"
     if failures:
         message += f"; left out {'; '.join(failures)}"
-    return Recommendations(table, figure, message), match
+    return Recommendations(table, figure, message, figure_summary(figure)), match
 
 
 def build(state: AppState) -> None:
@@ -128,10 +130,12 @@ def build(state: AppState) -> None:
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
     message = gr.Markdown(elem_classes="movierec-message")
     table = gr.Dataframe(empty_frame(SIMILAR_COLUMNS), label="Similar titles", wrap=True, interactive=False,
-                         column_widths=SIMILAR_WIDTHS, max_height=900)
+                         max_height=900, elem_classes="movierec-table", column_widths=SIMILAR_WIDTHS)
     chart = gr.Plot(label="Similarity")
+    summary = gr.Markdown(elem_classes="movierec-chart-summary")
     outputs = Outputs(table=(table, lambda: empty_frame(SIMILAR_COLUMNS)), chart=(chart, None),
-                      message=(message, None), candidates=(candidates, lambda: gr.update(visible=False)))
+                      summary=(summary, ""), message=(message, None),
+                      candidates=(candidates, lambda: gr.update(visible=False)))
 
     @outputs.guard
     def similar(title: Any, similarity: Any, engine: Any, k: Any, min_ratings: Any,
@@ -139,7 +143,8 @@ def build(state: AppState) -> None:
         result, match = similar_titles(state, title, similarity, engine, k, gradio_progress(progress),
                                        min_ratings=min_ratings)
         pick = gr.update(choices=match.candidates, value=match.label, visible=len(match.candidates) > 1)
-        return outputs.answer(table=result.table, chart=result.figure, message=result.message, candidates=pick)
+        return outputs.answer(table=result.table, chart=result.figure, summary=result.summary, message=result.message,
+                              candidates=pick)
 
     inputs = [title, similarity, engine, k, min_ratings]
     button.click(similar, inputs, outputs.widgets, api_name="similar", show_progress_on=table)

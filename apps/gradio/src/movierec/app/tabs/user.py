@@ -32,6 +32,9 @@ from movierec.app.widgets import (
 )
 
 TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
+#: fixed widths keep every column readable on a phone, where the table scrolls sideways instead
+RECOMMENDATION_WIDTHS = ["52px", "190px", "60px", "80px", "400px"]
+TOP_RATED_WIDTHS = ["190px", "60px", "64px", "100px"]
 
 
 def parse_user(state: AppState, user: Any) -> int:
@@ -112,12 +115,13 @@ def build(state: AppState) -> None:
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
             table = gr.Dataframe(empty_frame(RECOMMENDATION_COLUMNS), label="Recommendations", wrap=True,
-                                 interactive=False, max_height=760, elem_classes="movierec-table")
+                                 interactive=False, max_height=760, elem_classes="movierec-table",
+                                 column_widths=RECOMMENDATION_WIDTHS)
             chart = gr.Plot(label="Recommendation scores", visible=False)
             summary = gr.Markdown(elem_classes="movierec-chart-summary")
         with gr.Column(scale=2, min_width=300):
             rated = gr.Dataframe(empty_frame(TOP_RATED_COLUMNS), label="Movies this user rated highest", wrap=True,
-                                 interactive=False, elem_classes="movierec-table")
+                                 interactive=False, elem_classes="movierec-table", column_widths=TOP_RATED_WIDTHS)
     outputs = Outputs(table=(table, lambda: empty_frame(RECOMMENDATION_COLUMNS)),
                       chart=(chart, lambda: gr.update(value=None, visible=False)), summary=(summary, ""),
                       rated=(rated, lambda: empty_frame(TOP_RATED_COLUMNS)), message=(message, None))
