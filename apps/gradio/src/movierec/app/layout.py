@@ -32,6 +32,9 @@ CSS = """
 }
 .gradio-container label.selected span { color: #ffffff !important; }
 [data-testid="max-value"], .info-text, footer a, footer button { color: #4b5563 !important; }
+/* a table wider than a phone scrolls as one block the keyboard can reach (tabindex set in NAME_GROUPS_JS) */
+.movierec-table { overflow-x: auto; }
+.movierec-table .virtual-table-viewport { overflow: visible !important; }
 /* a phone (390 px): smaller type and tighter margins, so tables and charts keep their width */
 @media (max-width: 640px) {
   .movierec-table { font-size: 0.85em; }
@@ -41,6 +44,22 @@ CSS = """
 """
 
 
+#: names each star group (a fieldset Gradio draws without a legend) by its label, "Stars for <movie>",
+#: and keeps the name in step as the label follows the picked title; tables take keyboard focus, as
+#: they scroll sideways on a phone
+NAME_GROUPS_JS = """() => {
+  const name = () => {
+    document.querySelectorAll("fieldset.movierec-stars").forEach((group) => {
+      const label = group.querySelector('[data-testid="block-info"]');
+      if (label && group.getAttribute("aria-label") !== label.textContent.trim()) {
+        group.setAttribute("aria-label", label.textContent.trim());
+      }
+    });
+    document.querySelectorAll(".movierec-table:not([tabindex])").forEach((table) => table.setAttribute("tabindex", "0"));
+  };
+  name();
+  new MutationObserver(name).observe(document.body, {childList: true, subtree: true, characterData: true});
+}"""
 #: the line under the title that tells a first-time visitor where to start
 HOW_TO = ("rate a few movies you know on *Rate a few movies yourself* and press *Recommend for me*; or pick a "
           "person from the data on *Recommend for a user*, or a title on *Similar titles*. *Benchmarks* shows how "
@@ -80,6 +99,7 @@ def build_demo(state: AppState) -> gr.Blocks:
                 benchmarks.build(state, tab)
             with gr.Tab("Explore the data", id="explore") as tab:
                 explore.build(state, tab)
+        demo.load(None, None, None, js=NAME_GROUPS_JS, api_visibility="private")
     return demo
 
 

@@ -139,7 +139,7 @@ def title_widget(state: AppState, **options: Any) -> gr.Dropdown:
     # filtered again in the page, which Gradio's dropdown does only when the typed text changes
     # (without it, the options drawn for an earlier prefix stay on screen next to the new ones)
     widget.key_up(search, None, widget, queue=False, show_progress="hidden", api_visibility="private",
-                  trigger_mode="always_last").then(None, None, None, js=REFILTER_JS, queue=False,
+                  trigger_mode="multiple").then(None, None, None, js=REFILTER_JS, queue=False,
                                                    api_visibility="private")
     return widget
 

@@ -212,8 +212,9 @@ def build(state: AppState, tab: gr.Tab) -> None:
     engines_heatmap = gr.Plot(label="movierec engines", visible=False)
     scatter = gr.Plot(label="Quality versus fit time")
     about = gr.Markdown(elem_classes="movierec-chart-summary")
+    # tall enough for every engine: a table that scrolls inside the page is out of a keyboard's reach
     summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Mean over folds", interactive=False,
-                           elem_classes="movierec-table")
+                           elem_classes="movierec-table", max_height=1600)
     gr.Markdown(f"## Quick benchmark on {state.name}\nTick engines and run them here: "
                 f"{split_words(QUICK_SPLIT)}, ten titles per list.")
     with gr.Row():
@@ -226,7 +227,7 @@ def build(state: AppState, tab: gr.Tab) -> None:
     quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time")
     quick_about = gr.Markdown(elem_classes="movierec-chart-summary")
     quick_summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Quick benchmark results", interactive=False,
-                                 elem_classes="movierec-table")
+                                 elem_classes="movierec-table", max_height=1600)
 
     hidden = lambda: gr.update(value=None, visible=False)  # noqa: E731
     stored = Outputs(surprise=(surprise_heatmap, hidden), engines=(engines_heatmap, hidden), scatter=(scatter, None),
