@@ -37,6 +37,7 @@ def _figure(output: dict | None) -> dict | None:
 
 
 def _rows(table: dict) -> list[dict]:
+    table = table.get("value", table)  # a recommendation table comes as an update with its column widths
     return [dict(zip(table["headers"], row)) for row in table["data"]]
 
 

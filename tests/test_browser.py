@@ -175,7 +175,8 @@ def _options(page, settled) -> list[str]:
     shown: list[str] = []
     for _ in range(40):
         page.wait_for_timeout(100)
-        shown = [option.inner_text() for option in page.get_by_role("option").all()]
+        # read in one step: the list is redrawn as answers land
+        shown = page.evaluate("() => [...document.querySelectorAll('[role=option]')].map((o) => o.innerText.trim())")
         if settled(shown):
             break
     return shown

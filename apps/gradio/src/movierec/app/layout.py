@@ -35,6 +35,7 @@ CSS = """
 /* a table wider than a phone scrolls as one block the keyboard can reach (tabindex set in NAME_GROUPS_JS) */
 .movierec-table { overflow-x: auto; }
 .movierec-table .virtual-table-viewport { overflow: visible !important; }
+.movierec-table table { width: max-content !important; min-width: 100%; }
 /* a phone (390 px): smaller type and tighter margins, so tables and charts keep their width */
 @media (max-width: 640px) {
   .movierec-table { font-size: 0.85em; }

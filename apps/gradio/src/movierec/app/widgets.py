@@ -90,6 +90,11 @@ class Outputs:
         return run
 
 
+def sized(table: pd.DataFrame, widths: dict[str, str]) -> Any:
+    """A table with a width per column it has (a ranking engine's list has no stars column)."""
+    return gr.update(value=table, column_widths=[widths.get(str(column), "120px") for column in table.columns])
+
+
 def gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:
     """A core progress callback that drives Gradio's progress bar."""
     return lambda fraction, text: progress(fraction, desc=text)

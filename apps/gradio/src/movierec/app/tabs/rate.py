@@ -34,6 +34,7 @@ from movierec.app.widgets import (
     gradio_progress,
     k_slider,
     min_ratings_slider,
+    sized,
     title_widget,
 )
 from movierec.core.errors import UnknownMovieError
@@ -42,7 +43,7 @@ RATE_ROWS = MAX_RATED
 STARS = [1, 2, 3, 4, 5]
 RANKED_COLUMNS = ["rank", "title", "year", "predicted stars", "reason"]
 #: fixed widths keep every column readable on a phone, where the table scrolls sideways instead
-RANKED_WIDTHS = ["52px", "260px", "60px", "80px", "560px"]
+RANKED_WIDTHS = {"rank": "52px", "title": "260px", "year": "60px", "predicted stars": "80px", "reason": "560px"}
 #: rated movies a reason names at most
 REASON_MOVIES = 3
 
@@ -192,7 +193,7 @@ def build(state: AppState) -> None:
     button = gr.Button("Recommend for me", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     table = gr.Dataframe(empty_frame(RANKED_COLUMNS), label="Recommended for you", wrap=True, interactive=False,
-                         max_height=760, elem_classes="movierec-table", column_widths=RANKED_WIDTHS)
+                         max_height=760, elem_classes="movierec-table", column_widths=list(RANKED_WIDTHS.values()))
     chart = gr.Plot(label="Recommendation scores", visible=False)
     summary = gr.Markdown(elem_classes="movierec-chart-summary")
     outputs = Outputs(table=(table, lambda: empty_frame(RANKED_COLUMNS)),
@@ -206,7 +207,8 @@ def build(state: AppState) -> None:
         pairs, floor = values[: 2 * RATE_ROWS], values[2 * RATE_ROWS:]
         rows = list(zip(pairs[0::2], pairs[1::2]))
         result = recommend_for_new_user(state, engine, k, rows, gradio_progress(progress), floor[0] if floor else 0)
-        return outputs.answer(table=result.table, chart=gr.update(value=result.figure, visible=result.figure is not None),
+        chart = gr.update(value=result.figure, visible=result.figure is not None)
+        return outputs.answer(table=sized(result.table, RANKED_WIDTHS), chart=chart,
                               summary=result.summary, message=result.message)
 
     def fill_example() -> list[Any]:

@@ -29,11 +29,12 @@ from movierec.app.widgets import (
     gradio_progress,
     k_slider,
     min_ratings_slider,
+    sized,
 )
 
 TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
 #: fixed widths keep every column readable on a phone, where the table scrolls sideways instead
-RECOMMENDATION_WIDTHS = ["52px", "190px", "60px", "80px", "400px"]
+RECOMMENDATION_WIDTHS = {"rank": "52px", "title": "190px", "year": "60px", "predicted stars": "80px", "reason": "400px"}
 TOP_RATED_WIDTHS = ["190px", "60px", "64px", "100px"]
 
 
@@ -116,7 +117,7 @@ def build(state: AppState) -> None:
         with gr.Column(scale=3, min_width=300):
             table = gr.Dataframe(empty_frame(RECOMMENDATION_COLUMNS), label="Recommendations", wrap=True,
                                  interactive=False, max_height=760, elem_classes="movierec-table",
-                                 column_widths=RECOMMENDATION_WIDTHS)
+                                 column_widths=list(RECOMMENDATION_WIDTHS.values()))
             chart = gr.Plot(label="Recommendation scores", visible=False)
             summary = gr.Markdown(elem_classes="movierec-chart-summary")
         with gr.Column(scale=2, min_width=300):
@@ -129,7 +130,8 @@ def build(state: AppState) -> None:
     @outputs.guard
     def recommend(user: Any, engine: Any, k: Any, min_ratings: Any, progress: gr.Progress = gr.Progress()) -> tuple:
         result, top = recommend_for_user(state, user, engine, k, gradio_progress(progress), min_ratings)
-        return outputs.answer(table=result.table, chart=gr.update(value=result.figure, visible=result.figure is not None),
+        chart = gr.update(value=result.figure, visible=result.figure is not None)
+        return outputs.answer(table=sized(result.table, RECOMMENDATION_WIDTHS), chart=chart,
                               summary=result.summary, rated=top, message=result.message)
 
     inputs = [user, engine, k, min_ratings]  # min_ratings last: API callers may leave it at its default
