@@ -13,7 +13,7 @@ from movierec.app.callbacks import InputError
 from movierec.app.engines import ProgressFn
 from movierec.app.results import dataset_name, stored_results
 from movierec.app.state import AppState
-from movierec.app.widgets import MESSAGE, Outputs, empty_frame, gradio_progress
+from movierec.app.widgets import Outputs, empty_frame, gradio_progress
 from movierec.core.evaluation import BenchmarkResult, run_benchmark
 from movierec.core.evaluation.results import lower_is_better
 from movierec.viz import benchmark_heatmap, quality_vs_fit_time
