@@ -132,7 +132,6 @@ def bench_startup() -> None:
 # ----------------------------------------------------------------- latency
 def bench_latency(requests: int) -> None:
     print(f"== latency: {requests} sequential requests per endpoint, engines loaded (sample)")
-    from movierec.app import callbacks
     from movierec.app.state import AppState
 
     with tempfile.TemporaryDirectory() as cache, running_app(Path(cache)) as (url, _, _):
@@ -149,7 +148,7 @@ def bench_latency(requests: int) -> None:
                 if i >= 3:  # the first calls warm the engines and the connection
                     served.append(time.perf_counter() - began)
                 began = time.perf_counter()
-                _direct(state, callbacks, endpoint, arguments)
+                _direct(state, endpoint, arguments)
                 if i >= 3:
                     direct.append(time.perf_counter() - began)
             ratio = np.median(served) / np.median(direct)
@@ -160,25 +159,26 @@ def bench_latency(requests: int) -> None:
 
 def bench_stored_view(client: Any, state: Any, requests: int) -> None:
     """The Benchmarks tab's stored result: charts drawn anew each time against the view kept per metric."""
-    from movierec.app import insights
+    from movierec.app import results
+    from movierec.app.tabs import benchmarks as benchmarks_tab
 
-    stored = insights.stored_results()
+    stored = results.stored_results()
     if not stored:
         print("  /stored_benchmark: no stored results in benchmarks/results, skipped")
         return
-    name = insights.result_choices(stored, state.name)[0][1]
-    metrics = insights.metrics_of(stored[name])[:2]
+    name = benchmarks_tab.result_choices(stored, state.name)[0][1]
+    metrics = benchmarks_tab.metrics_of(stored[name])[:2]
     drawn: list[float] = []
     kept: list[float] = []
     served: list[float] = []
     for i in range(requests + 2):
         metric = metrics[i % len(metrics)]
         began = time.perf_counter()
-        insights.benchmark_view(stored[name], metric, state.name)
+        benchmarks_tab.benchmark_view(stored[name], metric, state.name)
         if i >= 2:
             drawn.append(time.perf_counter() - began)
         began = time.perf_counter()
-        insights.stored_view(name, metric, served=state.name)
+        benchmarks_tab.stored_view(name, metric, served=state.name)
         if i >= 2:  # the first call for each metric draws it
             kept.append(time.perf_counter() - began)
         began = time.perf_counter()
@@ -191,14 +191,18 @@ def bench_stored_view(client: Any, state: Any, requests: int) -> None:
     print(f"  {'':<10} kept view  {percentiles(kept)}   drawn/kept {np.median(drawn) / np.median(kept):.0f}x")
 
 
-def _direct(state: Any, callbacks: Any, endpoint: str, arguments: tuple[Any, ...]) -> None:
+def _direct(state: Any, endpoint: str, arguments: tuple[Any, ...]) -> None:
+    from movierec.app.tabs import rate as rate_tab
+    from movierec.app.tabs import similar as similar_tab
+    from movierec.app.tabs import user as user_tab
+
     if endpoint == "recommend":
-        callbacks.recommend_for_user(state, *arguments)
+        user_tab.recommend_for_user(state, *arguments)
     elif endpoint == "similar":
-        callbacks.similar_titles(state, *arguments)
+        similar_tab.similar_titles(state, *arguments)
     else:
         engine, k, *pairs = arguments
-        callbacks.recommend_for_new_user(state, engine, k, list(zip(pairs[0::2], pairs[1::2])))
+        rate_tab.recommend_for_new_user(state, engine, k, list(zip(pairs[0::2], pairs[1::2])))
 
 
 # ----------------------------------------------------------------- page weight
@@ -254,7 +258,8 @@ def bench_charts(spec: str) -> None:
     import plotly
     from playwright.sync_api import sync_playwright
 
-    from movierec.app import insights
+    from movierec.app import results
+    from movierec.app.tabs import benchmarks as benchmarks_tab
     from movierec.app.state import dataset_name
     from movierec.core.data import load_dataset
     from movierec.viz.report import data_charts
@@ -264,12 +269,12 @@ def bench_charts(spec: str) -> None:
     began = time.perf_counter()
     figures = {f"explore: {chart.name}": chart.figure for chart in data_charts(dataset)}
     built_explore = time.perf_counter() - began
-    stored = insights.stored_results()
+    stored = results.stored_results()
     built_view = 0.0
     if stored:
-        result = insights.result_choices(stored, name)[0][1]
+        result = benchmarks_tab.result_choices(stored, name)[0][1]
         began = time.perf_counter()
-        view = insights.benchmark_view(stored[result], None, name)
+        view = benchmarks_tab.benchmark_view(stored[result], None, name)
         built_view = time.perf_counter() - began
         for label, figure in (("surprise heatmap", view.surprise_heatmap), ("engines heatmap", view.engines_heatmap),
                               ("scatter", view.scatter)):

@@ -44,15 +44,17 @@ def check_factor_reasons(engine, train, user: int, vectors, expected) -> None:
     rated = engine.movies_.index_of(mine.index.to_numpy())
     counts = train["movie"].value_counts().reindex(mine.index).to_numpy()
     liked = mine.to_numpy() >= max(mine.mean(), 3.0)
+    raters = train.groupby("movie")["user"].agg(set)
     for movie, reason in zip(top, reasons):
         pull = (mine.to_numpy() - expected(rated)) * (unit[rated] @ unit[engine.movies_.position(movie)])
-        pull = np.where(liked, pull * counts / (counts + 20), -np.inf)
+        together = np.array([len(raters.get(j, set()) & raters.get(movie, set())) for j in mine.index])
+        pull = np.where(liked & (together >= 3), pull * counts / (counts + 20), -np.inf)  # named: rated together by 3+
         if reason is None:
             assert not (pull > 0).any()
             continue
         assert reason["movie"] == mine.index[np.argmax(pull)] and reason["rating"] == mine.iloc[np.argmax(pull)]
         assert len(reason["because"]) <= 3 and all(b["movie"] in mine.index for b in reason["because"])
-        assert "{movie:" in engine.explain(user, [movie])[0]
+        assert "{movie:" in engine.explain(user, [movie])[0] and "of them also rated it" in engine.explain(user, [movie])[0]
 
 
 def _require(path: Path) -> Path:

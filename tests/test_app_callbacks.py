@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from movierec.app import callbacks, engines, insights
+from movierec.app import callbacks, engines
+from movierec.app import results as app_results
+from movierec.app.tabs import benchmarks as benchmarks_tab
+from movierec.app.tabs import explore as explore_tab
+from movierec.app.tabs import rate as rate_tab
+from movierec.app.tabs import similar as similar_tab
+from movierec.app.tabs import user as user_tab
 from movierec.app.callbacks import InputError
 from movierec.app.engines import EngineCache
 from movierec.app.state import AppState, dataset_spec_from_env
@@ -28,10 +34,10 @@ def user(state) -> str:
 
 
 def test_recommendations_for_a_user_have_rank_title_year_score_and_reason(state, user):
-    result, top = callbacks.recommend_for_user(state, user, "item_knn", 7)
+    result, top = user_tab.recommend_for_user(state, user, "item_knn", 7)
     table = result.table
     assert list(table.columns) == callbacks.RECOMMENDATION_COLUMNS
-    assert table["rank"].tolist() == list(range(1, 8))
+    assert table["rank"].iloc[0] == 1 and table["rank"].is_monotonic_increasing
     assert table[callbacks.PREDICTED_STARS].is_monotonic_decreasing
     assert table["title"].str.len().gt(0).all()
     assert not table["title"].str.contains("{movie:", regex=False).any()
@@ -42,13 +48,13 @@ def test_recommendations_for_a_user_have_rank_title_year_score_and_reason(state,
 
 
 def test_recommendations_leave_out_movies_the_user_rated(state, user):
-    result, _ = callbacks.recommend_for_user(state, user, "baseline", 20)
-    rated = set(callbacks.top_rated(state, int(user), limit=10_000)["title"])
+    result, _ = user_tab.recommend_for_user(state, user, "baseline", 20)
+    rated = set(user_tab.top_rated(state, int(user), limit=10_000)["title"])
     assert not rated & set(result.table["title"])
 
 
 def test_top_rated_lists_the_users_highest_ratings_first(state, user):
-    top = callbacks.top_rated(state, int(user))
+    top = user_tab.top_rated(state, int(user))
     ratings = state.dataset.ratings
     best = ratings.loc[ratings["user"] == int(user), "rating"].max()
     assert top["rating"].iloc[0] == best
@@ -57,7 +63,7 @@ def test_top_rated_lists_the_users_highest_ratings_first(state, user):
 
 def test_a_random_user_is_one_of_the_dataset(state):
     for seed in range(5):
-        assert callbacks.parse_user(state, callbacks.random_user(state, seed)) in state.ratings_by_user
+        assert user_tab.parse_user(state, user_tab.random_user(state, seed)) in state.ratings_by_user
 
 
 @pytest.mark.parametrize(
@@ -68,18 +74,18 @@ def test_a_random_user_is_one_of_the_dataset(state):
 )
 def test_bad_user_ids_are_explained(state, user, words):
     with pytest.raises(InputError, match=words):
-        callbacks.recommend_for_user(state, user, "item_knn", 5)
+        user_tab.recommend_for_user(state, user, "item_knn", 5)
 
 
 @pytest.mark.parametrize("k", [0, 51, 2.5, "many", None, float("nan"), True, False])
 def test_k_outside_1_to_50_is_rejected(state, user, k):
     with pytest.raises(InputError, match="k must be a whole number from 1 to 50"):
-        callbacks.recommend_for_user(state, user, "item_knn", k)
+        user_tab.recommend_for_user(state, user, "item_knn", k)
 
 
 def test_unknown_engine_is_rejected_with_the_choices(state, user):
     with pytest.raises(InputError, match="choose one of .*item_knn"):
-        callbacks.recommend_for_user(state, user, "no_such_engine", 5)
+        user_tab.recommend_for_user(state, user, "no_such_engine", 5)
 
 
 # ----------------------------------------------------------------- rate a few movies yourself
@@ -92,7 +98,7 @@ def _labels_of_genre(state: AppState, genre: str, count: int) -> list[str]:
 def test_rating_a_few_movies_folds_in_without_retraining(state):
     engine = state.engines.get("item_knn")
     rows = [(label, 5) for label in _labels_of_genre(state, "Horror", 6)]
-    result = callbacks.recommend_for_new_user(state, "item_knn", 10, rows)
+    result = rate_tab.recommend_for_new_user(state, "item_knn", 10, rows)
     assert state.engines.get("item_knn") is engine  # the fitted engine was reused, not refitted
     assert len(result.table) == 10
     assert "from 6 rated movies with item_knn" in result.message
@@ -101,19 +107,19 @@ def test_rating_a_few_movies_folds_in_without_retraining(state):
 
 
 def test_different_tastes_get_different_recommendations(state):
-    horror = callbacks.recommend_for_new_user(
+    horror = rate_tab.recommend_for_new_user(
         state, "item_knn", 10, [(label, 5) for label in _labels_of_genre(state, "Horror", 6)]
     )
-    comedy = callbacks.recommend_for_new_user(
+    comedy = rate_tab.recommend_for_new_user(
         state, "item_knn", 10, [(label, 5) for label in _labels_of_genre(state, "Comedy", 6)]
     )
     assert set(horror.table["title"]) != set(comedy.table["title"])
 
 
 def test_the_example_ratings_give_recommendations(state):
-    rows = callbacks.example_ratings(state)
+    rows = rate_tab.example_ratings(state)
     assert 5 <= len(rows) <= callbacks.MAX_RATED
-    result = callbacks.recommend_for_new_user(state, "baseline", 5, rows)
+    result = rate_tab.recommend_for_new_user(state, "baseline", 5, rows)
     assert len(result.table) == 5
 
 
@@ -123,7 +129,7 @@ def test_the_example_ratings_give_recommendations(state):
 def test_ratings_outside_1_to_5_are_rejected(state, stars, words):
     label = state.catalogue.labels[0]
     with pytest.raises(InputError, match=words):
-        callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, stars)])
+        rate_tab.recommend_for_new_user(state, "item_knn", 5, [(label, stars)])
 
 
 def _unrated_labels(state: AppState, count: int) -> list[str]:
@@ -135,7 +141,7 @@ def test_titles_the_engine_never_saw_are_named_and_not_counted(state):
     unrated = _unrated_labels(state, 2)
     assert len(unrated) == 2, "the sample lists titles nobody rated"
     known = _labels_of_genre(state, "Horror", 3)
-    result = callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, 5) for label in known + unrated])
+    result = rate_tab.recommend_for_new_user(state, "item_knn", 5, [(label, 5) for label in known + unrated])
     assert len(result.table) == 5
     assert "from 3 of your 5 rated movies" in result.message
     assert "ignored (unknown to item_knn)" in result.message
@@ -145,25 +151,25 @@ def test_titles_the_engine_never_saw_are_named_and_not_counted(state):
 
 def test_only_titles_the_engine_never_saw_are_explained(state):
     with pytest.raises(InputError, match="none of your rated movies is known to item_knn"):
-        callbacks.recommend_for_new_user(state, "item_knn", 5, [(label, 4) for label in _unrated_labels(state, 2)])
+        rate_tab.recommend_for_new_user(state, "item_knn", 5, [(label, 4) for label in _unrated_labels(state, 2)])
 
 
 def test_nothing_rated_is_explained(state):
     with pytest.raises(InputError, match="rate at least one movie"):
-        callbacks.recommend_for_new_user(state, "item_knn", 5, [(None, None), ("", 4)])
+        rate_tab.recommend_for_new_user(state, "item_knn", 5, [(None, None), ("", 4)])
 
 
 def test_engines_without_fold_in_are_not_offered_for_own_ratings(state):
     assert "mean" not in state.engines_that("supports_fold_in")
     with pytest.raises(InputError, match="cannot be used for your own ratings"):
-        callbacks.recommend_for_new_user(state, "mean", 5, [(state.catalogue.labels[0], 4)])
+        rate_tab.recommend_for_new_user(state, "mean", 5, [(state.catalogue.labels[0], 4)])
 
 
 # ----------------------------------------------------------------- similar titles
-@pytest.mark.parametrize("similarity", callbacks.SIMILARITIES)
+@pytest.mark.parametrize("similarity", similar_tab.SIMILARITIES)
 def test_similar_titles_by_each_similarity(state, similarity):
     label = state.catalogue.labels[0]
-    result, match = callbacks.similar_titles(state, label, similarity, "item_knn", 8)
+    result, match = similar_tab.similar_titles(state, label, similarity, "item_knn", 8)
     assert match.label == label
     assert len(result.table) == 8
     assert label.rsplit(" (", 1)[0] not in set(result.table["title"])
@@ -173,7 +179,7 @@ def test_similar_titles_by_each_similarity(state, similarity):
 
 def test_collaborative_similar_titles_match_the_engines_own_top_k(state):
     label = state.catalogue.labels[0]
-    result, match = callbacks.similar_titles(state, label, callbacks.SIMILARITY_COLLABORATIVE, "item_knn", 8)
+    result, match = similar_tab.similar_titles(state, label, similar_tab.SIMILARITY_COLLABORATIVE, "item_knn", 8)
     expected = state.engines.get("item_knn").similar_movies(match.movie, k=8)
     titles = [state.dataset.title_of(m) for m in expected["movie"]]
     assert result.table["title"].tolist() == titles
@@ -181,14 +187,14 @@ def test_collaborative_similar_titles_match_the_engines_own_top_k(state):
 
 def test_similar_by_overview_text_shares_the_genre_words(state):
     horror = _labels_of_genre(state, "Horror", 1)[0]
-    result, _ = callbacks.similar_titles(state, horror, callbacks.SIMILARITY_TEXT, "item_knn", 5)
+    result, _ = similar_tab.similar_titles(state, horror, similar_tab.SIMILARITY_TEXT, "item_knn", 5)
     horror_ids = set(state.dataset.movies.loc[state.dataset.movies["genres"].fillna("").str.contains("Horror"), "movie"])
     titles = state.dataset.movies.set_index("title").loc[result.table["title"], "movie"]
     assert sum(int(m) in horror_ids for m in titles) >= 3
 
 
 def test_a_remake_offers_both_versions(state):
-    result, match = callbacks.similar_titles(state, "the wild hollow", callbacks.SIMILARITY_TEXT, "item_knn", 5)
+    result, match = similar_tab.similar_titles(state, "the wild hollow", similar_tab.SIMILARITY_TEXT, "item_knn", 5)
     remakes = [c for c in match.candidates if c.startswith("The Wild Hollow (")]
     assert len(remakes) == 2
     assert match.label in remakes
@@ -196,7 +202,7 @@ def test_a_remake_offers_both_versions(state):
 
 def test_picking_one_version_of_a_remake_still_offers_the_other(state):
     label = next(l for l in state.catalogue.labels if l.startswith("The Wild Hollow ("))
-    _, match = callbacks.similar_titles(state, label, callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+    _, match = similar_tab.similar_titles(state, label, similar_tab.SIMILARITY_BLENDED, "item_knn", 5)
     assert match.label == label
     assert len(match.candidates) == 2 and label in match.candidates
 
@@ -204,19 +210,19 @@ def test_picking_one_version_of_a_remake_still_offers_the_other(state):
 def test_a_misspelt_title_finds_the_movie(state):
     title = str(state.dataset.title_of(state.catalogue.movie_of_label[state.catalogue.labels[0]]))
     typo = title[:-1] if len(title) > 4 else title
-    _, match = callbacks.similar_titles(state, typo.lower(), callbacks.SIMILARITY_TEXT, "item_knn", 3)
+    _, match = similar_tab.similar_titles(state, typo.lower(), similar_tab.SIMILARITY_TEXT, "item_knn", 3)
     assert match.label.startswith(title)
 
 
 @pytest.mark.parametrize(("title", "words"), [("", "type or pick a title"), ("zzqqxx vvkkjj", "no title matches")])
 def test_empty_or_unmatched_titles_are_explained(state, title, words):
     with pytest.raises(InputError, match=words):
-        callbacks.similar_titles(state, title, callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+        similar_tab.similar_titles(state, title, similar_tab.SIMILARITY_BLENDED, "item_knn", 5)
 
 
 def test_unknown_similarity_is_rejected(state):
     with pytest.raises(InputError, match="similarity must be one of"):
-        callbacks.similar_titles(state, state.catalogue.labels[0], "vibes", "item_knn", 5)
+        similar_tab.similar_titles(state, state.catalogue.labels[0], "vibes", "item_knn", 5)
 
 
 # ----------------------------------------------------------------- engine cache
@@ -257,7 +263,7 @@ def test_a_damaged_cache_entry_is_trained_again(state, tmp_path):
 
 # ----------------------------------------------------------------- benchmarks and data
 def test_quick_benchmark_scores_the_chosen_engines(state):
-    view = insights.quick_benchmark(state, ["mean", "baseline"])
+    view = benchmarks_tab.quick_benchmark(state, ["mean", "baseline"])
     assert set(view.summary["engine"]) == {"mean", "baseline"}
     assert view.engines_heatmap is not None and view.surprise_heatmap is None
     assert view.scatter.layout.height
@@ -267,7 +273,7 @@ def test_a_rating_engine_shows_clipped_stars_in_its_own_order_and_the_chart_list
     engine = state.engines.get("item_knn")
     engine.global_mean_ += 3.0  # every score lies above the scale: the stars tie at 5, the ranking must not
     try:
-        result, _ = callbacks.recommend_for_user(state, user, "item_knn", 8)
+        result, _ = user_tab.recommend_for_user(state, user, "item_knn", 8)
         ranked = engine.recommend(int(user), k=8)
     finally:
         engine.global_mean_ -= 3.0
@@ -281,71 +287,84 @@ def test_a_rating_engine_shows_clipped_stars_in_its_own_order_and_the_chart_list
     assert "Predicted Stars" in result.figure.layout.xaxis.title.text
 
 
-def test_a_ranking_only_engine_shows_a_labelled_relevance_score_not_stars(state, user):
-    result, _ = callbacks.recommend_for_user(state, user, "ease", 5)
-    assert callbacks.RELEVANCE in result.table.columns and callbacks.PREDICTED_STARS not in result.table.columns
-    assert result.table[callbacks.RELEVANCE].is_monotonic_decreasing
-    assert "Relevance" in result.figure.layout.xaxis.title.text
-    folded = callbacks.recommend_for_new_user(state, "ease", 5, [(state.catalogue.labels[0], 5)])
-    assert callbacks.RELEVANCE in folded.table.columns
+def test_a_ranking_only_engine_shows_its_rank_as_the_scale_never_a_bare_score(state, user):
+    result, _ = user_tab.recommend_for_user(state, user, "ease", 5)
+    assert list(result.table.columns) == callbacks.RANKING_COLUMNS
+    assert result.table["rank"].tolist() == [1, 2, 3, 4, 5]
+    assert result.figure is None and "rank is its scale" in result.message
+    folded = rate_tab.recommend_for_new_user(state, "ease", 5, [(state.catalogue.labels[0], 5)])
+    assert "score" not in folded.table.columns and "relevance" not in folded.table.columns
+
+
+def test_equal_predicted_stars_share_a_rank_and_the_chart_starts_at_zero(state, user):
+    assert callbacks.shared_ranks(np.array([5.0, 5.0, 5.0, 4.6, 4.6, 4.1])).tolist() == [1, 1, 1, 4, 4, 6]
+    engine = state.engines.get("item_knn")
+    engine.global_mean_ += 3.0  # every score lies above the scale: the stars tie at 5
+    try:
+        result, _ = user_tab.recommend_for_user(state, user, "item_knn", 6)
+    finally:
+        engine.global_mean_ -= 3.0
+    assert result.table["rank"].tolist() == [1] * 6
+    assert result.figure.layout.xaxis.range[0] == 0
+    assert "6 titles tie at 5.0" in result.summary
 
 
 def test_quick_benchmark_without_engines_is_explained(state):
     with pytest.raises(InputError, match="tick at least one engine"):
-        insights.quick_benchmark(state, [])
+        benchmarks_tab.quick_benchmark(state, [])
 
 
 def test_stored_results_are_read_and_charted(state, tmp_path):
-    result = insights.quick_benchmark_result(state, ["mean", "surprise_baselineonly"])
+    result = benchmarks_tab.quick_benchmark_result(state, ["mean", "surprise_baselineonly"])
     result.save(tmp_path / "quick.json")
     (tmp_path / "broken.json").write_text("{")
-    view = insights.stored_view("quick.json", "ndcg@10", folder=tmp_path)
+    view = benchmarks_tab.stored_view("quick.json", "ndcg@10", folder=tmp_path)
     assert view.surprise_heatmap is not None and view.engines_heatmap is not None
     assert "ndcg@10" in view.message
     with pytest.raises(InputError, match="no stored result"):
-        insights.stored_view("broken.json", None, folder=tmp_path)
+        benchmarks_tab.stored_view("broken.json", None, folder=tmp_path)
 
 
 def test_stored_results_are_parsed_again_only_when_the_file_changes(state, tmp_path):
-    insights.quick_benchmark_result(state, ["mean"]).save(tmp_path / "quick.json")
-    first = insights.stored_results(tmp_path)["quick.json"]
-    assert insights.stored_results(tmp_path)["quick.json"] is first
-    insights.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
-    changed = insights.stored_results(tmp_path)["quick.json"]
+    benchmarks_tab.quick_benchmark_result(state, ["mean"]).save(tmp_path / "quick.json")
+    first = app_results.stored_results(tmp_path)["quick.json"]
+    assert app_results.stored_results(tmp_path)["quick.json"] is first
+    benchmarks_tab.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
+    changed = app_results.stored_results(tmp_path)["quick.json"]
     assert changed is not first and set(changed.table["engine"]) == {"mean", "baseline"}
 
 
 def test_the_benchmarks_tab_opening_view_can_be_drawn_ahead(state, monkeypatch, tmp_path):
     monkeypatch.setenv("MOVIEREC_BENCHMARK_DIR", str(tmp_path))
-    assert not insights.draw_opening_view(state)  # no stored result: nothing to draw
-    insights.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
-    assert insights.draw_opening_view(state)
-    metric = insights.metrics_of(insights.stored_results()["quick.json"])[0]
-    drawn = insights._views[(str(None), "quick.json", metric, state.name)][1]
-    assert insights.stored_view("quick.json", metric, served=state.name) is drawn  # what opening the tab gets
+    assert not benchmarks_tab.draw_opening_view(state)  # no stored result: nothing to draw
+    benchmarks_tab.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
+    assert benchmarks_tab.draw_opening_view(state)
+    metric = benchmarks_tab.metrics_of(app_results.stored_results()["quick.json"])[0]
+    drawn = benchmarks_tab._views[(str(None), "quick.json", metric, state.name)][1]
+    assert benchmarks_tab.stored_view("quick.json", metric, served=state.name) is drawn  # what opening the tab gets
 
 
 def test_a_stored_view_is_drawn_once_per_file_version_metric_and_served_dataset(state, tmp_path):
-    insights.quick_benchmark_result(state, ["mean"]).save(tmp_path / "quick.json")
-    view = insights.stored_view("quick.json", "rmse", folder=tmp_path, served="sample")
-    assert insights.stored_view("quick.json", "rmse", folder=tmp_path, served="sample") is view  # reopening the tab
-    assert insights.stored_view("quick.json", "mae", folder=tmp_path, served="sample") is not view
-    assert "not on the data served here" in insights.stored_view("quick.json", "rmse", folder=tmp_path,
+    benchmarks_tab.quick_benchmark_result(state, ["mean"]).save(tmp_path / "quick.json")
+    view = benchmarks_tab.stored_view("quick.json", "rmse", folder=tmp_path, served="sample")
+    assert benchmarks_tab.stored_view("quick.json", "rmse", folder=tmp_path, served="sample") is view  # reopening the tab
+    assert benchmarks_tab.stored_view("quick.json", "mae", folder=tmp_path, served="sample") is not view
+    assert "not on the data served here" in benchmarks_tab.stored_view("quick.json", "rmse", folder=tmp_path,
                                                                  served="other").message
-    insights.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
-    redrawn = insights.stored_view("quick.json", "rmse", folder=tmp_path, served="sample")
+    benchmarks_tab.quick_benchmark_result(state, ["mean", "baseline"]).save(tmp_path / "quick.json")
+    redrawn = benchmarks_tab.stored_view("quick.json", "rmse", folder=tmp_path, served="sample")
     assert redrawn is not view and "2 engines" in redrawn.message
 
 
 def test_dataset_summary_has_counts_sparsity_and_dates(state):
-    summary = dict(insights.dataset_summary(state).itertuples(index=False))
+    summary = dict(explore_tab.dataset_summary(state).itertuples(index=False))
     stats = state.dataset.stats()
     assert summary["ratings"] == f"{stats['ratings']:,}"
     assert summary["users"] == f"{stats['users']:,}"
     assert summary["sparsity"].endswith("%")
     assert summary["first rating"] == stats["date_min"]
-    figures = insights.data_figures(state)
-    assert len(figures) == len(insights.DATA_CHARTS)
+    figures = explore_tab.data_figures(state)
+    assert len(figures) == len(explore_tab.DATA_CHARTS)
     assert all(figure.layout.height for figure in figures)
 
 
@@ -369,31 +388,62 @@ def test_engines_that_report_training_move_the_progress_bar(state, tmp_path):
     assert [text for _, text in again] == ["loading keras_mf from the cache", "keras_mf loaded"]
 
 
-def test_deep_engines_state_their_first_use_time_only_once_measured(state, tmp_path):
-    from movierec.app.layout import _engine_choices
+def test_engines_state_their_first_use_time_once_measured_and_slow_before(state, tmp_path):
+    from movierec.app.catalog import engine_label
 
     fresh = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path), offered=state.offered)
-    labels = dict((name, label) for label, name in _engine_choices(fresh, ["keras_mf", "item_knn"]))
-    assert labels["keras_mf"].endswith("(first use imports TensorFlow and trains: slow)")
-    assert not re.search(r"\d+ s", labels["keras_mf"]) and "first use" not in labels["item_knn"]
+    assert engine_label(fresh, "keras_mf", full=True).endswith("(first use: slow)")
+    assert engine_label(fresh, "surprise_svdpp", full=True).endswith("(first use: slow)")
+    assert "first use" not in engine_label(fresh, "item_knn", full=True)
     (tmp_path / fresh.engines._dataset_slug()).mkdir(parents=True)
     (tmp_path / fresh.engines._dataset_slug() / "trained.json").write_text('{"keras_mf": 41.7}')
-    labels = dict((name, label) for label, name in _engine_choices(fresh, ["keras_mf"]))
-    assert labels["keras_mf"].endswith("(first use trains: 42 s on sample last time)")
-
+    assert engine_label(fresh, "keras_mf", full=True).endswith("(first use about 42 s)")
 
 
 def test_a_blend_with_a_keras_member_is_marked_slow_and_one_without_is_not(state, tmp_path):
+    from movierec.app.catalog import engine_label
     from movierec.app.engines import needs_tensorflow
-    from movierec.app.layout import _engine_choices
 
     assert needs_tensorflow("blend") and needs_tensorflow("keras_deep") and not needs_tensorflow("item_knn")
     assert not needs_tensorflow("blend", {"members": ["baseline", "item_knn"]})
     quick = EngineCache(state.dataset, tmp_path, params={"blend": {"members": ["baseline", "item_knn"]}})
     slow = AppState(dataset=state.dataset, engines=EngineCache(state.dataset, tmp_path), offered=state.offered)
-    assert _engine_choices(slow, ["blend"])[0][0].endswith("(first use imports TensorFlow and trains: slow)")
+    assert engine_label(slow, "blend", full=True).endswith("(first use: slow)")
     fast = AppState(dataset=state.dataset, engines=quick, offered=state.offered)
-    assert "first use" not in _engine_choices(fast, ["blend"])[0][0]
+    assert "first use" not in engine_label(fast, "blend", full=True)
+
+
+def test_the_engine_list_leads_with_a_few_in_plain_words_and_groups_the_rest_baselines_labelled(state):
+    from movierec.app.catalog import BASELINE, SHORT_LIST, engine_entries
+
+    short = engine_entries(state, "user", full=False)
+    assert 1 < len(short) <= SHORT_LIST and short[0][1] == state.default_engine("user")
+    assert short[0][0].startswith("People who liked what you liked")
+    every = engine_entries(state, "user", full=True)
+    assert sorted(name for _, name in every) == sorted(state.tab_engines("user"))
+    labels = dict((name, label) for label, name in every)
+    for name in ("mean", "weighted", "surprise_normalpredictor"):
+        assert labels[name].startswith(BASELINE)
+    assert [name for _, name in every][-1] in ("mean", "weighted", "baseline", "surprise_baselineonly",
+                                               "surprise_normalpredictor")  # baselines come last
+    assert "residual" not in " ".join(label for label, _ in every)
+
+
+def test_the_tabs_open_on_the_engine_with_the_best_stored_ndcg_and_ease_without_one(state, tmp_path, monkeypatch):
+    from movierec.core.evaluation.results import BenchmarkResult
+
+    monkeypatch.setenv("MOVIEREC_BENCHMARK_DIR", str(tmp_path))
+    assert state.default_engine("user") == "ease" and state.default_engine("rate") == "ease"
+    rows = [{"engine": e, "fold": 0, "metric": "ndcg@10", "value": v, "fit_seconds": 1.0, "predict_seconds": 0.1}
+            for e, v in [("ease", 0.30), ("user_knn", 0.41), ("lightfm_warp(item_features='genres')", 0.9),
+                         ("not_registered", 0.95)]]
+    BenchmarkResult(pd.DataFrame(rows), dataset="sample", split="user:0.25").save(tmp_path / "ranked.json")
+    assert state.default_engine("user") == "user_knn" and state.default_engine("rate") == "user_knn"
+    assert state.default_engine("similar") == "item_knn"
+    BenchmarkResult(pd.DataFrame(rows), dataset="movielens:/x/ml-latest-small", split="user:0.25").save(
+        tmp_path / "ranked.json")  # measured on other data: does not count here
+    assert state.default_engine("user") == "ease"
+
 
 # ----------------------------------------------------------------- engine cache: damage, kills, failures
 def test_a_cache_entry_that_fails_the_engines_own_checks_is_trained_again(state, tmp_path):
@@ -449,52 +499,52 @@ def test_capabilities_are_asked_of_an_engine_with_the_apps_parameters(state, tmp
                           offered=state.offered)
     assert "surprise_knnbasic" not in default.collaborative_engines()
     assert "surprise_knnbasic" in configured.collaborative_engines()
-    result, _ = callbacks.similar_titles(configured, state.catalogue.labels[0], callbacks.SIMILARITY_COLLABORATIVE,
+    result, _ = similar_tab.similar_titles(configured, state.catalogue.labels[0], similar_tab.SIMILARITY_COLLABORATIVE,
                                          "surprise_knnbasic", 5)
     assert len(result.table) == 5
 
 
 # ----------------------------------------------------------------- similar titles: text, blend, min ratings
 def test_text_similarity_is_offered_only_where_movies_have_text(state):
-    assert [value for _, value in callbacks.similarity_choices(state)] == list(callbacks.SIMILARITIES)
-    assert callbacks.similarity_choices(state)[0][0].startswith("text (overviews")
+    assert [value for _, value in similar_tab.similarity_choices(state)] == list(similar_tab.SIMILARITIES)
+    assert similar_tab.similarity_choices(state)[0][0].startswith("text (overviews")
     titles_only = copy.copy(state)
     titles_only.__dict__["text_source"] = None
-    assert [value for _, value in callbacks.similarity_choices(titles_only)] == [callbacks.SIMILARITY_COLLABORATIVE]
+    assert [value for _, value in similar_tab.similarity_choices(titles_only)] == [similar_tab.SIMILARITY_COLLABORATIVE]
     with pytest.raises(InputError, match="similarity must be one of collaborative on this dataset"):
-        callbacks.similar_titles(titles_only, state.catalogue.labels[0], callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+        similar_tab.similar_titles(titles_only, state.catalogue.labels[0], similar_tab.SIMILARITY_BLENDED, "item_knn", 5)
 
 
 def test_minimum_ratings_leaves_out_rarely_rated_titles(state):
     label = state.catalogue.labels[0]
     counts = state.ratings_per_movie
     floor = int(counts.quantile(0.5))
-    result, _ = callbacks.similar_titles(state, label, callbacks.SIMILARITY_BLENDED, "item_knn", 10, min_ratings=floor)
+    result, _ = similar_tab.similar_titles(state, label, similar_tab.SIMILARITY_BLENDED, "item_knn", 10, min_ratings=floor)
     movies = [state.catalogue.movie_of_label[f"{t} ({y})"] for t, y in zip(result.table["title"], result.table["year"])
               if f"{t} ({y})" in state.catalogue.movie_of_label]
     assert movies and all(counts.get(m, 0) >= floor for m in movies)
     assert f"at least {floor} ratings each" in result.message
     with pytest.raises(InputError, match="minimum ratings must be a whole number from 0 to 100"):
-        callbacks.similar_titles(state, label, callbacks.SIMILARITY_BLENDED, "item_knn", 10, min_ratings=-1)
+        similar_tab.similar_titles(state, label, similar_tab.SIMILARITY_BLENDED, "item_knn", 10, min_ratings=-1)
     assert callbacks.default_min_ratings(state) == 0  # the sample is small and synthetic
 
 
 def test_minimum_ratings_leaves_rarely_rated_titles_out_of_recommendations_too(state, user):
     counts = state.ratings_per_movie
     floor = int(counts.quantile(0.5))
-    plain, _ = callbacks.recommend_for_user(state, user, "item_knn", 10)
+    plain, _ = user_tab.recommend_for_user(state, user, "item_knn", 10)
     engine = state.engines.get("item_knn")
     ranked = engine.recommend(int(user), k=10)
     assert (counts.reindex(ranked["movie"]).fillna(0) < floor).any()  # without the floor, rarer titles come up
-    result, _ = callbacks.recommend_for_user(state, user, "item_knn", 10, min_ratings=floor)
+    result, _ = user_tab.recommend_for_user(state, user, "item_knn", 10, min_ratings=floor)
     shown = engine.recommend(int(user), k=10, min_ratings=floor)["movie"]
     assert result.table["title"].tolist() == [state.dataset.title_of(m) for m in shown]
     assert (counts.reindex(shown).fillna(0) >= floor).all() and f"at least {floor} ratings each" in result.message
-    folded = callbacks.recommend_for_new_user(state, "item_knn", 10, [(state.catalogue.labels[0], 5)],
+    folded = rate_tab.recommend_for_new_user(state, "item_knn", 10, [(state.catalogue.labels[0], 5)],
                                               min_ratings=floor)
     assert f"at least {floor} ratings each" in folded.message
     with pytest.raises(InputError, match="minimum ratings must be a whole number from 0 to 100"):
-        callbacks.recommend_for_user(state, user, "item_knn", 10, min_ratings=101)
+        user_tab.recommend_for_user(state, user, "item_knn", 10, min_ratings=101)
 
 
 def test_a_title_nobody_rated_is_explained_for_collaborative_similarity(state, tmp_path):
@@ -503,8 +553,8 @@ def test_a_title_nobody_rated_is_explained_for_collaborative_similarity(state, t
     unrated.movies = pd.concat([state.dataset.movies, extra], ignore_index=True)
     lonely = AppState(dataset=unrated, engines=EngineCache(unrated, tmp_path), offered=state.offered)
     with pytest.raises(InputError, match=r"Nobody Rated This \(2001\) has no ratings in this dataset.*try similarity by text"):
-        callbacks.similar_titles(lonely, "Nobody Rated This (2001)", callbacks.SIMILARITY_COLLABORATIVE, "item_knn", 5)
-    result, _ = callbacks.similar_titles(lonely, "Nobody Rated This (2001)", callbacks.SIMILARITY_BLENDED, "item_knn", 5)
+        similar_tab.similar_titles(lonely, "Nobody Rated This (2001)", similar_tab.SIMILARITY_COLLABORATIVE, "item_knn", 5)
+    result, _ = similar_tab.similar_titles(lonely, "Nobody Rated This (2001)", similar_tab.SIMILARITY_BLENDED, "item_knn", 5)
     assert len(result.table) == 5 and "left out item_knn" in result.message
 
 
@@ -527,7 +577,7 @@ def test_the_header_names_the_dataset_never_a_local_path_and_flags_the_sample(st
     text = header(real)
     assert "**ml-latest-small**" in text and str(movielens_small_dir) not in text and "GroupLens" in text
     assert "Synthetic" not in text
-    assert dict(insights.dataset_summary(real).itertuples(index=False))["dataset"] == "ml-latest-small"
+    assert dict(explore_tab.dataset_summary(real).itertuples(index=False))["dataset"] == "ml-latest-small"
 
 
 def test_a_space_without_configuration_serves_ml_latest_small_from_its_storage(monkeypatch, movielens_small_dir, tmp_path):
@@ -562,53 +612,47 @@ def test_a_space_without_network_serves_the_sample_and_says_it_is_synthetic(monk
 
 # ----------------------------------------------------------------- benchmarks tab
 def test_stored_results_of_the_served_dataset_come_first_and_others_say_so(state, tmp_path):
-    result = insights.quick_benchmark_result(state, ["mean"])
+    result = benchmarks_tab.quick_benchmark_result(state, ["mean"])
     result.save(tmp_path / "a_sample.json")
     result.dataset = "movielens:/somewhere/local/ml-latest-small"
     result.save(tmp_path / "b_movielens.json")
-    results = insights.stored_results(tmp_path)
-    choices = insights.result_choices(results, "ml-latest-small")
+    results = app_results.stored_results(tmp_path)
+    choices = benchmarks_tab.result_choices(results, "ml-latest-small")
     assert [name for _, name in choices] == ["b_movielens.json", "a_sample.json"]
     assert choices[0][0].startswith("ml-latest-small: ") and "/somewhere" not in choices[0][0]
-    assert [name for _, name in insights.result_choices(results, "sample")][0] == "a_sample.json"
-    view = insights.stored_view("b_movielens.json", "rmse", folder=tmp_path, served="sample")
+    assert [name for _, name in benchmarks_tab.result_choices(results, "sample")][0] == "a_sample.json"
+    view = benchmarks_tab.stored_view("b_movielens.json", "rmse", folder=tmp_path, served="sample")
     assert "Measured on ml-latest-small, not on the data served here (sample)" in view.message
     assert "/somewhere" not in view.message
-    assert "not on the data" not in insights.stored_view("a_sample.json", "rmse", folder=tmp_path, served="sample").message
+    assert "not on the data" not in benchmarks_tab.stored_view("a_sample.json", "rmse", folder=tmp_path, served="sample").message
 
 
 def test_ties_are_ordered_alike_in_the_heatmap_and_the_table(state):
-    result = insights.quick_benchmark_result(state, ["mean", "baseline"])
+    result = benchmarks_tab.quick_benchmark_result(state, ["mean", "baseline"])
     twin = result.table[result.table["engine"] == "mean"].assign(engine="a_copy_of_mean")
     result.table = pd.concat([twin, result.table], ignore_index=True)
-    view = insights.benchmark_view(result, "precision@10")
+    view = benchmarks_tab.benchmark_view(result, "precision@10")
     heatmap_order = list(view.engines_heatmap.data[0].y)
     assert heatmap_order == view.summary["engine"].tolist()
     assert heatmap_order.index("a_copy_of_mean") < heatmap_order.index("mean")
 
 
-def test_the_heatmap_axis_of_a_precision_view_says_higher_is_better(state):
-    view = insights.benchmark_view(insights.quick_benchmark_result(state, ["mean", "baseline"]), "precision@10")
-    title = view.engines_heatmap.layout.xaxis.title.text
-    assert "Precision@10, higher is better" in title and "lower is better" not in title
+def test_each_heatmap_column_names_its_own_direction(state):
+    view = benchmarks_tab.benchmark_view(benchmarks_tab.quick_benchmark_result(state, ["mean", "baseline"]), "rmse")
+    columns = dict(zip(view.engines_heatmap.data[0].x, view.engines_heatmap.data[0].x))
+    assert "Precision@10<br>higher is better" in columns and "RMSE<br>lower is better" in columns
+    assert view.engines_heatmap.data[0].showscale is False  # a phone's width goes to the cells
 
 
-def test_scatter_labels_of_a_cluster_of_engines_do_not_overlap():
-    from movierec.viz import quality_vs_fit_time
+def test_a_one_engine_result_is_a_table_not_a_one_colour_heatmap(state):
+    view = benchmarks_tab.benchmark_view(benchmarks_tab.quick_benchmark_result(state, ["mean"]), "rmse")
+    assert view.engines_heatmap is None and view.surprise_heatmap is None and len(view.summary) == 1
 
-    rows = [("surprise_knnbasic", 0.970, 1.10), ("surprise_knnwithmeans", 0.972, 1.12),
-            ("surprise_knnwithzscore", 0.971, 1.15), ("surprise_knnbaseline", 0.969, 1.18),
-            ("baseline", 0.90, 0.05), ("mean", 1.05, 0.01)]
-    table = pd.DataFrame([{"engine": e, "fold": 0, "metric": "rmse", "value": v, "fit_seconds": t,
-                           "predict_seconds": 0.1} for e, v, t in rows])
 
-    def overlapping(figure) -> int:
-        boxes = insights.label_boxes(figure)
-        return sum(insights._overlap(boxes[i], boxes[j]) > 0 for i in range(len(boxes)) for j in range(i))
-
-    figure = quality_vs_fit_time(table, metric="rmse")
-    assert overlapping(figure) > 0  # as drawn, the kNN labels print over each other
-    assert overlapping(insights.declutter_labels(figure)) == 0
+def test_the_benchmarks_tab_speaks_plain_words_without_repository_paths():
+    assert "results/" not in benchmarks_tab.INTRO and "fallback" in benchmarks_tab.INTRO
+    assert benchmarks_tab.split_words("user:0.25") == "for each person, a random 25% of their ratings held out to test"
+    assert benchmarks_tab.split_words("kfold:5").startswith("5-fold cross-validation")
 
 
 def test_the_metric_choices_put_rmse_and_mae_before_the_knn_fallback_share():
@@ -617,7 +661,7 @@ def test_the_metric_choices_put_rmse_and_mae_before_the_knn_fallback_share():
     rows = [{"engine": engine, "fold": "fold1", "metric": metric, "value": 0.5, "fit_seconds": 0.1, "predict_seconds": 0.1}
             for engine, metric in [("item_knn", "fallback"), ("item_knn", "mae"), ("item_knn", "rmse"),
                                    ("ease", "ndcg@10"), ("ease", "precision@10")]]
-    assert insights.metrics_of(BenchmarkResult(pd.DataFrame(rows))) == ["rmse", "mae", "fallback", "ndcg@10", "precision@10"]
+    assert benchmarks_tab.metrics_of(BenchmarkResult(pd.DataFrame(rows))) == ["rmse", "mae", "fallback", "ndcg@10", "precision@10"]
 
 
 def test_among_results_with_as_many_engines_the_one_with_more_folds_comes_first(tmp_path):
@@ -630,5 +674,59 @@ def test_among_results_with_as_many_engines_the_one_with_more_folds_comes_first(
 
     result(3).save(tmp_path / "a_kfold3.json")
     result(5).save(tmp_path / "b_kfold5.json")
-    choices = insights.result_choices(insights.stored_results(tmp_path), "ml-latest-small")
+    choices = benchmarks_tab.result_choices(app_results.stored_results(tmp_path), "ml-latest-small")
     assert [name for _, name in choices] == ["b_kfold5.json", "a_kfold3.json"]
+
+
+def test_each_tab_declares_its_outputs_once_and_a_refusal_fills_every_one():
+    import gradio as gr
+
+    from movierec.app.widgets import Outputs
+
+    with gr.Blocks():
+        table, chart, message = gr.Dataframe(), gr.Plot(), gr.Markdown()
+    outputs = Outputs(table=(table, lambda: pd.DataFrame(columns=["title"])), chart=(chart, None),
+                      message=(message, None))
+    assert outputs.widgets == [table, chart, message]
+    assert outputs.answer(message="m", chart="c", table="t") == ("t", "c", "m")
+    with pytest.raises(TypeError, match="missing"):
+        outputs.answer(table="t")
+
+    @outputs.guard
+    def refuses() -> tuple:
+        raise InputError("choose a user id")
+
+    empty_table, empty_chart, text = refuses()
+    assert list(empty_table.columns) == ["title"] and empty_chart is None and "choose a user id" in text
+
+
+def test_a_title_rated_twice_is_refused_with_a_message(state):
+    first, second = state.catalogue.labels[:2]
+    with pytest.raises(InputError, match=r"is rated twice \(movies 1 and 3\)"):
+        rate_tab.parse_rated(state, [(first, 5), (second, 4), (first, 1)])
+
+
+def test_ratings_keep_the_order_they_were_given_in(state):
+    labels = state.catalogue.labels[:4]
+    rows = [(labels[2], 3), (labels[0], 5), (None, None), (labels[3], 1), (labels[1], 4)]
+    rated = rate_tab.parse_rated(state, rows)
+    assert list(rated) == [state.catalogue.movie_of_label[labels[i]] for i in (2, 0, 3, 1)]
+
+
+def test_rate_tab_reasons_name_the_rated_movies_behind_each_title(state):
+    labels = state.catalogue.labels[:5]
+    result = rate_tab.recommend_for_new_user(state, "ease", 5, [(label, 5) for label in labels])
+    named = [state.dataset.title_of(state.catalogue.movie_of_label[label]) for label in labels]
+    reasons = result.table["reason"].tolist()
+    assert all(reason.startswith("because you rated ") for reason in reasons)
+    assert all(any(f"{title} (5)" in reason for title in named) for reason in reasons)
+    # a rated movie a reason names does lift that title: left out, the title scores lower
+    fitted = state.engines.get("ease")
+    rated = {state.catalogue.movie_of_label[label]: 5.0 for label in labels}
+    top = int(fitted.recommend_for_ratings(rated, k=1)["movie"].iloc[0])
+    first_named = next(m for m in rated if f"{state.dataset.title_of(m)} (5)" in reasons[0])
+    everything = len(fitted.movies_)
+    with_all = fitted.recommend_for_ratings(rated, k=everything, exclude_rated=False).set_index("movie")["score"]
+    without = fitted.recommend_for_ratings({m: v for m, v in rated.items() if m != first_named}, k=everything,
+                                           exclude_rated=False).set_index("movie")["score"]
+    assert without[top] < with_all[top]

@@ -37,6 +37,7 @@ def _figure(output: dict | None) -> dict | None:
 
 
 def _rows(table: dict) -> list[dict]:
+    table = table.get("value", table)  # a recommendation table comes as an update with its column widths
     return [dict(zip(table["headers"], row)) for row in table["data"]]
 
 
@@ -48,10 +49,12 @@ def test_the_api_lists_one_endpoint_per_action(client):
 
 def test_recommend_endpoint_returns_table_chart_and_top_rated(client):
     user = client.predict(api_name="/random_user")
-    table, chart, rated, message = client.predict(user, "item_knn", 5, api_name="/recommend")
+    table, chart, _, rated, message = client.predict(user, "item_knn", 5, api_name="/recommend")
     rows = _rows(table)
-    assert [row["rank"] for row in rows] == [1, 2, 3, 4, 5]
+    ranks = [row["rank"] for row in rows]
+    assert len(rows) == 5 and ranks[0] == 1 and ranks == sorted(ranks)  # equal stars share a rank
     assert all(row["title"] for row in rows)
+    chart = chart.get("value", chart)  # the chart comes as an update: it is hidden for ranking engines
     assert chart["type"] == "plotly" and json.loads(chart["plot"])["layout"]["height"]
     assert _rows(rated)[0]["rating"] >= _rows(rated)[-1]["rating"]
     assert f"user {user}" in message
@@ -59,17 +62,17 @@ def test_recommend_endpoint_returns_table_chart_and_top_rated(client):
 
 @pytest.mark.parametrize("user", ["not-a-user", "123456789", ""])
 def test_recommend_endpoint_explains_a_bad_user(client, user):
-    table, chart, rated, message = client.predict(user, "item_knn", 5, api_name="/recommend")
+    table, chart, _, rated, message = client.predict(user, "item_knn", 5, api_name="/recommend")
     assert message.startswith("**Note:**")
     assert table["data"] in ([], [[]]) or not any(any(cell for cell in row) for row in table["data"])
-    assert chart is None
+    assert chart is None or chart.get("value") is None
 
 
 def test_k_beyond_the_slider_is_refused_and_the_server_keeps_serving(client):
     user = client.predict(api_name="/random_user")
     with pytest.raises(AppError, match="greater than maximum value 50"):
         client.predict(user, "item_knn", 500, api_name="/recommend")
-    _, _, _, message = client.predict(user, "item_knn", 3, api_name="/recommend")
+    _, _, _, _, message = client.predict(user, "item_knn", 3, api_name="/recommend")
     assert "3 recommendations" in message
 
 
@@ -77,7 +80,7 @@ def test_rate_endpoint_folds_in_a_visitors_ratings(client, served):
     titles = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
     choices = titles["type"]["enum"]
     pairs = [choices[0], 5, choices[1], 4, choices[2], 1, choices[3], 5, choices[4], 2] + [None, None] * 5
-    table, chart, message = client.predict("item_knn", 6, *pairs, api_name="/rate")
+    table, chart, _, message = client.predict("item_knn", 6, *pairs, api_name="/rate")
     assert len(_rows(table)) == 6
     assert "from 5 rated movies" in message
     assert {row["title"] for row in _rows(table)}.isdisjoint({c.rsplit(" (", 1)[0] for c in choices[:5]})
@@ -92,12 +95,12 @@ def test_first_use_of_an_engine_shows_progress_in_the_page(client):
     while not job.done():
         shown.update(unit.desc or "" for unit in job.status().progress_data or [])
         time.sleep(0.05)
-    assert "3 rated movies" in job.result()[2]
+    assert "3 rated movies" in job.result()[3]
     assert any(text.startswith("training surprise_svdpp") for text in shown)
 
 
 def test_rate_endpoint_explains_nothing_rated_and_bad_stars(client):
-    _, _, message = client.predict("item_knn", 5, *STARS_EMPTY, api_name="/rate")
+    _, _, _, message = client.predict("item_knn", 5, *STARS_EMPTY, api_name="/rate")
     assert "rate at least one movie" in message
     titles = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]["type"]["enum"]
     with pytest.raises(AppError):  # the Radio only accepts 1..5; the page cannot send 9
@@ -106,9 +109,10 @@ def test_rate_endpoint_explains_nothing_rated_and_bad_stars(client):
 
 def test_similar_endpoint_by_each_similarity(client):
     for similarity in ("text", "collaborative", "blended"):
-        table, chart, message, candidates = client.predict(
+        table, chart, sentence, message, candidates = client.predict(
             "the wild hollow", similarity, "item_knn", 5, api_name="/similar"
         )
+        assert sentence.startswith("Chart: ")
         assert len(_rows(table)) == 5, message
         assert "about" in table["headers"]
         assert chart["type"] == "plotly"
@@ -118,7 +122,7 @@ def test_similar_endpoint_by_each_similarity(client):
 
 def test_similar_endpoint_explains_empty_and_unmatched_titles(client):
     for title in ("", "qqqq zzzz xxxx"):
-        _, chart, message, _ = client.predict(title, "blended", "item_knn", 5, api_name="/similar")
+        _, chart, _, message, _ = client.predict(title, "blended", "item_knn", 5, api_name="/similar")
         assert message.startswith("**Note:**") and chart is None
 
 
@@ -128,10 +132,11 @@ def test_typed_markup_is_shown_as_text(client):
 
 
 def test_quick_benchmark_endpoint(client):
-    surprise, engines, scatter, summary, message = client.predict(["mean", "baseline"], api_name="/quick_benchmark")
+    surprise, engines, scatter, summary, message, about = client.predict(["mean", "baseline"], api_name="/quick_benchmark")
+    assert about.startswith("Chart: ")
     assert _figure(surprise) is None and _figure(engines)["type"] == "plotly" and scatter["type"] == "plotly"
     assert {row["engine"] for row in _rows(summary)} == {"mean", "baseline"}
-    _, _, _, summary, message = client.predict([], api_name="/quick_benchmark")
+    _, _, _, summary, message, _ = client.predict([], api_name="/quick_benchmark")
     assert "tick at least one engine" in message
     assert summary["headers"][:3] == ["engine", "metric", "mean"]  # not "1 2 3" after an error
 
@@ -141,7 +146,7 @@ def test_stored_benchmark_endpoint_draws_a_stored_result(client):
     files = parameters[0]["type"].get("enum", [])
     if not files:
         pytest.skip("no stored benchmark results in benchmarks/results")
-    surprise, engines, scatter, summary, message = client.predict(files[0], "rmse", api_name="/stored_benchmark")
+    surprise, engines, scatter, summary, message, _ = client.predict(files[0], "rmse", api_name="/stored_benchmark")
     shown = [_figure(plot) for plot in (surprise, engines) if _figure(plot) is not None]
     assert shown and all(plot["type"] == "plotly" for plot in shown) and scatter["type"] == "plotly"
     assert _rows(summary) and "rmse" in message
@@ -150,9 +155,11 @@ def test_stored_benchmark_endpoint_draws_a_stored_result(client):
 
 
 def test_explore_endpoint_returns_summary_and_the_data_charts(client):
-    summary, *charts = client.predict(api_name="/explore")
+    summary, *rest = client.predict(api_name="/explore")
     assert dict((row["what"], row["value"]) for row in _rows(summary))["dataset"].startswith("sample (synthetic")
+    charts, sentences = rest[:7], rest[7:]
     assert len(charts) == 7 and all(chart["type"] == "plotly" for chart in charts)
+    assert len(sentences) == 7 and all(sentence.startswith("Chart: ") for sentence in sentences)
 
 
 def test_movierec_serve_is_a_registered_subcommand():
@@ -222,22 +229,22 @@ def test_a_k_that_is_not_a_number_is_a_clear_error_not_a_traceback(client, k, ca
 
 def test_recommend_and_rate_take_a_minimum_of_ratings_as_their_last_input(client):
     user = client.predict(api_name="/random_user")
-    _, _, _, message = client.predict(user, "item_knn", 5, 50, api_name="/recommend")
+    _, _, _, _, message = client.predict(user, "item_knn", 5, 50, api_name="/recommend")
     assert "at least 50 ratings each" in message
-    _, _, _, message = client.predict(user, "item_knn", 5, api_name="/recommend")  # left at its default
+    _, _, _, _, message = client.predict(user, "item_knn", 5, api_name="/recommend")  # left at its default
     assert "ratings each" not in message  # 0 on the synthetic sample
     titles = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/rate"]["parameters"][2]
     pairs = [titles["type"]["enum"][0], 5] + [None, None] * 9
-    _, _, message = client.predict("item_knn", 5, *pairs, 50, api_name="/rate")
+    _, _, _, message = client.predict("item_knn", 5, *pairs, 50, api_name="/rate")
     assert "from 1 rated movies" in message and "at least 50 ratings each" in message
 
 
 def test_a_fractional_user_id_is_explained_and_tables_keep_their_headers(client):
-    table, chart, rated, message = client.predict("1.5", "item_knn", 5, api_name="/recommend")
-    assert "1.5 is not a user id" in message and chart is None
+    table, chart, _, rated, message = client.predict("1.5", "item_knn", 5, api_name="/recommend")
+    assert "1.5 is not a user id" in message and (chart is None or chart.get("value") is None)
     assert table["headers"] == ["rank", "title", "year", "predicted stars", "reason"]
     assert rated["headers"] == ["title", "year", "rating", "date"]
-    table, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
+    table, _, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
     assert table["headers"] == ["rank", "title", "year", "score", "about"]
 
 

@@ -18,8 +18,6 @@ from typing import Any
 
 
 DEFAULT_PORT = 7860
-#: trained (or loaded from the cache) before the server opens, so the first clicks answer at once
-WARM_ENGINES = ("item_knn", "content_tfidf")
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,12 +124,13 @@ def prepare(dataset: str | None = None, cache_dir: Path | None = None, warm: boo
         _say(f"note: {state.notice}")
     _say(f"{state.name}: {len(state.dataset.ratings):,} ratings loaded; engines: {', '.join(state.offered)}")
     if warm:
-        names = [name for name in WARM_ENGINES if name in state.offered]
+        names = state.engines_to_warm()
         failures = state.warm(names, lambda fraction, text: _say(f"[{fraction:4.0%}] {text}"))
         for name in names:
             how, seconds = state.engines.timings.get(name, ("not available", 0.0))
             _say(f"{name} {how} in {seconds:.1f} s" if name not in failures else f"{name} not available: {failures[name]}")
-        from movierec.app.insights import data_figures, draw_opening_view
+        from movierec.app.tabs.benchmarks import draw_opening_view
+        from movierec.app.tabs.explore import data_figures
         from movierec.core.errors import MovierecError
 
         began = time.perf_counter()

@@ -14,6 +14,7 @@ import pandas as pd
 
 from movierec.app.engines import EngineCache, ProgressFn, usable_engines
 from movierec.app.limits import too_long
+from movierec.app.results import best_engines, dataset_name
 from movierec.core.data import load_dataset
 from movierec.core.data.fetch import GROUPLENS_URL, fetch_movielens
 from movierec.core.data.tables import Dataset
@@ -27,10 +28,14 @@ log = logging.getLogger(__name__)
 DEFAULT_DATASET = "sample"
 #: what a Space serves when no dataset is configured, fetched into $MOVIEREC_DATA_DIR
 SPACE_DATASET = "ml-latest-small"
-#: the engines offered first on each tab; cheap to train on the sample, so they are warmed at start
-DEFAULT_RECOMMEND_ENGINE = "item_knn"
-DEFAULT_TEXT_ENGINE = "content_tfidf"
-DEFAULT_COLLABORATIVE_ENGINE = "item_knn"
+#: the engine each tab opens on when no stored benchmark ranks the served data (see `AppState.default_engine`),
+#: and the one engine that compares movie text; the engines tabs open on are warmed at start
+DEFAULT_ENGINES = {"user": "ease", "rate": "ease", "similar": "item_knn"}
+#: tabs that open on the offered engine with the best stored nDCG@10 on the served dataset
+RANKED_TABS = ("user", "rate")
+TEXT_ENGINE = "content_tfidf"
+#: what an engine must be able to do on each tab (a capability flag, or None)
+TAB_CAPABILITY = {"user": None, "rate": "supports_fold_in", "similar": "has_similar_movies"}
 #: the user widget lists this many of the most active users; any other id can be typed
 MAX_USER_CHOICES = 200
 #: a title widget opens with this many of the most rated titles; typing searches every title on the server
@@ -48,14 +53,6 @@ def dataset_spec_from_env() -> str:
     if configured:
         return configured
     return f"movielens:{SPACE_DATASET}" if os.environ.get("SPACE_ID") else DEFAULT_DATASET
-
-
-def dataset_name(spec: str) -> str:
-    """The name a page shows for a dataset spec: the folder or archive name, never a local path."""
-    kind, _, location = spec.partition(":")
-    if not location:
-        return kind.strip() or spec
-    return Path(location.strip().rstrip("/\\")).name or kind
 
 
 def load_served(spec: str, metadata: str | Path | None) -> tuple[Dataset, str | None]:
@@ -82,18 +79,6 @@ def load_served(spec: str, metadata: str | Path | None) -> tuple[Dataset, str | 
             f"MovieLens {SPACE_DATASET} could not be fetched from GroupLens (no network?), so the app serves its "
             "synthetic sample instead"
         )
-
-
-def benchmark_results_dir() -> Path:
-    """$MOVIEREC_BENCHMARK_DIR, else benchmarks/results of the checkout the app runs from."""
-    configured = os.environ.get("MOVIEREC_BENCHMARK_DIR")
-    if configured:
-        return Path(configured).expanduser()
-    for parent in [Path.cwd(), *Path(__file__).resolve().parents]:
-        candidate = parent / "benchmarks" / "results"
-        if candidate.is_dir():
-            return candidate
-    return Path.cwd() / "benchmarks" / "results"
 
 
 @dataclass
@@ -187,12 +172,31 @@ class AppState:
             if self.engines.capabilities(name).has_similar_movies and not self.engines.capabilities(name).uses_overviews
         ]
 
-    def default_engine(self, preferred: str, flag: str | None = None) -> str | None:
-        """`preferred` when offered (and capable), else the first capable engine."""
-        choices = self.engines_that(flag) if flag else self.offered
-        if preferred in choices:
-            return preferred
+    def tab_engines(self, tab: str) -> list[str]:
+        """The engines a tab offers: every offered engine able to answer its question."""
+        if tab == "similar":
+            return self.collaborative_engines()
+        flag = TAB_CAPABILITY[tab]
+        return self.engines_that(flag) if flag else list(self.offered)
+
+    def default_engine(self, tab: str) -> str | None:
+        """The engine `tab` opens on.
+
+        The recommend and rate tabs open on the engine they offer with the best stored nDCG@10 on
+        the served dataset (benchmarks/results); without one, and on the other tabs, on
+        DEFAULT_ENGINES' choice when offered there, else on the tab's first engine.
+        """
+        choices = self.tab_engines(tab)
+        ranked = best_engines(self.name) if tab in RANKED_TABS else []
+        for name in [*ranked, DEFAULT_ENGINES[tab]]:
+            if name in choices:
+                return name
         return choices[0] if choices else None
+
+    def engines_to_warm(self) -> list[str]:
+        """The engines the tabs open on, plus the text engine: trained or loaded at start."""
+        names = [self.default_engine(tab) for tab in DEFAULT_ENGINES] + [TEXT_ENGINE]
+        return [name for name in dict.fromkeys(names) if name is not None and name in self.offered]
 
     def warm(self, names: list[str], progress: ProgressFn | None = None) -> dict[str, str]:
         """Load or train the given engines now, so the first clicks answer at once; {name: why not}."""

@@ -42,6 +42,7 @@ def benchmark_heatmap(
     subject: str = "Engines",
     title: str | None = None,
     references: Sequence[ReferenceLine] | None = None,
+    compact: bool = False,
 ) -> go.Figure:
     """Engines x metrics, mean over folds in each cell, best engine of `sort_by` on top.
 
@@ -49,6 +50,7 @@ def benchmark_heatmap(
     (lower is better) and ranking metrics (higher is better) read the same way side by side.
     Published `references` of the shown metrics (default: `reference_lines` of a BenchmarkResult's
     dataset and split) are named in a note under the grid.
+    `compact` fits a phone: three decimals, no colour bar, each metric's direction under its name.
     """
     references = _references(table, references)
     table = _rows(table)
@@ -80,7 +82,7 @@ def benchmark_heatmap(
         for metric in columns:
             fit, test = fits.loc[engine, metric], tests.loc[engine, metric]
             value, spread = means.loc[engine, metric], stds.loc[engine, metric]
-            shown = "n/a" if pd.isna(value) else f"{value:.4f}"
+            shown = "n/a" if pd.isna(value) else f"{value:.3f}" if compact else f"{value:.4f}"
             row_text.append(shown)
             direction = "lower is better" if lower_is_better(metric) else "higher is better"
             row_hover.append(
@@ -90,8 +92,11 @@ def benchmark_heatmap(
             )
         cell_text.append(row_text)
         hover.append(row_hover)
+    names = [metric_label(m) for m in columns]
+    if compact:
+        names = [f"{name}<br>{'lower' if lower_is_better(m) else 'higher'} is better" for name, m in zip(names, columns)]
     trace = go.Heatmap(
-        x=[metric_label(m) for m in columns],
+        x=names,
         y=[escape(engine) for engine in order],
         z=goodness,
         zmin=0.0,
@@ -105,8 +110,11 @@ def benchmark_heatmap(
         xgap=2,
         ygap=2,
         colorbar=dict(title=dict(text="Rank Per Metric"), tickvals=[0, 1], ticktext=["worst", "best"]),
+        showscale=not compact,
     )
     x_title = "Metric (sorted by " + metric_label(sort_by) + (", lower is better)" if lower_is_better(sort_by) else ", higher is better)")
+    if compact:
+        x_title = f"Sorted by {metric_label(sort_by)}; darker red = better in its column"
     figure = go.Figure(data=[trace], layout=layout(title, x_title, subject[:-1] if subject.endswith("s") else subject,
                                                   height=max(bar_chart_height(len(order)), 400)))
     # engine names such as '1' or '2024' must stay labels, not become a numeric axis

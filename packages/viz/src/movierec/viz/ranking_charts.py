@@ -45,13 +45,14 @@ def top_mean_rating(
     n: int = 10,
     min_ratings: int | None = None,
     rmse: float | None = None,
+    from_zero: bool = False,
 ) -> go.Figure:
-    """Top-N movies by mean rating among movies with at least `min_ratings` ratings."""
+    """Top-N movies by mean rating among movies with at least `min_ratings` ratings (bars from 0 with `from_zero`)."""
     stats = movie_rating_stats(ratings)
     floor = default_min_ratings(stats["ratings"]) if min_ratings is None else int(min_ratings)
     ranked = stats[stats["ratings"] >= floor].rename(columns={"mean": "score"})
     return _rated_ranking(ranked, movies, n, "Mean-Movie-Ratings", "Mean-Rating", rmse,
-                          note=f"Movies With At Least {count(floor)} Ratings")
+                          note=f"Movies With At Least {count(floor)} Ratings", from_zero=from_zero)
 
 
 def top_weighted_rating(
@@ -60,11 +61,13 @@ def top_weighted_rating(
     n: int = 10,
     min_votes: float | None = None,
     rmse: float | None = None,
+    from_zero: bool = False,
 ) -> go.Figure:
-    """Top-N movies by weighted rating, as the `weighted` engine scores them (m = `min_votes`)."""
+    """Top-N movies by weighted rating, as the `weighted` engine scores them (m = `min_votes`; bars from 0 with `from_zero`)."""
     weighted, m = _weighted(movie_rating_stats(ratings), ratings, min_votes)
     shown = count(m) if float(m).is_integer() else f"{m:,.1f}"
-    return _rated_ranking(weighted, movies, n, "Weighted-Movie-Ratings", "Weighted Rating", rmse, note=f"m = {shown}")
+    return _rated_ranking(weighted, movies, n, "Weighted-Movie-Ratings", "Weighted Rating", rmse, note=f"m = {shown}",
+                          from_zero=from_zero)
 
 
 def top_recommendations(
@@ -75,15 +78,17 @@ def top_recommendations(
     engine: str = "",
     rmse: float | None = None,
     measure: str = "Recommendation Score",
+    from_zero: bool = False,
 ) -> go.Figure:
     """Top-N recommendations of one engine for one user (columns movie, score and optionally title).
 
     Bars are in the frame's order among equal scores (an engine's ranking, e.g. predicted stars
     clipped at the top of the scale), so the chart lists ties as the engine's table does.
+    `from_zero` draws bars from 0 (stars read against the whole scale, not against each other).
     """
     who = " For A User" if user is None else f" For User {user}"
     by = f" By {engine}" if engine else ""
-    return _scored_ranking(recommendations, movies, n, f"Recommended Movies{who}{by}", measure, rmse)
+    return _scored_ranking(recommendations, movies, n, f"Recommended Movies{who}{by}", measure, rmse, from_zero)
 
 
 def top_similar_movies(
@@ -125,7 +130,7 @@ def _top(frame: pd.DataFrame, n: int, ties_by_movie: bool = True) -> tuple[pd.Da
 
 def _rated_ranking(
     stats: pd.DataFrame, movies: pd.DataFrame | None, n: int, what: str, x_title: str,
-    rmse: float | None, note: str,
+    rmse: float | None, note: str, from_zero: bool = False,
 ) -> go.Figure:
     top, _ = _top(stats, n)
     title = _ranking_title(len(top) if len(top) else n, what, rmse) + f" ({note})"
@@ -135,7 +140,7 @@ def _rated_ranking(
     text = [f"{escape(name)}: {count(k)} Ratings" for name, k in zip(names, top["ratings"])]
     hover = [f"{escape(name)}<br>{x_title} {score:.4f}<br>{count(k)} ratings"
              for name, score, k in zip(names, top["score"], top["ratings"])]
-    return _bars(top["score"].to_numpy(dtype=float), text, hover, title, x_title)
+    return _bars(top["score"].to_numpy(dtype=float), text, hover, title, x_title, from_zero)
 
 
 def _scored_ranking(

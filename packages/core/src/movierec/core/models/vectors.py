@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from movierec.core.models.base import movie_reference
+
 
 def unit_rows(matrix: np.ndarray) -> np.ndarray:
     """`matrix`'s rows scaled to unit length (float64); zero rows stay zero."""
@@ -19,6 +21,9 @@ def cached_unit_rows(owner: Any, matrix: np.ndarray) -> np.ndarray:
     """`unit_rows(matrix)` of an engine's movie vectors, kept until the engine's next fit or load."""
     return owner._derived("unit_movie_rows", lambda: unit_rows(matrix))
 
+
+#: people who rated both movies before a factor engine names one as the reason for the other
+MIN_TOGETHER = 3
 
 #: ratings at which a movie's learned similarity counts half (see `evidence_weight`)
 SIMILAR_EVIDENCE = 20.0
@@ -43,7 +48,9 @@ def factor_reasons(
     the factor-space twin of item-kNN's similarity x residual. `unit` holds the engine's unit-length
     movie vectors (rows in the engine's movie positions), `expected` the engine's baseline for each
     movie the user rated (in `seen_` order). Only liked movies (at or above the user's mean and the
-    scale's midpoint) with a positive pull are named, at most three; else None.
+    scale's midpoint) with a positive pull that at least MIN_TOGETHER people rated together with
+    movie i are named, at most three; else None. A cosine in the learned space is no similarity a
+    reader can check, so the text says what the space was learned from: how many people rated both.
     """
     seen = engine.seen_
     rated = seen.indices[seen.indptr[user_idx]: seen.indptr[user_idx + 1]]
@@ -52,17 +59,33 @@ def factor_reasons(
     trust = evidence_weight(engine.ratings_per_movie())[rated]
     residual = ratings - np.asarray(expected, dtype=np.float64)
     out: list[dict[str, Any] | None] = []
+    raters = engine._derived("raters_by_movie", lambda: seen.tocsc())  # the users of each movie, as a column
     for m in engine.movies_.index_of(np.atleast_1d(np.asarray(movies))).tolist():
         if m < 0:
             out.append(None)
             continue
         similarity = unit[rated] @ unit[m]
-        pull = np.where(liked, residual * similarity * trust, -np.inf)
+        together = _rated_together(raters, rated, m)
+        pull = np.where(liked & (together >= MIN_TOGETHER), residual * similarity * trust, -np.inf)
         order = [j for j in np.argsort(-pull, kind="stable")[:3] if pull[j] > 0]
         because = [{"movie": int(engine.movies_.ids[rated[j]]), "rating": float(ratings[j]),
-                    "similarity": float(similarity[j]), "contribution": float(pull[j])} for j in order]
-        out.append({**because[0], "because": because} if because else None)
+                    "similarity": float(similarity[j]), "contribution": float(pull[j]),
+                    "together": int(together[j])} for j in order]
+        out.append({**because[0], "because": because, "text": _together_text(because)} if because else None)
     return out
+
+
+def _rated_together(raters: Any, rated: np.ndarray, movie: int) -> np.ndarray:
+    """For each rated movie position, how many users rated both it and `movie` (columns of a CSC matrix)."""
+    users = raters.indices[raters.indptr[movie]: raters.indptr[movie + 1]]
+    return np.array([np.intersect1d(raters.indices[raters.indptr[j]: raters.indptr[j + 1]], users,
+                                    assume_unique=True).size for j in rated], dtype=np.int64)
+
+
+def _together_text(because: list[dict[str, Any]]) -> str:
+    """'people who rated {movie:1} (you: 5) also rated it: 23 of them; ...' for the named movies."""
+    parts = [f"{movie_reference(b['movie'])} (you: {b['rating']:g}), {b['together']:,} of them" for b in because]
+    return "people who rated " + "; ".join(parts) + " also rated it"
 
 
 def ridge(

@@ -1,0 +1,164 @@
+"""Widgets and wiring every tab shares: declared outputs, the error guard, sliders, title and engine pickers."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+import pandas as pd
+
+from movierec.app import callbacks, limits
+from movierec.app.callbacks import InputError
+from movierec.app.catalog import engine_entries
+from movierec.app.state import AppState
+from movierec.core.errors import MovierecError
+
+log = logging.getLogger(__name__)
+
+MESSAGE = "message"
+#: re-types the focused dropdown's text (one space added, then removed) so the page filters the new options
+REFILTER_JS = """() => {
+  const box = document.activeElement;
+  if (!box || box.getAttribute("role") !== "combobox") return;
+  const typed = box.value;
+  const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+  setValue.call(box, typed + " "); box.dispatchEvent(new Event("input", {bubbles: true}));
+  setValue.call(box, typed); box.dispatchEvent(new Event("input", {bubbles: true}));
+}"""
+
+
+def warn(text: str) -> str:
+    """Show `text` as a warning toast and return it for the page's message line."""
+    safe = html.escape(text, quote=False)  # the toast renders HTML, and the text may quote what a visitor typed
+    gr.Warning(safe)
+    return f"**Note:** {limits.plain_markdown(text)}"  # the page's note renders markdown: no links or images
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    """A table with headers and no rows (a table that keeps its headers after an error)."""
+    return pd.DataFrame(columns=columns)
+
+
+class Outputs:
+    """A tab's output widgets, declared once: their order, and what each shows when a handler fails.
+
+    `Outputs(table=(widget, empty value), message=(widget, None))`; a handler returns
+    `outputs.answer(table=..., message=...)` and is wrapped by `outputs.guard`, so the count and
+    order live here only. The widget named `message` receives the error text.
+    """
+
+    def __init__(self, **declared: tuple[Any, Any]) -> None:
+        self.names = list(declared)
+        self.widgets = [widget for widget, _ in declared.values()]
+        self._empty = {name: value for name, (_, value) in declared.items()}
+
+    def answer(self, **values: Any) -> tuple:
+        """The handler's return value, in the declared order; every output must be given."""
+        missing = [name for name in self.names if name not in values]
+        extra = [name for name in values if name not in self._empty]
+        if missing or extra:
+            raise TypeError(f"outputs missing {missing}, unknown {extra}")
+        return tuple(values[name] for name in self.names)
+
+    def empty(self, text: str) -> tuple:
+        """What every output shows after a refused input: its empty value, and `text` as the message."""
+        values = {name: (value() if callable(value) else value) for name, value in self._empty.items()}
+        if MESSAGE in values:
+            values[MESSAGE] = text
+        return self.answer(**values)
+
+    def guard(self, handler: Callable[..., tuple]) -> Callable[..., tuple]:
+        """Run `handler`; on a user error show a warning and return `empty(message)` instead."""
+
+        @functools.wraps(handler)
+        def run(*args: Any, **kwargs: Any) -> tuple:
+            try:
+                return handler(*args, **kwargs)
+            except (InputError, MovierecError) as error:
+                return self.empty(warn(str(error)))
+            except (ValueError, KeyError) as error:  # e.g. a core check on k or an id
+                log.info("rejected input: %s", error)
+                return self.empty(warn(str(error).strip("'\"")))
+            except Exception as error:  # keep serving; the log has the traceback
+                log.exception("handler %s failed", handler.__name__)
+                return self.empty(warn(f"something went wrong ({type(error).__name__}); please try again"))
+
+        return run
+
+
+def sized(table: pd.DataFrame, widths: dict[str, str]) -> Any:
+    """A table with a width per column it has (a ranking engine's list has no stars column)."""
+    return gr.update(value=table, column_widths=[widths.get(str(column), "120px") for column in table.columns])
+
+
+def gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:
+    """A core progress callback that drives Gradio's progress bar."""
+    return lambda fraction, text: progress(fraction, desc=text)
+
+
+def checked_slider(*args: Any, **options: Any) -> gr.Slider:
+    """A gr.Slider whose API value must be a number: text or true/false get a clear error, not a traceback.
+
+    The check wraps this slider's own preprocess: a subclass would make Gradio write a .pyi stub
+    next to this module and need its own frontend name.
+    """
+    slider = gr.Slider(*args, **options)
+    checks_range = slider.preprocess
+
+    def preprocess(payload: Any) -> float:
+        if isinstance(payload, bool) or not isinstance(payload, (int, float)):
+            raise gr.Error(f"{slider.label or 'value'} must be a number from {slider.minimum:g} to {slider.maximum:g}, "
+                           f"got {html.escape(repr(payload)[:40])}", print_exception=False)  # bad input, not a bug
+        return checks_range(payload)
+
+    slider.preprocess = preprocess  # type: ignore[method-assign]
+    return slider
+
+
+def k_slider() -> gr.Slider:
+    """The "How many (k)" control."""
+    return checked_slider(callbacks.K_MIN, callbacks.K_MAX, value=10, step=1, label="How many (k)", scale=2,
+                          min_width=160)
+
+
+def min_ratings_slider(state: AppState) -> gr.Slider:
+    """The "Minimum ratings per title" control (5 on real data, 0 on the sample)."""
+    return checked_slider(0, callbacks.MIN_RATINGS_MAX, value=callbacks.default_min_ratings(state), step=1,
+                          label="Minimum ratings per title", scale=2, min_width=160,
+                          info="leaves out titles too few people rated to judge")
+
+
+def title_widget(state: AppState, **options: Any) -> gr.Dropdown:
+    """A title dropdown that opens with the most rated titles and searches them all on the server as one types."""
+    widget = gr.Dropdown(state.search_labels(""), filterable=True, allow_custom_value=True, **options)
+
+    def search(data: gr.KeyUpData) -> Any:
+        return gr.update(choices=state.search_labels(data.input_value))
+
+    # no queue: a search answers in milliseconds and must not wait behind a training
+    # always_last: an answer to an earlier prefix never lands after the latest one; then the list is
+    # filtered again in the page, which Gradio's dropdown does only when the typed text changes
+    # (without it, the options drawn for an earlier prefix stay on screen next to the new ones)
+    widget.key_up(search, None, widget, queue=False, show_progress="hidden", api_visibility="private",
+                  trigger_mode="multiple").then(None, None, None, js=REFILTER_JS, queue=False,
+                                                   api_visibility="private")
+    return widget
+
+
+def engine_picker(state: AppState, tab: str, label: str = "Engine", scale: int = 4) -> gr.Dropdown:
+    """The tab's engine dropdown: the recommended engines in plain words; a tick shows every engine, grouped."""
+    with gr.Column(scale=scale, min_width=240):
+        # any offered engine is a valid value (the API may name one the short list leaves out); the tab checks it
+        engine = gr.Dropdown(engine_entries(state, tab, full=False), value=state.default_engine(tab), label=label,
+                             allow_custom_value=True)
+        every = gr.Checkbox(False, label="Show every engine, grouped (baselines last)", container=False)
+
+    def listed(full: bool, current: Any) -> Any:
+        return gr.update(choices=engine_entries(state, tab, bool(full), keep=current))
+
+    every.input(listed, [every, engine], engine, queue=False, show_progress="hidden", api_visibility="private")
+    return engine
