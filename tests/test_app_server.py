@@ -267,7 +267,7 @@ def test_a_huge_title_is_refused_at_once_and_a_long_one_by_its_length(client, se
         client.predict("word " * 200, "blended", "item_knn", 5, api_name="/similar")
     assert time.perf_counter() - started < 10  # a 1 MB title took 82 s before
     assert "Traceback" not in capfd.readouterr().err
-    _, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
+    _, _, _, message, _ = client.predict("", "blended", "item_knn", 5, api_name="/similar")
     assert message.startswith("**Note:**")  # still serving
 
 
@@ -280,14 +280,17 @@ def test_the_title_search_is_bounded_when_called_directly(served):
     assert _search_call(served, "word " * 30_000).status_code == 413
 
 
-@pytest.mark.parametrize(("inputs", "said"), [
-    (("item_knn", 500), "greater than maximum value 50"),
-    (("no_such_engine", 5), "is not in the list of choices"),
-])
-def test_values_gradio_refuses_leave_one_log_line_not_a_traceback(client, inputs, said, capfd):
+def test_values_gradio_refuses_leave_one_log_line_not_a_traceback(client, capfd):
     user = client.predict(api_name="/random_user")
-    with pytest.raises(AppError, match=said):
-        client.predict(user, *inputs, api_name="/recommend")
+    with pytest.raises(AppError, match="greater than maximum value 50"):
+        client.predict(user, "item_knn", 500, api_name="/recommend")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_an_unknown_engine_is_refused_with_a_note_not_a_traceback(client, capfd):
+    user = client.predict(api_name="/random_user")
+    table, *_, message = client.predict(user, "no_such_engine", 5, api_name="/recommend")
+    assert message.startswith("**Note:** ") and "engine" in message
     assert "Traceback" not in capfd.readouterr().err
 
 
