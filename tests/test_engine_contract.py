@@ -21,6 +21,7 @@ FAST = {
     "keras_mf": {"factors": 8, "epochs": 2, "validation_fraction": 0.0},
     "keras_deep": {"factors": 8, "epochs": 2, "validation_fraction": 0.0},
     "keras_hybrid": {"factors": 8, "epochs": 2, "validation_fraction": 0.0},
+    "keras_sasrec": {"factors": 8, "max_len": 10, "blocks": 1, "epochs": 1, "negatives": 32, "validation_last": 0},
     "surprise_svd": {"n_epochs": 5},
     "surprise_svdpp": {"n_epochs": 2},
     "surprise_nmf": {"n_epochs": 5},

@@ -72,6 +72,9 @@ ENGINES: dict[str, EngineInfo] = {
                    "Keras concatenated embeddings and dense layers", "tensorflow"),
         EngineInfo("keras_hybrid", f"{_CLASSIC}.keras_hybrid:KerasHybrid", "deep",
                    "Keras embeddings plus TF-IDF overview vectors", "tensorflow"),
+        EngineInfo("keras_sasrec", f"{_CLASSIC}.keras_sasrec:KerasSASRec", "deep",
+                   "Keras causal self-attention over each user's ratings in date order (SASRec): "
+                   "what to watch next", "tensorflow"),
         *[
             EngineInfo(f"surprise_{key}", f"{_CLASSIC}.surprise_engines:Surprise{cls}", "surprise",
                        f"scikit-surprise {cls}: {summary}", "surprise")
