@@ -1,17 +1,19 @@
 """What to watch next: keras_sasrec against ease, lightfm_warp, item_knn and weighted.
 
     hatch run python benchmarks/bench_next.py [--data DIR] [--part table|lists|all|speed] [--threshold R]
-    hatch run python benchmarks/bench_next.py --part speed --ratings 2000000
+    hatch run python benchmarks/bench_next.py --part speed --ratings 500000 --users 2400
 
 table: ml-latest-small, splits `last:1` (each user's latest rating held out, the leave-one-out
        protocol of sequential recommenders) and `temporal:0.2` (each user's latest 20 %), seed 42,
        the same folds for every engine in one run; ranking metrics at 10, fit seconds. Each
        split's table goes to benchmarks/results/next_<split>_<data>.json (the Benchmarks tab
        reads it) and is printed with the ratio of keras_sasrec's nDCG@10 to ease's.
-speed: keras_sasrec on a generated Netflix-size table (480,189 users x 17,770 movies, `--ratings`
-       of them, bench_keras' generator; no dates, so file order): one epoch, training positions per
-       second (timed from the first progress report, after tracing, to the epoch's end), the whole
-       fit's seconds and the peak resident memory of the process. Run it under /usr/bin/time -v.
+speed: keras_sasrec on generated ratings of Netflix's 17,770 movies (bench_keras' generator; no
+       dates, so file order) by `--users` users (default 480,189, Netflix's count; fewer users with
+       the same ratings per user, 208 at 100M, measure the same cost per position on a smaller
+       table): one epoch, training positions per second (timed from the first progress report,
+       after tracing, to the epoch's end), the whole fit's seconds and the peak resident memory
+       of the process. Run it under /usr/bin/time -v.
 lists: fitted on every rating: three users' top-10 from keras_sasrec and ease side by side, with
        titles; then the fold-in lists for five sci-fi films rated 5 stars, the same five rated
        1 star, and five romances rated 5 stars, with the reasons each engine gives.
@@ -57,15 +59,15 @@ def table(dataset: Dataset, data_name: str, threshold: float | None) -> None:
         start = time.perf_counter()
         result = run_benchmark(dataset, split, list(ENGINES), k=10, seed=42, threshold=threshold, progress=True)
         print(f"{time.perf_counter() - start:.0f} s; {load_note()} at the end")
-        print(summary_text(result))
-        ndcg = result.summary().set_index(["engine", "metric"])["mean"]
-        if ("keras_sasrec", "ndcg@10") in ndcg.index and ("ease", "ndcg@10") in ndcg.index:
-            ratio = ndcg[("keras_sasrec", "ndcg@10")] / ndcg[("ease", "ndcg@10")]
-            print(f"keras_sasrec / ease nDCG@10: {ratio:.2f}x")
         suffix = "" if threshold is None else f"_threshold{threshold:g}"
         name = f"next_{split.replace(':', '')}{suffix}_{data_name}.json"
         result.save(ROOT / "benchmarks" / "results" / name)
         print(f"saved benchmarks/results/{name}")
+        print(summary_text(result.summary()))
+        ndcg = result.summary().set_index(["engine", "metric"])["mean"]
+        if ("keras_sasrec", "ndcg@10") in ndcg.index and ("ease", "ndcg@10") in ndcg.index:
+            ratio = ndcg[("keras_sasrec", "ndcg@10")] / ndcg[("ease", "ndcg@10")]
+            print(f"keras_sasrec / ease nDCG@10: {ratio:.2f}x")
 
 
 def _ids(dataset: Dataset, titles: tuple[tuple[str, int], ...]) -> list[int]:
@@ -121,15 +123,16 @@ def lists(dataset: Dataset) -> None:
         print(pd.DataFrame(columns).to_string())
 
 
-def speed(n_ratings: int) -> None:
+def speed(n_ratings: int, n_users: int) -> None:
     """One epoch of keras_sasrec on generated ratings: positions per second, fit seconds, peak memory."""
     import resource
 
-    from bench_keras import generated_ratings
+    from bench_keras import NETFLIX_MOVIES, generated_ratings
 
     start = time.perf_counter()
-    ratings = generated_ratings(n_ratings)
-    print(f"generated {len(ratings):,} ratings in {time.perf_counter() - start:.0f} s ({load_note()})", flush=True)
+    ratings = generated_ratings(n_ratings, n_users=n_users)
+    print(f"generated {len(ratings):,} ratings of {ratings['user'].nunique():,} users x {NETFLIX_MOVIES:,} movies "
+          f"in {time.perf_counter() - start:.0f} s ({load_note()})", flush=True)
     marks: list[tuple[float, float]] = []
 
     def progress(fraction: float, message: str) -> None:
@@ -153,11 +156,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=str(DEFAULT), help="a MovieLens folder (default ml-latest-small)")
     parser.add_argument("--part", choices=("table", "lists", "all", "speed"), default="all")
-    parser.add_argument("--ratings", type=int, default=2_000_000, help="with --part speed: generated ratings")
+    parser.add_argument("--ratings", type=int, default=500_000, help="with --part speed: generated ratings")
+    parser.add_argument("--users", type=int, default=480_189, help="with --part speed: users of the generated table")
     parser.add_argument("--threshold", type=float, default=None, help="relevant = test movies rated >= this")
     args = parser.parse_args()
     if args.part == "speed":
-        speed(args.ratings)
+        speed(args.ratings, args.users)
         return
     dataset = load_dataset(f"movielens:{args.data}")
     if args.part in ("table", "all"):

@@ -45,7 +45,15 @@ def test_disliked_movies_change_the_input(fitted, sample) -> None:
     movies = _popular(sample, 5)
     liked = fitted.recommend_for_ratings([(m, 5.0) for m in movies], k=10)
     disliked = fitted.recommend_for_ratings([(m, 1.0) for m in movies], k=10)
-    assert not np.allclose(liked["score"], disliked["score"])
+    assert disliked["movie"].tolist() != liked["movie"].tolist()
+    # without a liked movie: the movies most often watched next in training
+    order = np.argsort(-fitted.target_share_, kind="stable")
+    expected = [int(m) for m in fitted.movies_.ids[order] if m not in movies][:10]
+    assert disliked["movie"].tolist() == expected
+    # with one liked movie among them the model answers, and the dislikes still count
+    mixed = fitted.recommend_for_ratings([(m, 1.0) for m in movies[:4]] + [(movies[4], 5.0)], k=10)
+    alone = fitted.recommend_for_ratings([(movies[4], 5.0)], k=10)
+    assert not np.allclose(mixed["score"], alone["score"])
 
 
 def test_reasons_name_only_liked_history_movies(fitted, sample) -> None:

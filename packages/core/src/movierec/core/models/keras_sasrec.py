@@ -14,7 +14,8 @@ positions from its end, so every rating is a training position.
 The stars count: each position also carries a learned "liked / disliked" embedding (liked = at
 least the user's `vectors.liked_threshold`: their own mean, kept between the scale's middle and
 its 3/4 point, in training and fold-in alike), so a disliked movie changes the input differently
-from a liked one, and a disliked movie is never named as a reason.
+from a liked one, and a disliked movie is never named as a reason. A history without a liked
+movie gets the most-watched movies (`_no_liked_fallback`), as in ease.
 
 Early stopping reads the cross-entropy of each user's `validation_last` latest training ratings
 (a slice from the end of the history, never trained on). Training runs through the Keras engines'
@@ -324,7 +325,7 @@ class KerasSASRec(Recommender):
         self._set_state({
             **{f"weight_{i}": w for i, w in enumerate(weights)},
             "history_items": items, "history_liked": liked, "history_ratings": values, "history_starts": starts,
-            "movie_trained": self.movie_trained_,
+            "movie_trained": self.movie_trained_, "target_share": self.target_counts_ / max(self.target_counts_.sum(), 1.0),
         })
         if self.progress is not None:
             self.progress(1.0, f"trained {self.epochs_run_} epoch(s), best {self.best_epoch_}")
@@ -351,7 +352,8 @@ class KerasSASRec(Recommender):
     def _state(self) -> dict[str, np.ndarray]:
         return {**{f"weight_{i}": w for i, w in enumerate(self.weights_)}, "history_items": self.history_items_,
                 "history_liked": self.history_liked_, "history_ratings": self.history_ratings_,
-                "history_starts": self.history_starts_, "movie_trained": self.movie_trained_}
+                "history_starts": self.history_starts_, "movie_trained": self.movie_trained_,
+                "target_share": self.target_share_}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         count = sum(1 for key in state if key.startswith("weight_"))
@@ -361,6 +363,9 @@ class KerasSASRec(Recommender):
         self.history_ratings_ = np.asarray(state["history_ratings"], dtype=np.float32)
         self.history_starts_ = np.asarray(state["history_starts"], dtype=np.int64)
         self.movie_trained_ = np.asarray(state["movie_trained"], dtype=bool)
+        self.target_share_ = np.asarray(state["target_share"], dtype=np.float64)
+        if len(self.target_share_) != len(self.movies_):
+            raise ValueError("keras_sasrec: the saved target shares do not match the saved movies")
         if len(self.history_starts_) != len(self.users_) + 1 or len(self.movie_trained_) != len(self.movies_):
             raise ValueError("keras_sasrec: the saved histories do not match the saved users and movies")
         self.item_vectors_ = self.weights_[0]
@@ -414,7 +419,19 @@ class KerasSASRec(Recommender):
         windows = [self._last_window(*self._user_tokens(int(u))[:2]) for u in np.asarray(user_idx)]
         items = np.array([w[0] for w in windows]).reshape(-1, int(self.max_len))
         liked = np.array([w[1] for w in windows]).reshape(-1, int(self.max_len))
-        return self._scores(self._last_vectors(items, liked))
+        scores = self._scores(self._last_vectors(items, liked))
+        scores[~(liked == _LIKED).any(axis=1)] = self._no_liked_fallback()
+        return scores
+
+    def _no_liked_fallback(self) -> np.ndarray:
+        """Scores for a history without a liked movie: each movie's share of the training targets.
+
+        The rating tokens alone do not turn the model away from what a user disliked (on
+        ml-latest-small five sci-fi films rated 1 star gave nearly the list five rated 5 gave:
+        people who rate sci-fi low still watch sci-fi next). Dislikes say what not to offer, not
+        what to; the most-watched movies assume nothing about the user's taste (ease does the same).
+        """
+        return self.target_share_.astype(np.float64)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
         """A new user's scores from their ratings in the order given (the latest last)."""
@@ -422,6 +439,8 @@ class KerasSASRec(Recommender):
         liked = np.where(vectors.liked_ratings(np.zeros(len(ratings), np.int64), ratings, self.rating_range_),
                          _LIKED, _DISLIKED).astype(np.int8)
         items, tokens = self._last_window((np.asarray(movie_idx) + 1).astype(np.int32), liked)
+        if not (tokens == _LIKED).any():
+            return self._no_liked_fallback()
         return self._scores(self._last_vectors(items[None, :], tokens[None, :]))[0]
 
     def recommend_for_ratings(
