@@ -70,7 +70,7 @@ def test_reasons_name_only_liked_history_movies(fitted, sample) -> None:
         assert because["rating"] >= min(mean, 3.875) - 1e-9
 
 
-def test_same_seed_same_model_and_a_refit_forgets(sample) -> None:
+def test_the_same_seed_gives_the_same_lists(sample) -> None:
     first = create_engine("keras_sasrec", **QUICK).fit(sample.ratings)
     second = create_engine("keras_sasrec", **QUICK).fit(sample.ratings)
     user = int(sample.ratings["user"].iloc[0])
