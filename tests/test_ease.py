@@ -39,10 +39,18 @@ def _ridge_column(x: np.ndarray, i: int, lam: float) -> np.ndarray:
     return column
 
 
+def _liked_input(matrix: np.ndarray, disliked: float, low: float, high: float) -> np.ndarray:
+    """The binary X: 1 where the user's rating reaches their mean (kept in [middle, 3/4 point] of the scale), else `disliked`."""
+    rated = matrix > 0
+    means = matrix.sum(axis=1) / np.maximum(rated.sum(axis=1), 1)
+    threshold = np.clip(means, (low + high) / 2, low + 0.75 * (high - low))[:, None]
+    return np.where(rated, np.where(matrix >= threshold, 1.0, disliked), 0.0)
+
+
 @pytest.mark.parametrize("binary", [True, False])
 def test_ease_weights_equal_a_direct_least_squares_solve_per_movie(tiny, binary):
     engine = create_engine("ease", reg=3.0, binary=binary, dtype="float64").fit(_ratings(tiny))
-    x = (tiny > 0).astype(float) if binary else tiny
+    x = _liked_input(tiny, 0.7, 1.0, 5.0) if binary else tiny
     expected = np.column_stack([_ridge_column(x, i, 3.0) for i in range(tiny.shape[1])])
     np.testing.assert_allclose(engine.weights_, expected, atol=1e-10)
     assert np.all(np.diag(engine.weights_) == 0)
@@ -78,7 +86,8 @@ def test_scores_are_the_users_row_times_the_weights(sample):
     engine = create_engine("ease").fit(sample.ratings)
     user = int(sample.ratings["user"].iloc[0])
     index = engine.users_.position(user)
-    row = (engine.seen_[index].toarray().ravel() > 0).astype(np.float64)
+    low, high = engine.rating_range_
+    row = _liked_input(engine.seen_[index].toarray(), engine.disliked, low, high).ravel()
     expected = row @ engine.weights_.astype(np.float64)
     ranked = engine.recommend(user, k=10)
     positions = engine.movies_.index_of(ranked["movie"].to_numpy())
@@ -126,7 +135,8 @@ def test_reasons_name_the_rated_movies_with_the_largest_terms(tiny):
     rated = np.flatnonzero(tiny[user_row])
     target = int(np.flatnonzero(tiny[user_row] == 0)[0])
     terms = tiny[user_row, rated] * engine.weights_[rated, target]
-    order = [j for j in np.argsort(-terms, kind="stable")[:3] if terms[j] > 0]
+    liked = _liked_input(tiny, 0.0, 1.0, 5.0)[user_row, rated] == 1.0  # a disliked movie is never a reason
+    order = [j for j in np.argsort(-np.where(liked, terms, -np.inf), kind="stable")[:3] if liked[j] and terms[j] > 0]
     (reason,) = engine.reasons(10 + user_row, [100 + target])
     assert [b["movie"] for b in reason["because"]] == [100 + int(rated[j]) for j in order]
     np.testing.assert_allclose([b["contribution"] for b in reason["because"]], terms[order])
@@ -174,8 +184,8 @@ def test_no_note_when_every_movie_fits(sample):
     assert engine.dropped_movies_ == 0 and engine.note_ is None
 
 
-@pytest.mark.parametrize("params", [{"reg": 0}, {"dtype": "float16"}, {"max_movies": 0}, {"min_movie_ratings": 0},
-                                    {"min_movie_ratings": 10**6}])
+@pytest.mark.parametrize("params", [{"reg": 0}, {"reg": "best"}, {"disliked": 2.0}, {"dtype": "float16"},
+                                    {"max_movies": 0}, {"min_movie_ratings": 0}, {"min_movie_ratings": 10**6}])
 def test_bad_parameters_are_named(sample, params):
     with pytest.raises(DataError, match=next(iter(params))):
         create_engine("ease", **params).fit(sample.ratings)
@@ -229,3 +239,40 @@ def test_ease_on_movielens_small_finds_sequels_and_beats_popularity(movielens_sm
 
     assert ndcg(ease) > 2 * ndcg(weighted)
     assert 3114 in ease.similar_movies(1, k=5)["movie"].tolist()  # Toy Story -> Toy Story 2
+
+
+def test_a_disliked_movie_is_never_a_reason(tiny):
+    engine = create_engine("ease", reg=3.0, dtype="float64").fit(_ratings(tiny))
+    x = _liked_input(tiny, 0.7, 1.0, 5.0)
+    for row in range(tiny.shape[0]):
+        unrated = [100 + int(j) for j in np.flatnonzero(tiny[row] == 0)]
+        for reason in engine.reasons(10 + row, unrated):
+            for because in reason["because"] if reason else []:
+                assert x[row, because["movie"] - 100] == 1.0
+
+
+def test_five_disliked_movies_do_not_give_the_list_of_five_liked_ones(sample):
+    engine = create_engine("ease").fit(sample.ratings)
+    movies = [int(m) for m in sample.ratings["movie"].value_counts().index[:5]]
+    liked = engine.recommend_for_ratings({m: 5.0 for m in movies}, k=10)
+    disliked = engine.recommend_for_ratings({m: 1.0 for m in movies}, k=10)
+    assert disliked["movie"].tolist() != liked["movie"].tolist()
+    # without a liked movie: the most-rated ones
+    counts = sample.ratings["movie"].value_counts()
+    assert disliked["movie"].tolist() == [int(m) for m in counts.index if m not in movies][:10]
+    mixed = engine.recommend_for_ratings({**{m: 1.0 for m in movies[:3]}, **{m: 5.0 for m in movies[3:]}}, k=10)
+    assert mixed["movie"].tolist() != liked["movie"].tolist()  # against liked ones a dislike counts less
+
+
+def test_auto_reg_picks_a_grid_value_deterministically_and_keeps_it(sample, tmp_path):
+    from movierec.core.models import load_engine
+    from movierec.core.models.ease import LAMBDA_GRID
+
+    engine = create_engine("ease").fit(sample.ratings)
+    again = create_engine("ease").fit(sample.ratings)
+    assert engine.reg_used_ in LAMBDA_GRID and engine.reg_used_ == again.reg_used_
+    assert len(engine.reg_scores_) == len(LAMBDA_GRID)
+    assert engine.reg_used_ == LAMBDA_GRID[int(np.nanargmax(engine.reg_scores_))]
+    loaded = load_engine(engine.save(tmp_path / "ease"))
+    assert loaded.reg_used_ == engine.reg_used_
+    np.testing.assert_array_equal(loaded.reg_scores_, engine.reg_scores_)

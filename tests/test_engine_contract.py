@@ -22,6 +22,7 @@ FAST = {
     "keras_deep": {"n_epochs": 2, "validation_fraction": 0.0},
     "keras_hybrid": {"n_epochs": 2, "validation_fraction": 0.0},
     "keras_timemf": {"n_factors": 8, "n_epochs": 2, "validation_fraction": 0.0},
+    "keras_sasrec": {"n_factors": 8, "max_len": 10, "blocks": 1, "n_epochs": 1, "negatives": 32, "validation_last": 0},
     "surprise_svd": {"n_epochs": 5},
     "surprise_svdpp": {"n_epochs": 2},
     "surprise_nmf": {"n_epochs": 5},

@@ -1,4 +1,4 @@
-"""Multi-worker training: two local worker processes on loopback ports train keras_mf together.
+"""Multi-worker training: two local worker processes on loopback ports train keras_mf (and keras_sasrec) together.
 
 Each worker runs the same program with its own TF_CONFIG (MultiWorkerMirroredStrategy); the
 chief (worker 0) saves the engine and its test RMSE, the other worker writes nothing.
@@ -41,6 +41,64 @@ if is_chief():
     (out / "result.json").write_text(json.dumps({"rmse": rmse, "mean_rmse": mean_rmse, "epochs": engine.epochs_run_}))
 print("finished", rmse, flush=True)
 """
+
+
+SEQUENCE_WORKER = """
+import sys
+from pathlib import Path
+from movierec.core.accelerator import is_chief
+from movierec.core.data import load_dataset
+from movierec.core.models.registry import create_engine
+
+out = Path(sys.argv[1])
+ratings = load_dataset("sample").ratings.head(6000)
+engine = create_engine("keras_sasrec", factors=8, max_len=10, blocks=1, epochs=2, batch_size=32, negatives=32,
+                       accelerator="multiworker")
+engine.fit(ratings)
+user = int(ratings["user"].iloc[0])
+scores = engine.recommend(user, k=5)["score"].tolist()
+if is_chief():
+    engine.save(out / "engine")
+print("finished", engine.epochs_run_, " ".join(f"{s:.6f}" for s in scores), flush=True)
+"""
+
+
+def _run_workers(tmp_path: Path, program: str, timeout: int = 240) -> list[str]:
+    """Run `program` as two local workers (worker 0 the chief); their outputs, both having succeeded."""
+    ports = free_ports(2)
+    script = tmp_path / "worker.py"
+    script.write_text(program)
+    processes = []
+    for index in range(2):
+        out = tmp_path / f"worker{index}"
+        out.mkdir()
+        env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env.pop("MOVIEREC_ACCELERATOR", None)
+        processes.append(
+            subprocess.Popen([sys.executable, str(script), str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        )
+    outputs = []
+    try:
+        for process in processes:
+            outputs.append(process.communicate(timeout=timeout)[0])
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+    for process, output in zip(processes, outputs):
+        assert process.returncode == 0, output[-3000:]
+        assert "finished" in output
+    return outputs
+
+
+def test_two_local_workers_train_keras_sasrec_through_the_same_loop(tmp_path):
+    outputs = _run_workers(tmp_path, SEQUENCE_WORKER)
+    lines = [output.strip().splitlines()[-1].split()[1:] for output in outputs]
+    # both workers hold the same model: the same epochs and the same scores
+    assert lines[0][0] == lines[1][0] == "2"
+    np.testing.assert_allclose([float(v) for v in lines[0][1:]], [float(v) for v in lines[1][1:]], rtol=1e-4)
+    assert (tmp_path / "worker0" / "engine" / "engine.json").exists()
+    assert not any((tmp_path / "worker1").iterdir())  # only the chief writes
 
 
 def free_ports(count: int) -> list[int]:

@@ -1,4 +1,4 @@
-"""Splits: seeded holdout, k-fold, per-user stratified, per-user temporal, predefined."""
+"""Splits: seeded holdout, k-fold, per-user stratified, per-user temporal, last N, predefined."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from movierec.core.data.split import (
     holdout_split,
     iter_folds,
     kfold_split,
+    last_split,
     parse_split,
     temporal_split,
     user_split,
@@ -38,7 +39,7 @@ def keys(frame: pd.DataFrame) -> set[tuple]:
 
 
 def test_every_split_is_reproducible_with_a_seed(ratings: pd.DataFrame) -> None:
-    for split in ("holdout:300", "kfold:4", "user:0.25", "temporal:0.2"):
+    for split in ("holdout:300", "kfold:4", "user:0.25", "temporal:0.2", "last:2"):
         first = [(f.train, f.test) for f in iter_folds(ratings, split, seed=3)]
         again = [(f.train, f.test) for f in iter_folds(ratings, split, seed=3)]
         assert all(a[0].equals(b[0]) and a[1].equals(b[1]) for a, b in zip(first, again)), split
@@ -90,6 +91,62 @@ def test_temporal_ties_keep_file_order() -> None:
     table = make_ratings([1, 1, 1, 1], [10, 20, 30, 40], [1, 2, 3, 4], [day, day, day, day])
     train, test = temporal_split(table, 0.5)
     assert (train["movie"].tolist(), test["movie"].tolist()) == ([10, 20], [30, 40])
+
+
+def test_last_split_holds_out_each_users_latest_ratings(ratings: pd.DataFrame) -> None:
+    train, test, dropped = last_split(ratings, 2)
+    per_user = ratings["user"].value_counts()
+    assert len(train) + len(test) + dropped == len(ratings)
+    assert set(test["user"]) <= set(per_user.index[per_user > 2])
+    assert test["user"].value_counts().max() <= 2
+    latest_train = train.groupby("user")["date"].max()
+    assert (test.groupby("user")["date"].min() >= latest_train.loc[test["user"].unique()]).all()
+    assert set(test["movie"]) <= set(train["movie"])
+
+
+def test_last_split_keeps_users_with_n_or_fewer_ratings_in_training() -> None:
+    day = np.datetime64("2005-06-01")
+    table = make_ratings([1, 2, 2, 3, 3, 3], [10, 10, 20, 10, 20, 30], [3] * 6, [day] * 6)
+    train, test, dropped = last_split(table, 2)
+    assert sorted(train["user"].tolist()) == [1, 2, 2, 3]
+    # user 3's two latest are 20 and 30 (file order breaks the date tie); 30 has no training rating
+    assert test["movie"].tolist() == [20] and dropped == 1
+
+
+def test_last_split_ties_in_date_keep_file_order() -> None:
+    day = np.datetime64("2005-06-01")
+    table = make_ratings([1, 1, 1, 2, 2, 3], [10, 20, 30, 10, 20, 30], [1, 2, 3, 4, 5, 3],
+                         [day, day, day, day, day - np.timedelta64(1, "D"), day])
+    train, test, dropped = last_split(table, 1)
+    # user 1: three ratings on one day, the last line is the latest; user 2: 10 is a day later
+    assert (test["user"].tolist(), test["movie"].tolist(), dropped) == ([1, 2], [30, 10], 0)
+
+
+def test_last_split_reads_netflix_dates_by_the_day() -> None:
+    days = np.array(["2005-01-03", "2005-01-01", "2005-01-02"], dtype="datetime64[D]")
+    table = make_ratings([7, 7, 7, 8, 8, 9], [1, 2, 3, 2, 3, 1], [3, 4, 5, 2, 1, 4], np.r_[days, days])
+    train, test, dropped = last_split(table, 1)
+    assert sorted(zip(test["user"], test["movie"])) == [(7, 1), (8, 2)] and dropped == 0
+
+
+def test_last_split_in_a_benchmark_scores_rankings_and_counts_drops(ratings: pd.DataFrame) -> None:
+    from movierec.core.data.tables import Dataset
+    from movierec.core.evaluation import run_benchmark
+
+    folds = list(iter_folds(ratings, "last:1"))
+    assert [f.name for f in folds] == ["last"] and folds[0].dropped == last_split(ratings, 1)[2]
+    result = run_benchmark(Dataset("generated", ratings, pd.DataFrame()), "last:1", ["mean"])
+    assert result.split == "last:1" and "ndcg@10" in set(result.table["metric"])
+    assert result.extra.get("dropped_test_ratings", 0) == folds[0].dropped
+
+
+def test_last_split_needs_dates_and_a_whole_n() -> None:
+    with pytest.raises(DataError, match="'last:1'.*no dates"):
+        last_split(make_ratings([1, 1], [1, 2], [3, 4]), 1)
+    for text in ("last:0", "last:1.5", "last:-2", "last:x"):
+        with pytest.raises(DataError, match="split"):
+            parse_split(text)
+    assert parse_split("last").value == 1 and str(parse_split("last:3")) == "last:3"
 
 
 def test_temporal_split_needs_dates() -> None:
@@ -177,5 +234,5 @@ def test_a_holdout_of_one_rating_says_it_cannot_be_split() -> None:
 
 
 def test_split_strings_round_trip() -> None:
-    for text in ("kfold:5", "holdout:100000", "user:0.25", "temporal:0.2", "predefined:u1,u2"):
+    for text in ("kfold:5", "holdout:100000", "user:0.25", "temporal:0.2", "last:1", "predefined:u1,u2"):
         assert str(parse_split(text)) == text

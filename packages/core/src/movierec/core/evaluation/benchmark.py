@@ -3,7 +3,7 @@
 Rating engines get RMSE and MAE on the test ratings (predicted on the test ratings' dates, which
 the engines with `uses_dates` read); engines that only rank get ranking metrics
 at k; rating engines get ranking metrics too when the split holds out movies per user
-(`user:F`, `temporal:F`), the protocol under which top-k lists are meaningful.
+(`user:F`, `temporal:F`, `last:N`), the protocol under which top-k lists are meaningful.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from movierec.core.evaluation.results import COLUMNS, BenchmarkResult
 
 EngineSpec = str | tuple[str, dict[str, Any]]
 ProgressCallback = Callable[[float, str], None]
-RANKING_SPLITS = frozenset({"user", "temporal"})
+RANKING_SPLITS = frozenset({"user", "temporal", "last"})
 
 
 def engine_label(name: str, params: dict[str, Any]) -> str:
@@ -89,9 +89,11 @@ def run_benchmark(
     rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
     step = 0
+    dropped = 0
     try:
         for fold in iter_folds(source, spec, seed):
             _check_fold(fold, spec, len(ratings))
+            dropped += fold.dropped
             for (name, params), label in zip(specs, labels):
                 step += 1
                 if label in failures:
@@ -110,6 +112,8 @@ def run_benchmark(
     extra: dict[str, Any] = {"ratings": int(len(ratings)), "engines": {lbl: p for lbl, (_, p) in zip(labels, specs)}}
     if sample is not None:
         extra["sample"] = int(sample)
+    if dropped:
+        extra["dropped_test_ratings"] = dropped  # test movies without a training rating (last:N)
     if failures:
         extra["failures"] = failures
     return BenchmarkResult(
@@ -221,7 +225,8 @@ def _check_fold(fold: Any, spec: SplitSpec, n_ratings: int) -> None:
     """A fold with an empty train or test part cannot score anything: say why, once."""
     for part, rows in (("test", fold.test), ("training", fold.train)):
         if len(rows) == 0:
-            why = " (no user has 2 or more ratings)" if spec.kind in RANKING_SPLITS and part == "test" else ""
+            fewest = int(spec.value) + 1 if spec.kind == "last" else 2  # type: ignore[arg-type]
+            why = f" (no user has {fewest} or more ratings)" if spec.kind in RANKING_SPLITS and part == "test" else ""
             counted = f"{n_ratings:,} rating" + ("" if n_ratings == 1 else "s")
             raise DataError(f"split {spec} on {counted}: fold {fold.name} has an empty {part} set{why}")
 

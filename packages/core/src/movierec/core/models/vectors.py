@@ -39,6 +39,26 @@ def evidence_weight(ratings_per_movie: np.ndarray, evidence: float = SIMILAR_EVI
     return counts / (counts + float(evidence))
 
 
+def liked_threshold(user_mean: np.ndarray | float, rating_range: tuple[float, float]) -> np.ndarray:
+    """The lowest rating a user likes: their own mean, kept between the scale's middle and its 3/4 point.
+
+    On a 0.5-5 scale a 4 is always liked and a rating under 2.75 never (so five 1-star ratings
+    are five dislikes, whatever their mean); a 3 is liked by a user whose mean is 3 or lower.
+    Shared by the ranking engines that read the stars (ease, keras_sasrec), in fit and fold-in.
+    """
+    low, high = float(rating_range[0]), float(rating_range[1])
+    return np.clip(np.asarray(user_mean, dtype=np.float64), (low + high) / 2, low + 0.75 * (high - low))
+
+
+def liked_ratings(users: np.ndarray, ratings: np.ndarray, rating_range: tuple[float, float]) -> np.ndarray:
+    """Per rating, whether its user likes it (`liked_threshold` of the user's mean); users are 0..n-1 codes."""
+    users = np.asarray(users, dtype=np.int64)
+    ratings = np.asarray(ratings, dtype=np.float64)
+    counts = np.bincount(users)
+    means = np.bincount(users, weights=ratings) / np.maximum(counts, 1)
+    return ratings >= liked_threshold(means, rating_range)[users] - 1e-9
+
+
 def factor_reasons(
     engine: Any, user_idx: int, movies: Any, unit: np.ndarray, expected: np.ndarray
 ) -> list[dict[str, Any] | None]:

@@ -243,18 +243,11 @@ def make_steps(
                 tf.IndexedSlices(values, ids[key], tf.constant(list(var.shape), tf.int32))
                 for values, key, var in zip(rows, closed_form.keys, variables)
             ]
-        if replicas == 1:  # plain variables on one device: update in place
-            unique = None
-            if closed_form is not None and optimizer.sparse:  # dense updates (TPU) take no row ids
-                once = {key: tf.unique(ids[key]) for key in sorted(set(closed_form.keys))}
-                unique = [once[key] for key in closed_form.keys]
-            optimizer.apply(None, grads, variables, unique)
-            return squared, count
-        context = tf.distribute.get_replica_context()
-        grads = [_scaled(tf, g, 1.0 / replicas) for g in context.all_reduce("sum", grads)]
-        squared, count = context.all_reduce("sum", [squared, count])
-        context.merge_call(lambda strategy, g: optimizer.apply(strategy, g, variables), args=(grads,))
-        return squared, count
+        unique = None
+        if replicas == 1 and closed_form is not None and optimizer.sparse:  # dense updates (TPU) take no row ids
+            once = {key: tf.unique(ids[key]) for key in sorted(set(closed_form.keys))}
+            unique = [once[key] for key in closed_form.keys]
+        return apply_on_replicas(tf, replicas, optimizer, grads, variables, (squared, count), unique)
 
     def replica_eval(user: Any, movie: Any, target: Any) -> tuple[Any, Any]:
         predicted = tf.clip_by_value(tf.reshape(model(inputs_of(user, movie), training=False), [-1]), low, high)
@@ -264,16 +257,38 @@ def make_steps(
             squared, count = tf.distribute.get_replica_context().all_reduce("sum", [squared, count])
         return squared, count
 
-    def compiled(replica_fn: Callable[..., Any]) -> Callable[..., Any]:
-        @tf.function(reduce_retracing=True)
-        def step(*args: Any) -> tuple[Any, Any]:
-            squared, count = strategy.run(replica_fn, args=args)
-            # after the all-reduce every replica holds the same totals
-            return strategy.experimental_local_results(squared)[0], strategy.experimental_local_results(count)[0]
+    return compile_step(tf, strategy, replica_train), compile_step(tf, strategy, replica_eval)
 
-        return step
 
-    return compiled(replica_train), compiled(replica_eval)
+def apply_on_replicas(
+    tf: Any, replicas: int, optimizer: LazyAdam, grads: list[Any], variables: list[Any],
+    totals: tuple[Any, Any], unique: list[Any] | None = None,
+) -> tuple[Any, Any]:
+    """Inside a replica: all-reduce the gradients and a (loss sum, count) pair, apply one step on every copy.
+
+    On one device the variables are updated in place. Every training step of the Keras engines
+    ends here, whatever its loss (squared error of a rating, cross-entropy of a next movie).
+    """
+    if replicas == 1:  # plain variables on one device: update in place
+        optimizer.apply(None, grads, variables, unique)
+        return totals
+    context = tf.distribute.get_replica_context()
+    grads = [_scaled(tf, g, 1.0 / replicas) for g in context.all_reduce("sum", grads)]
+    summed, count = context.all_reduce("sum", list(totals))
+    context.merge_call(lambda strategy, g: optimizer.apply(strategy, g, variables), args=(grads,))
+    return summed, count
+
+
+def compile_step(tf: Any, strategy: Any, replica_fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A tf.function running `replica_fn` on every replica; returns its (sum, count), equal on all after the all-reduce."""
+
+    @tf.function(reduce_retracing=True)
+    def step(*args: Any) -> tuple[Any, Any]:
+        summed, count = strategy.run(replica_fn, args=args)
+        # after the all-reduce every replica holds the same totals
+        return strategy.experimental_local_results(summed)[0], strategy.experimental_local_results(count)[0]
+
+    return step
 
 
 def _distributed(strategy: Any, arrays: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
@@ -302,7 +317,10 @@ def train_loop(
 ) -> LoopResult:
     """Epochs over seeded permutations, early stopping on validation RMSE, best weights restored.
 
-    `settings`: epochs, batch_size (global), patience, min_delta, seed. Training stops after
+    `settings`: epochs, batch_size (global), patience, min_delta, seed, and optionally metric:
+    "rmse" (the default; steps return squared errors) or "loss" (steps return a summed loss such as
+    cross-entropy; the mean is the figure, "rmse" in what follows reads as it), and eval_batch (rows
+    evaluated at once, default 65,536). Training stops after
     `patience` epochs in a row that do not lower validation RMSE by more than `min_delta` below its
     last such fall (Keras' EarlyStopping counts the same way); the weights kept are those of the
     epoch with the lowest validation RMSE, which a gain smaller than `min_delta` may still be
@@ -311,6 +329,7 @@ def train_loop(
     train_step, eval_step = steps
     epochs, batch, patience = int(settings["epochs"]), int(settings["batch_size"]), int(settings["patience"])
     min_delta = float(settings.get("min_delta", 0.0))
+    rooted = settings.get("metric", "rmse") == "rmse"
     replicas = strategy.num_replicas_in_sync
     n = len(train.target)
     # with several replicas every share of a batch must be non-empty: drop the last partial batch
@@ -329,15 +348,17 @@ def train_loop(
                 progress(min((epoch + (index + 1) / n_steps) / epochs, 1.0), f"epoch {epoch + 1}/{epochs}")
         squared, count = (float(np.sum([float(t[i]) for t in totals])) for i in (0, 1))
         _record(result.history, "loss", squared / max(count, 1.0))
-        _record(result.history, "rmse", float(np.sqrt(squared / max(count, 1.0))))
+        if rooted:
+            _record(result.history, "rmse", float(np.sqrt(squared / max(count, 1.0))))
         result.epochs_run = epoch + 1
         if valid is None:
             result.best_epoch = epoch + 1
             _epoch_done(progress, epoch, epochs, result.history)
             continue
-        val_rmse = evaluate(strategy, eval_step, valid)
-        _record(result.history, "val_loss", val_rmse**2)
-        _record(result.history, "val_rmse", val_rmse)
+        val_rmse = evaluate(strategy, eval_step, valid, root=rooted, batch=int(settings.get("eval_batch", _EVAL_BATCH)))
+        _record(result.history, "val_loss", val_rmse**2 if rooted else val_rmse)
+        if rooted:
+            _record(result.history, "val_rmse", val_rmse)
         _epoch_done(progress, epoch, epochs, result.history)
         if val_rmse < lowest:
             lowest, result.best_epoch = val_rmse, epoch + 1
@@ -353,18 +374,21 @@ def train_loop(
     return result
 
 
-def evaluate(strategy: Any, eval_step: Callable[..., Any], data: TrainData) -> float:
-    """RMSE of clipped predictions over `data`, in batches (the same figure on every worker)."""
+def evaluate(
+    strategy: Any, eval_step: Callable[..., Any], data: Any, root: bool = True, batch: int = _EVAL_BATCH
+) -> float:
+    """RMSE of clipped predictions over `data` (or the mean loss, `root=False`), in batches (the same on every worker)."""
     replicas = strategy.num_replicas_in_sync
     n = len(data.target)
     squared = count = 0.0
-    for start in range(0, n, _EVAL_BATCH):
-        rows = np.arange(start, min(start + _EVAL_BATCH, n))
+    for start in range(0, n, batch):
+        rows = np.arange(start, min(start + batch, n))
         if replicas > 1 and len(rows) < replicas:
             rows = np.resize(rows, replicas)  # every replica needs a row; the repeat is negligible
         s, c = eval_step(*_distributed(strategy, data.take(rows)))
         squared, count = squared + float(s), count + float(c)
-    return float(np.sqrt(squared / max(count, 1.0)))
+    mean = squared / max(count, 1.0)
+    return float(np.sqrt(mean)) if root else float(mean)
 
 
 def _record(history: dict[str, list[float]], key: str, value: float) -> None:
@@ -374,5 +398,6 @@ def _record(history: dict[str, list[float]], key: str, value: float) -> None:
 def _epoch_done(progress: Callable[[float, str], None] | None, epoch: int, epochs: int, history: dict) -> None:
     if progress is None:
         return
-    figures = ", ".join(f"{key} {values[-1]:.4f}" for key, values in history.items() if "rmse" in key)
+    shown = "rmse" if "rmse" in history else "loss"
+    figures = ", ".join(f"{key} {values[-1]:.4f}" for key, values in history.items() if shown in key)
     progress((epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs} done: {figures}")

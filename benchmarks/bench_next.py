@@ -1,0 +1,174 @@
+"""What to watch next: keras_sasrec against ease, lightfm_warp, item_knn and weighted.
+
+    hatch run python benchmarks/bench_next.py [--data DIR] [--part table|lists|all|speed] [--threshold R]
+    hatch run python benchmarks/bench_next.py --part speed --ratings 500000 --users 2400
+
+table: ml-latest-small, splits `last:1` (each user's latest rating held out, the leave-one-out
+       protocol of sequential recommenders) and `temporal:0.2` (each user's latest 20 %), seed 42,
+       the same folds for every engine in one run; ranking metrics at 10, fit seconds. Each
+       split's table goes to benchmarks/results/next_<split>_<data>.json (the Benchmarks tab
+       reads it) and is printed with the ratio of keras_sasrec's nDCG@10 to ease's.
+speed: keras_sasrec on generated ratings of Netflix's 17,770 movies (bench_keras' generator; no
+       dates, so file order) by `--users` users (default 480,189, Netflix's count; fewer users with
+       the same ratings per user, 208 at 100M, measure the same cost per position on a smaller
+       table): one epoch, training positions per second (timed from the first progress report,
+       after tracing, to the epoch's end), the whole fit's seconds and the peak resident memory
+       of the process. Run it under /usr/bin/time -v.
+lists: fitted on every rating: three users' top-10 from keras_sasrec and ease side by side, with
+       titles; then the fold-in lists for five sci-fi films rated 5 stars, the same five rated
+       1 star, and five romances rated 5 stars, with the reasons each engine gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from movierec.core.cli.benchmark import summary_text
+from movierec.core.data import load_dataset
+from movierec.core.data.tables import Dataset
+from movierec.core.evaluation import run_benchmark
+from movierec.core.models import create_engine
+from movierec.core.models.base import render_reason
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = ROOT.parents[1] / "shared" / "data" / "ml-latest-small"
+ENGINES = ("keras_sasrec", "ease", "lightfm_warp", "item_knn", "weighted")
+SPLITS = ("last:1", "temporal:0.2")
+SCI_FI = (("Matrix, The", 1999), ("Alien", 1979), ("Blade Runner", 1982),
+          ("Terminator 2: Judgment Day", 1991), ("Star Wars: Episode IV - A New Hope", 1977))
+ROMANCES = (("When Harry Met Sally...", 1989), ("Notting Hill", 1999), ("Pretty Woman", 1990),
+            ("Sleepless in Seattle", 1993), ("You've Got Mail", 1998))
+LIST_USERS = (1, 68, 414)
+
+
+def load_note() -> str:
+    """The machine's load average, stated with every timing (the machine is shared)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
+
+
+def table(dataset: Dataset, data_name: str, threshold: float | None) -> None:
+    """Every engine on both splits; stored results and the printed table."""
+    for split in SPLITS:
+        print(f"\n== {split}, seed 42 ({load_note()} at start) ==", flush=True)
+        start = time.perf_counter()
+        result = run_benchmark(dataset, split, list(ENGINES), k=10, seed=42, threshold=threshold, progress=True)
+        print(f"{time.perf_counter() - start:.0f} s; {load_note()} at the end")
+        suffix = "" if threshold is None else f"_threshold{threshold:g}"
+        name = f"next_{split.replace(':', '')}{suffix}_{data_name}.json"
+        result.save(ROOT / "benchmarks" / "results" / name)
+        print(f"saved benchmarks/results/{name}")
+        print(summary_text(result.summary()))
+        ndcg = result.summary().set_index(["engine", "metric"])["mean"]
+        if ("keras_sasrec", "ndcg@10") in ndcg.index and ("ease", "ndcg@10") in ndcg.index:
+            ratio = ndcg[("keras_sasrec", "ndcg@10")] / ndcg[("ease", "ndcg@10")]
+            print(f"keras_sasrec / ease nDCG@10: {ratio:.2f}x")
+
+
+def _ids(dataset: Dataset, titles: tuple[tuple[str, int], ...]) -> list[int]:
+    movies = dataset.movies
+    out = []
+    for title, year in titles:
+        hit = movies[(movies["title"] == title) & (movies["year"] == year)]
+        if hit.empty:
+            raise SystemExit(f"{title} ({year}) is not in {dataset.spec}")
+        out.append(int(hit["movie"].iloc[0]))
+    return out
+
+
+def _named(dataset: Dataset, frame: pd.DataFrame, reasons: list | None = None) -> list[str]:
+    lines = []
+    for i, movie in enumerate(frame["movie"].tolist()):
+        line = dataset.title_of(int(movie))
+        if reasons is not None and reasons[i]:
+            line += "  <- " + (render_reason(reasons[i], dataset.title_of) or "")
+        lines.append(line)
+    return lines
+
+
+def lists(dataset: Dataset) -> None:
+    """Side-by-side top-10s of known users, and fold-in lists for liked and disliked films."""
+    engines = {}
+    for name in ("keras_sasrec", "ease"):
+        start = time.perf_counter()
+        engines[name] = create_engine(name).fit(dataset.ratings, dataset.movies)
+        print(f"{name} fitted on {len(dataset.ratings):,} ratings in {time.perf_counter() - start:.0f} s ({load_note()})")
+    for user in LIST_USERS:
+        mine = dataset.ratings[dataset.ratings["user"] == user].sort_values("date", kind="stable")
+        latest = ", ".join(f"{dataset.title_of(int(m))} ({r:g})" for m, r in zip(mine["movie"].tail(5), mine["rating"].tail(5)))
+        print(f"\n== user {user}: {len(mine)} ratings; latest five: {latest}")
+        columns = {}
+        for name, engine in engines.items():
+            top = engine.recommend(user, k=10)
+            columns[name] = _named(dataset, top)
+        print(pd.DataFrame(columns).to_string())
+        for name, engine in engines.items():
+            top = engine.recommend(user, k=3)
+            for title, text in zip(_named(dataset, top), engine.explain(user, top["movie"].tolist())):
+                print(f"  {name}: {title}: {render_reason(text, dataset.title_of)}")
+    sci_fi, romances = _ids(dataset, SCI_FI), _ids(dataset, ROMANCES)
+    for label, rated in (("five sci-fi films rated 5", [(m, 5.0) for m in sci_fi]),
+                         ("the same five rated 1", [(m, 1.0) for m in sci_fi]),
+                         ("five romances rated 5", [(m, 5.0) for m in romances])):
+        print(f"\n== fold-in: {label}")
+        columns = {}
+        for name, engine in engines.items():
+            ratings = rated if name == "keras_sasrec" else dict(rated)
+            columns[name] = _named(dataset, engine.recommend_for_ratings(ratings, k=10))
+        print(pd.DataFrame(columns).to_string())
+
+
+def speed(n_ratings: int, n_users: int) -> None:
+    """One epoch of keras_sasrec on generated ratings: positions per second, fit seconds, peak memory."""
+    import resource
+
+    from bench_keras import NETFLIX_MOVIES, generated_ratings
+
+    start = time.perf_counter()
+    ratings = generated_ratings(n_ratings, n_users=n_users)
+    print(f"generated {len(ratings):,} ratings of {ratings['user'].nunique():,} users x {NETFLIX_MOVIES:,} movies "
+          f"in {time.perf_counter() - start:.0f} s ({load_note()})", flush=True)
+    marks: list[tuple[float, float]] = []
+
+    def progress(fraction: float, message: str) -> None:
+        marks.append((time.perf_counter(), fraction))
+
+    engine = create_engine("keras_sasrec", epochs=1, validation_last=0, progress=progress)
+    start = time.perf_counter()
+    engine.fit(ratings)
+    fit_seconds = time.perf_counter() - start
+    ends = [t for t, f in marks if f >= 1.0]
+    first_time, first_fraction = marks[0]
+    epoch_seconds = (ends[0] - first_time) / max(1.0 - first_fraction, 1e-9)
+    positions = engine.training_positions_
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(f"keras_sasrec defaults ({engine.get_params()}), one epoch over {positions:,} training positions "
+          f"({len(ratings):,} ratings): {epoch_seconds:.0f} s of training, {positions / epoch_seconds:,.0f} "
+          f"positions/s; fit {fit_seconds:.0f} s with tracing; peak resident memory {peak:.2f} GiB; {load_note()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(DEFAULT), help="a MovieLens folder (default ml-latest-small)")
+    parser.add_argument("--part", choices=("table", "lists", "all", "speed"), default="all")
+    parser.add_argument("--ratings", type=int, default=500_000, help="with --part speed: generated ratings")
+    parser.add_argument("--users", type=int, default=480_189, help="with --part speed: users of the generated table")
+    parser.add_argument("--threshold", type=float, default=None, help="relevant = test movies rated >= this")
+    args = parser.parse_args()
+    if args.part == "speed":
+        speed(args.ratings, args.users)
+        return
+    dataset = load_dataset(f"movielens:{args.data}")
+    if args.part in ("table", "all"):
+        table(dataset, Path(args.data).name, args.threshold)
+    if args.part in ("lists", "all"):
+        lists(dataset)
+
+
+if __name__ == "__main__":
+    main()
