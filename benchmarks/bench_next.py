@@ -138,7 +138,7 @@ def speed(n_ratings: int, n_users: int) -> None:
     def progress(fraction: float, message: str) -> None:
         marks.append((time.perf_counter(), fraction))
 
-    engine = create_engine("keras_sasrec", epochs=1, validation_last=0, progress=progress)
+    engine = create_engine("keras_sasrec", n_epochs=1, validation_last=0, progress=progress)
     start = time.perf_counter()
     engine.fit(ratings)
     fit_seconds = time.perf_counter() - start

@@ -266,7 +266,7 @@ def test_five_disliked_movies_do_not_give_the_list_of_five_liked_ones(sample):
 
 def test_auto_reg_picks_a_grid_value_deterministically_and_keeps_it(sample, tmp_path):
     from movierec.core.models import load_engine
-    from movierec.core.models.ease import LAMBDA_GRID
+    from movierec.core.models.classic.ease import LAMBDA_GRID
 
     engine = create_engine("ease").fit(sample.ratings)
     again = create_engine("ease").fit(sample.ratings)

@@ -8,11 +8,11 @@ import pytest
 
 from movierec.core.errors import DataError
 from movierec.core.models import create_engine
-from movierec.core.models.keras_sasrec import KerasSASRec
+from movierec.core.models.deep.keras_sasrec import KerasSASRec
 
 pytest.importorskip("tensorflow")
 
-QUICK = {"factors": 8, "max_len": 12, "blocks": 1, "epochs": 2, "negatives": 64, "batch_size": 64}
+QUICK = {"n_factors": 8, "max_len": 12, "blocks": 1, "n_epochs": 2, "negatives": 64, "batch_size": 64}
 
 
 @pytest.fixture(scope="module")
@@ -78,15 +78,15 @@ def test_the_same_seed_gives_the_same_lists(sample) -> None:
 
 
 def test_every_rating_but_the_first_of_each_user_is_a_training_position_or_validation(sample) -> None:
-    engine = create_engine("keras_sasrec", **{**QUICK, "epochs": 1, "validation_last": 1}).fit(sample.ratings)
+    engine = create_engine("keras_sasrec", **{**QUICK, "n_epochs": 1, "validation_last": 1}).fit(sample.ratings)
     counts = sample.ratings["user"].value_counts()
     held = int((counts >= 3).sum())
     assert engine.training_positions_ == len(sample.ratings) - len(counts) - held
     assert len(engine.history_["val_loss"]) == engine.epochs_run_
 
 
-@pytest.mark.parametrize("params", [{"max_len": 0}, {"factors": 6, "heads": 4}, {"dropout": 1.0},
-                                    {"negatives": 0}, {"learning_rate": 0}, {"epochs": 1.5}])
+@pytest.mark.parametrize("params", [{"max_len": 0}, {"n_factors": 6, "heads": 4}, {"dropout": 1.0},
+                                    {"negatives": 0}, {"learning_rate": 0}, {"n_epochs": 1.5}])
 def test_bad_parameters_are_named(sample, params) -> None:
     with pytest.raises(DataError, match=next(iter(params)) if "heads" not in params else "heads"):
         create_engine("keras_sasrec", **{**QUICK, **params}).fit(sample.ratings)

@@ -52,7 +52,7 @@ from movierec.core.models.registry import create_engine
 
 out = Path(sys.argv[1])
 ratings = load_dataset("sample").ratings.head(6000)
-engine = create_engine("keras_sasrec", factors=8, max_len=10, blocks=1, epochs=2, batch_size=32, negatives=32,
+engine = create_engine("keras_sasrec", n_factors=8, max_len=10, blocks=1, n_epochs=2, batch_size=32, negatives=32,
                        accelerator="multiworker")
 engine.fit(ratings)
 user = int(ratings["user"].iloc[0])
