@@ -66,7 +66,7 @@ class Blend(Recommender):
         self,
         members: Sequence[str] = DEFAULT_MEMBERS,
         member_params: Mapping[str, Mapping[str, Any]] | None = None,
-        holdout_fraction: float = 0.1,
+        holdout_fraction: float = 0.2,
         reg: float = 1.0,
         random_state: int = 42,
         support: Sequence[str] = DEFAULT_SUPPORT,
