@@ -254,7 +254,8 @@ def test_a_blend_saved_before_support_features_loads_as_a_plain_blend(fold, tmp_
     loaded = load_engine(folder)
     assert list(loaded.support) == []
     _, test = fold
-    np.testing.assert_array_equal(loaded.predict(test["user"], test["movie"]), plain.predict(test["user"], test["movie"]))
+    users, movies = test["user"], test["movie"]
+    np.testing.assert_array_equal(loaded.predict(users, movies), plain.predict(users, movies))
 
 
 def test_a_saved_blend_missing_a_member_is_a_clear_error(fold, tmp_path):

@@ -376,7 +376,8 @@ class Blend(Recommender):
 
 def _counts(seen: Any) -> tuple[np.ndarray, np.ndarray]:
     """Training ratings per user (rows) and per movie (columns) of a seen-ratings matrix."""
-    return np.diff(seen.indptr).astype(np.float64), np.bincount(seen.indices, minlength=seen.shape[1]).astype(np.float64)
+    per_movie = np.bincount(seen.indices, minlength=seen.shape[1])
+    return np.diff(seen.indptr).astype(np.float64), per_movie.astype(np.float64)
 
 
 def _lookup(counts: np.ndarray, idx: np.ndarray) -> np.ndarray:
