@@ -40,7 +40,8 @@ def test_ridge_recovers_a_known_linear_mix():
 
 def test_weights_are_learned_on_the_held_out_part_and_members_refit_on_all(sample):
     ratings = sample.ratings
-    blend = create_engine("blend", members=("baseline", "mean"), holdout_fraction=0.2, reg=0.5, random_state=3).fit(ratings)
+    blend = create_engine("blend", members=("baseline", "mean"), holdout_fraction=0.2, reg=0.5, random_state=3,
+                           support=()).fit(ratings)
     # the same seeded split by hand: 20 % held out, members fitted on the rest
     order = np.random.default_rng(3).permutation(len(ratings))
     n_holdout = int(round(len(ratings) * 0.2))
@@ -57,12 +58,33 @@ def test_weights_are_learned_on_the_held_out_part_and_members_refit_on_all(sampl
     np.testing.assert_array_equal(blend.members_[0].movie_bias_, everyone.movie_bias_)
 
 
+def _support_by_hand(blend, train: pd.DataFrame, users: np.ndarray, movies: np.ndarray) -> list[np.ndarray]:
+    """log(1 + training ratings) of each pair's user, then movie, standardized as the blend stored."""
+    counts = [train["user"].value_counts().reindex(users).fillna(0).to_numpy(),
+              train["movie"].value_counts().reindex(movies).fillna(0).to_numpy()]
+    return [(np.log1p(c) - mu) / sd for c, mu, sd in zip(counts, blend.support_center_, blend.support_scale_)]
+
+
+def _blend_by_hand(blend, parts: list[np.ndarray], support: list[np.ndarray]) -> np.ndarray:
+    """intercept + sum_m (w_m + sum_k s_k v_km) p_m + sum_k s_k v_k."""
+    n = len(parts)
+    total = blend.intercept_ + sum(blend.support_coef_[k, n] * s for k, s in enumerate(support))
+    for m, p in enumerate(parts):
+        total = total + (blend.coef_[m] + sum(blend.support_coef_[k, m] * s for k, s in enumerate(support))) * p
+    return total
+
+
+def test_the_default_blend_weighs_members_by_user_and_movie_support(fitted):
+    assert list(fitted.support) == ["user", "movie"]
+    assert fitted.support_coef_.shape == (2, 4) and np.all(fitted.support_scale_ > 0)
+
+
 def test_prediction_is_the_clipped_weighted_sum_of_the_members(fitted, fold):
-    _, test = fold
+    train, test = fold
     users, movies = test["user"].to_numpy(), test["movie"].to_numpy()
     parts = [engine._predict_indexed(fitted.users_.index_of(users), fitted.movies_.index_of(movies))
              for engine in fitted.members_]
-    expected = np.clip(fitted.intercept_ + sum(w * p for w, p in zip(fitted.coef_, parts)), 0.5, 5.0)
+    expected = np.clip(_blend_by_hand(fitted, parts, _support_by_hand(fitted, train, users, movies)), 0.5, 5.0)
     predicted = fitted.predict(users, movies)
     np.testing.assert_allclose(predicted, np.clip(expected, *fitted.rating_range_), atol=1e-5)
     assert predicted.min() >= fitted.rating_range_[0] and predicted.max() <= fitted.rating_range_[1]
@@ -81,8 +103,9 @@ def test_blend_beats_each_of_its_members_on_unseen_ratings(fitted, fold):
 def test_recommend_ranks_unseen_movies_by_the_blended_score(fitted, fold):
     user = int(fold[0]["user"].iloc[0])
     index = fitted.users_.position(user)
-    scores = fitted.intercept_ + sum(w * e._score_users(np.array([index]))[0]
-                                     for w, e in zip(fitted.coef_, fitted.members_))
+    every = fitted.movies_.ids
+    support = _support_by_hand(fitted, fold[0], np.full(len(every), user), every)
+    scores = _blend_by_hand(fitted, [e._score_users(np.array([index]))[0] for e in fitted.members_], support)
     ranked = fitted.recommend(user, k=10)
     seen = set(fitted.movies_.ids[fitted.seen_[index].indices])
     assert not seen & set(ranked["movie"])
@@ -151,6 +174,8 @@ def test_member_params_reach_the_members_and_survive_clone(fold):
         ({"members": ("baseline", "nonsense")}, "nonsense"),
         ({"holdout_fraction": 1.5}, "holdout_fraction"),
         ({"reg": -1}, "reg"),
+        ({"support": ("user", "day")}, "support"),
+        ({"support": ("user", "user")}, "distinct"),
     ],
 )
 def test_bad_blends_are_named(fold, params, message):
@@ -181,6 +206,58 @@ def test_saved_blend_reloads_from_any_folder(fitted, fold, tmp_path):
     assert loaded.member_weights() == fitted.member_weights() and loaded.get_params()["members"] == list(fitted.members)
     user = int(test["user"].iloc[0])
     assert loaded.recommend(user, k=10).equals(fitted.recommend(user, k=10))
+
+
+def test_support_features_learn_weights_that_follow_support():
+    """Generated data where member a is right for users with many ratings, member b for the others.
+
+    The plain blend can only average the two; weights that vary with the user's rating count
+    follow the switch, so the support blend is markedly better on new ratings.
+    """
+    from movierec.core.models.ensemble.blend import _design
+
+    rng = np.random.default_rng(1)
+    n = 6000
+    counts = rng.integers(1, 400, n).astype(float)
+    truth = rng.normal(3.5, 1.0, n)
+    heavy = counts > 60
+    a = truth + rng.normal(0, np.where(heavy, 0.1, 1.0))
+    b = truth + rng.normal(0, np.where(heavy, 1.0, 0.1))
+    s = np.log1p(counts)
+    s = ((s - s.mean()) / s.std())[:, None]
+    predictions = np.column_stack([a, b])
+    train, test = slice(0, 4000), slice(4000, n)
+    errors = {}
+    for name, features in (("plain", predictions), ("support", _design(predictions, s))):
+        coef, intercept = ridge(features[train], truth[train], 1.0)
+        errors[name] = rmse(truth[test], features[test] @ coef + intercept)
+    assert _design(predictions, s).shape == (n, 5)
+    np.testing.assert_array_equal(_design(predictions, s)[:, 2:4], predictions * s)
+    assert errors["support"] < 0.8 * errors["plain"]
+
+
+def test_a_blend_saved_before_support_features_loads_as_a_plain_blend(fold, tmp_path):
+    import json
+
+    from movierec.core.models.registry import load_engine
+
+    plain = create_engine("blend", members=CHEAP, support=()).fit(fold[0])
+    folder = plain.save(tmp_path / "plain")
+    # rewrite the save as an older version wrote it: no support arrays, no `support` parameter
+    arrays = dict(np.load(folder / "arrays.npz"))
+    for key in ("state_support_coef", "state_support_center", "state_support_scale"):
+        arrays.pop(key)
+    np.savez(folder / "arrays.npz", **arrays)
+    meta = json.loads((folder / "engine.json").read_text())
+    del meta["params"]["support"]
+    for key in ("state_support_coef", "state_support_center", "state_support_scale"):
+        del meta["arrays"][key]
+    (folder / "engine.json").write_text(json.dumps(meta))
+    loaded = load_engine(folder)
+    assert list(loaded.support) == []
+    _, test = fold
+    users, movies = test["user"], test["movie"]
+    np.testing.assert_array_equal(loaded.predict(users, movies), plain.predict(users, movies))
 
 
 def test_a_saved_blend_missing_a_member_is_a_clear_error(fold, tmp_path):

@@ -161,7 +161,8 @@ def test_bad_parameters_are_named(split, params, message):
 
 def test_a_blend_passes_the_dates_to_its_time_aware_members(split):
     train, test = split
-    blend = create_engine("blend", members=("baseline", "time_baseline")).fit(train)
+    # without support features the prediction is the plain weighted sum checked below
+    blend = create_engine("blend", members=("baseline", "time_baseline"), support=()).fit(train)
     assert blend.uses_dates and not create_engine("blend", members=("baseline", "user_knn")).uses_dates
     users, movies, dates = test["user"].to_numpy(), test["movie"].to_numpy(), test["date"].to_numpy()
     static, timed = (member.predict(users, movies, dates).astype(np.float64) for member in blend.members_)

@@ -2,7 +2,13 @@
 
 Fitting holds out a seeded `holdout_fraction` of the training ratings, fits every member on the
 rest, and learns rating ~ intercept + sum(weight_m * prediction_m) on the held-out part by ridge
-regression (`reg`; the intercept is not penalized). The members are then refitted on all the
+regression (`reg`; the intercept is not penalized). With `support` (default: user and movie), the
+weights vary with how much the data says about the pair, as in the Netflix Prize blends: for each
+support feature s (log(1 + the user's, or the movie's, number of training ratings), standardized
+on the held-out part) the ridge also sees s * prediction_m and s, so member m's weight at a pair
+is w_m + sum_s v_sm * s. The counts are those of the ratings the members were fitted on (the rest
+of the training ratings while learning, all of them afterwards; a folded-in user counts the
+ratings given). `support=()` is the plain blend. The members are then refitted on all the
 ratings, so the blend answers with members that saw everything. Members are registry names
 (`members`); their own parameters travel in `member_params` ({name: {param: value}}), which is
 plain JSON and so survives `get_params`, `clone` and `save`.
@@ -12,14 +18,17 @@ member's own `save`, and `members.json` (covered by the blend's manifest checksu
 member's folder, parameters and the SHA-256 of its `engine.json`, which in turn covers the
 member's arrays. Loading takes members only from the blend's own `members/` folder, under
 registry names, with the parameters the blend asks for, and refuses a member swapped for another
-save. A folder saved before `members.json` existed loads when its members' parameters fit. The
+save. A folder saved before `members.json` existed loads when its members' parameters fit; one
+saved before support features loads as the plain blend it was. The
 fit diagnostics `holdout_rmse_` and `member_fit_seconds_` are not saved.
 
 Default members, measured on ml-latest-small kfold:5 seed 42 (benchmarks/bench_time.py): baseline +
-user_knn + item_knn + keras_mf + time_baseline reach RMSE 0.8229 (the best single member,
-keras_timemf, 0.8409); without time_baseline 0.8321; adding keras_timemf as a sixth member 0.8229
-again at more fit time; time_baseline in place of baseline 0.8302-0.8372. Holding both the static
-and the time-aware baseline lets the weights add their difference, the time effects, to the rest.
+user_knn + item_knn + keras_mf + time_baseline reach RMSE 0.8211 with support features and 20 %
+held out, 0.8229 plain with 10 % (the best single member, keras_timemf, 0.8409); plain without
+time_baseline 0.8321; adding keras_timemf as a sixth member 0.8229 again at more fit time;
+time_baseline in place of baseline 0.8302-0.8372. Holding both the static and the time-aware
+baseline lets the weights add their difference, the time effects, to the rest. The support
+features, `holdout_fraction` and `reg` were chosen on kfold:5 seed 7 (docs/benchmarks/time.md).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import root_mean_squared_error
 
+from movierec.core.data.matrix import build_matrix
 from movierec.core.errors import DataError, ModelFileError
 from movierec.core.models.base import Recommender
 from movierec.core.models.params import renamed_params
@@ -42,6 +52,8 @@ from movierec.core.models.registry import register
 from movierec.core.models.vectors import ridge
 
 DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline")
+DEFAULT_SUPPORT = ("user", "movie")
+SUPPORTS = ("user", "movie")  # whose training rating count a support feature reads
 MEMBERS_FILE = "members.json"
 
 
@@ -56,15 +68,17 @@ class Blend(Recommender):
         self,
         members: Sequence[str] = DEFAULT_MEMBERS,
         member_params: Mapping[str, Mapping[str, Any]] | None = None,
-        holdout_fraction: float = 0.1,
+        holdout_fraction: float = 0.2,
         reg: float = 1.0,
         random_state: int = 42,
+        support: Sequence[str] = DEFAULT_SUPPORT,
     ) -> None:
         self.members = members
         self.member_params = member_params
         self.holdout_fraction = holdout_fraction
         self.reg = reg
         self.random_state = random_state
+        self.support = support
 
     # ----------------------------------------------------------------- members
     def _member_names(self) -> list[str]:
@@ -112,12 +126,23 @@ class Blend(Recommender):
         engines = getattr(self, "members_", None) or self._new_members()
         return any(engine.uses_overviews for engine in engines)
 
+    def _support_names(self) -> list[str]:
+        """The support features, checked: distinct names among SUPPORTS."""
+        names = [self.support] if isinstance(self.support, str) else list(self.support or ())
+        unknown = [n for n in names if n not in SUPPORTS]
+        if unknown:
+            raise DataError(f"blend support must be among {', '.join(SUPPORTS)}, got {', '.join(map(repr, unknown))}")
+        if len(set(names)) != len(names):
+            raise DataError(f"blend support names must be distinct, got {names}")
+        return names
+
     # ----------------------------------------------------------------- fitting
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         if not 0 < float(self.holdout_fraction) < 1:
             raise DataError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction!r}")
         if float(self.reg) < 0:
             raise DataError(f"reg must be >= 0, got {self.reg!r}")
+        supports = self._support_names()
         order = np.random.default_rng(self.random_state).permutation(len(ratings))
         n_holdout = int(round(len(ratings) * float(self.holdout_fraction)))
         if n_holdout < 2 or n_holdout >= len(ratings):
@@ -135,12 +160,20 @@ class Blend(Recommender):
             start = time.perf_counter()
             columns.append(engine.fit(train, movies).predict(users, films, dates).astype(np.float64))
             holdout_seconds.append(time.perf_counter() - start)
-        features = np.column_stack(columns)
-        # the intercept is free: only the member weights are shrunk
+        predictions = np.column_stack(columns)
+        # support counts as the members saw them: the ratings they were fitted on, not the held-out ones
+        user_count, movie_count = _counts(build_matrix(train, self.users_, self.movies_).matrix)
+        raw = _log_support(supports, user_count, movie_count, self.users_.index_of(users), self.movies_.index_of(films))
+        self.support_center_ = raw.mean(axis=0) if supports else np.zeros(0)
+        self.support_scale_ = np.maximum(raw.std(axis=0), 1e-9) if supports else np.zeros(0)
+        features = _design(predictions, (raw - self.support_center_) / self.support_scale_)
+        # the intercept is free: only the member weights (and their support terms) are shrunk
         coef, intercept = ridge(features, target, float(self.reg), intercept_penalty=0.0)
-        self.coef_, self.intercept_ = coef, intercept
+        self._split_coef(coef)
+        self.intercept_ = intercept
+        self.user_count_, self.movie_count_ = _counts(self.seen_)
         self.holdout_rmse_ = {
-            **{name: root_mean_squared_error(target, features[:, m]) for m, name in enumerate(self._member_names())},
+            **{name: root_mean_squared_error(target, predictions[:, m]) for m, name in enumerate(self._member_names())},
             "blend": root_mean_squared_error(target, np.clip(features @ coef + intercept, *self.rating_range_)),
         }
         self.members_ = []
@@ -155,6 +188,12 @@ class Blend(Recommender):
         }
         self._check_member_indexes()
 
+    def _split_coef(self, coef: np.ndarray) -> None:
+        """coef_: one weight per member; support_coef_: per support feature, its term per member then its own."""
+        n = len(self._member_names())
+        self.coef_ = np.asarray(coef[:n], dtype=np.float64)
+        self.support_coef_ = np.asarray(coef[n:], dtype=np.float64).reshape(-1, n + 1)
+
     def _check_member_indexes(self) -> None:
         """Members fitted on the same ratings share the blend's user and movie positions."""
         for name, engine in zip(self._member_names(), self.members_):
@@ -163,10 +202,33 @@ class Blend(Recommender):
                 raise ModelFileError(f"blend member {name!r} knows other users or movies than the blend")
 
     # ----------------------------------------------------------------- questions
-    def _blend(self, member_scores: list[np.ndarray]) -> np.ndarray:
+    def _support(self, user_idx: np.ndarray | None, movie_idx: np.ndarray | None,
+                 user_count: float | None = None) -> list[np.ndarray]:
+        """The standardized support features; arrays broadcast against the member scores.
+
+        `user_idx`/`movie_idx` index the training users and movies (-1: unseen, no ratings);
+        `user_count` stands for a user outside the training data (a folded-in one).
+        """
+        counts = (self.user_count_, self.movie_count_)
+        values = []
+        for k, name in enumerate(self._support_names()):
+            if name == "user":
+                n = np.asarray(float(user_count)) if user_idx is None else _lookup(counts[0], user_idx)
+            else:
+                n = _lookup(counts[1], movie_idx)
+            values.append((np.log1p(n) - self.support_center_[k]) / self.support_scale_[k])
+        return values
+
+    def _blend(self, member_scores: list[np.ndarray], support: list[np.ndarray] | None = None) -> np.ndarray:
+        """intercept + sum_m (w_m + sum_k s_k v_km) score_m + sum_k s_k v_k: weights that vary with support."""
         total = np.full(np.shape(member_scores[0]), self.intercept_, dtype=np.float64)
-        for weight, scores in zip(self.coef_, member_scores):
+        for m, scores in enumerate(member_scores):
+            weight = self.coef_[m]
+            for s, terms in zip(support or [], self.support_coef_):
+                weight = weight + terms[m] * s
             total += weight * np.asarray(scores, dtype=np.float64)
+        for s, terms in zip(support or [], self.support_coef_):
+            total += terms[-1] * s
         return total
 
     def _predict_indexed(self, user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
@@ -175,17 +237,21 @@ class Blend(Recommender):
 
     def _predict_dated(self, user_idx: np.ndarray, movie_idx: np.ndarray, days: np.ndarray | None) -> np.ndarray:
         """The same on given days: members with `uses_dates` read them, the others ignore them."""
-        return self._blend([engine._predict_dated(user_idx, movie_idx, days) for engine in self.members_])
+        return self._blend([engine._predict_dated(user_idx, movie_idx, days) for engine in self.members_],
+                           self._support(user_idx, movie_idx))
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         """Blended scores of every movie for a batch of users, unclipped so that ranking sees the true order."""
-        return self._blend([engine._score_users(user_idx) for engine in self.members_])
+        every_movie = np.arange(len(self.movies_))
+        support = self._support(np.asarray(user_idx)[:, None], every_movie[None, :])
+        return self._blend([engine._score_users(user_idx) for engine in self.members_], support)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
-        return self._blend([engine._score_new_user(movie_idx, ratings) for engine in self.members_])
+        support = self._support(None, np.arange(len(self.movies_)), user_count=len(np.unique(movie_idx)))
+        return self._blend([engine._score_new_user(movie_idx, ratings) for engine in self.members_], support)
 
     def member_weights(self) -> dict[str, float]:
-        """The learned weight of each member, plus 'intercept'."""
+        """The learned weight of each member at average support, plus 'intercept'."""
         self._check_fitted()
         return {**dict(zip(self._member_names(), map(float, self.coef_))), "intercept": float(self.intercept_)}
 
@@ -199,25 +265,38 @@ class Blend(Recommender):
         movies = np.atleast_1d(np.asarray(movies))
         users = np.full(len(movies), int(user))
         predictions = [engine.predict(users, movies).astype(np.float64) for engine in self.members_]
-        blended = np.clip(self._blend(predictions), *self.rating_range_)
+        support = [np.broadcast_to(s, len(movies)) for s in
+                   self._support(self.users_.index_of(users), self.movies_.index_of(movies))]
+        blended = np.clip(self._blend(predictions, support), *self.rating_range_)
+        # each member's weight at this (user, movie)'s support; the support's own terms join the intercept
+        weights = [self.coef_[m] + sum(t[m] * s for t, s in zip(self.support_coef_, support))
+                   for m in range(len(self.members_))]
+        offset = self.intercept_ + sum(t[-1] * s for t, s in zip(self.support_coef_, support)) + np.zeros(len(movies))
         names = self._member_names()
         out: list[dict[str, Any] | None] = []
         for i in range(len(movies)):
             members = [
-                {"engine": name, "weight": float(w), "prediction": float(p[i]), "contribution": float(w * p[i])}
-                for name, w, p in zip(names, self.coef_, predictions)
+                {"engine": name, "weight": float(w[i]), "prediction": float(p[i]), "contribution": float(w[i] * p[i])}
+                for name, w, p in zip(names, weights, predictions)
             ]
-            out.append({"prediction": float(blended[i]), "intercept": float(self.intercept_),
+            out.append({"prediction": float(blended[i]), "intercept": float(offset[i]),
                         "members": members, "text": agreement_text(members, float(blended[i]))})
         return out
 
     # ----------------------------------------------------------------- persistence
     def _state(self) -> dict[str, np.ndarray]:
-        return {"coef": self.coef_, "intercept": np.asarray(self.intercept_)}
+        return {"coef": self.coef_, "intercept": np.asarray(self.intercept_), "support_coef": self.support_coef_,
+                "support_center": self.support_center_, "support_scale": self.support_scale_}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.coef_ = np.asarray(state["coef"], dtype=np.float64)
         self.intercept_ = float(state["intercept"])
+        self.user_count_, self.movie_count_ = _counts(self.seen_)  # seen_ is restored before the state
+        if "support_coef" not in state:  # saved before support features: its weights are the plain blend's
+            self.support = ()
+        self.support_coef_ = np.asarray(state.get("support_coef", np.zeros((0, len(self.coef_) + 1))), dtype=np.float64)
+        self.support_center_ = np.asarray(state.get("support_center", np.zeros(0)), dtype=np.float64)
+        self.support_scale_ = np.asarray(state.get("support_scale", np.zeros(0)), dtype=np.float64)
 
     def _save_extra(self, folder: Path) -> None:
         from movierec.core.models.persistence import META_FILE, _json_default
@@ -270,6 +349,11 @@ class Blend(Recommender):
             self.members_.append(member)
         if len(self.coef_) != len(self.members_):
             raise ModelFileError(f"{folder / 'arrays.npz'}: {len(self.coef_)} weights for {len(self.members_)} members")
+        n_support = len(self._support_names())
+        if self.support_coef_.shape != (n_support, len(self.coef_) + 1) or \
+                self.support_center_.shape != (n_support,) or self.support_scale_.shape != (n_support,):
+            raise ModelFileError(f"{folder / 'arrays.npz'}: support weights of shape {self.support_coef_.shape} do not "
+                                 f"fit {n_support} support features and {len(self.coef_)} members")
         self._check_member_indexes()
 
     def _recorded_members(self, folder: Path) -> list[dict[str, Any]] | None:
@@ -287,6 +371,34 @@ class Blend(Recommender):
                 not all(isinstance(entry, dict) for entry in entries):
             raise ModelFileError(f"{path}: lists other members than the blend's {self._member_names()}")
         return entries
+
+
+def _counts(seen: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Training ratings per user (rows) and per movie (columns) of a seen-ratings matrix."""
+    per_movie = np.bincount(seen.indices, minlength=seen.shape[1])
+    return np.diff(seen.indptr).astype(np.float64), per_movie.astype(np.float64)
+
+
+def _lookup(counts: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """counts[idx], 0 where idx is -1 (unseen at fit time)."""
+    idx = np.asarray(idx)
+    return np.where(idx >= 0, counts[np.maximum(idx, 0)], 0.0)
+
+
+def _log_support(names: list[str], user_count: np.ndarray, movie_count: np.ndarray,
+                 user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
+    """log(1 + count) of each support feature per pair, one column each."""
+    columns = [np.log1p(_lookup(user_count if name == "user" else movie_count,
+                                user_idx if name == "user" else movie_idx)) for name in names]
+    return np.column_stack(columns) if columns else np.zeros((len(user_idx), 0))
+
+
+def _design(predictions: np.ndarray, support: np.ndarray) -> np.ndarray:
+    """[predictions, then per support feature s: predictions * s and s]: the ridge's columns."""
+    parts = [predictions]
+    for k in range(support.shape[1]):
+        parts += [predictions * support[:, k:k + 1], support[:, k:k + 1]]
+    return np.hstack(parts)
 
 
 def _sha256(path: Path) -> str:
