@@ -445,6 +445,25 @@ def test_the_tabs_open_on_the_engine_with_the_best_stored_ndcg_and_ease_without_
     assert state.default_engine("user") == "ease"
 
 
+def test_engines_meet_only_inside_one_stored_result_not_across_splits(state, tmp_path, monkeypatch):
+    from movierec.core.evaluation.results import BenchmarkResult
+
+    def stored(name: str, split: str, figures: dict[str, float]) -> None:
+        rows = [{"engine": e, "fold": 0, "metric": "ndcg@10", "value": v, "fit_seconds": 1.0, "predict_seconds": 0.1}
+                for e, v in figures.items()]
+        BenchmarkResult(pd.DataFrame(rows), dataset="sample", split=split).save(tmp_path / name)
+
+    monkeypatch.setenv("MOVIEREC_BENCHMARK_DIR", str(tmp_path))
+    # user_knn's 0.05 on last:1 beats ease there but is far below ease's 0.40 on user:0.25: raw figures
+    # of different splits do not compare; head to head, ease wins more meetings than it loses
+    stored("user.json", "user:0.25", {"ease": 0.40, "item_knn": 0.12})
+    stored("last.json", "last:1", {"ease": 0.04, "user_knn": 0.05, "item_knn": 0.01})
+    stored("temporal.json", "temporal:0.2", {"ease": 0.14, "user_knn": 0.12})
+    assert state.default_engine("user") == "ease"
+    stored("temporal.json", "temporal:0.2", {"ease": 0.10, "user_knn": 0.12})  # user_knn now beats ease in both files they share
+    assert state.default_engine("user") == "user_knn"
+
+
 # ----------------------------------------------------------------- engine cache: damage, kills, failures
 def test_a_cache_entry_that_fails_the_engines_own_checks_is_trained_again(state, tmp_path):
     cache = EngineCache(state.dataset, tmp_path)

@@ -67,18 +67,24 @@ def stored_results(folder: Path | None = None) -> dict[str, BenchmarkResult]:
 
 
 def best_engines(served: str, metric: str = OPENING_METRIC, folder: Path | None = None) -> list[str]:
-    """Engines measured on the served dataset, best `metric` first (higher is better), from every stored result.
+    """Engines measured on the served dataset, best first by head-to-head `metric` (higher is better).
 
-    An engine's figure is its mean over folds in one result file; measured in several files, its
-    best figure counts. Rows for an engine with parameters ("lightfm_warp(item_features=...)") name
-    another configuration than the one served, so only plain engine names count.
+    Figures of different splits do not compare (nDCG@10 on `user:0.25` is ten times that on
+    `last:1`), so engines meet only inside one result file, on its folds: each pair measured
+    together scores a win for the higher mean over folds, and engines are ordered by wins minus
+    losses over every stored file, then by their best figure. Rows for an engine with parameters
+    ("lightfm_warp(item_features=...)") name another configuration than the one served, so only
+    plain engine names count.
     """
+    balance: dict[str, int] = {}
     best: dict[str, float] = {}
     for result in stored_results(folder).values():
         if dataset_name(result.dataset or "") != served:
             continue
         rows = result.table[result.table["metric"] == metric]
-        for engine, value in rows.groupby("engine")["value"].mean().items():
-            if "(" not in str(engine) and value == value:  # value == value: not NaN
-                best[str(engine)] = max(float(value), best.get(str(engine), float("-inf")))
-    return sorted(best, key=lambda name: (-best[name], name))
+        means = {str(engine): float(value) for engine, value in rows.groupby("engine")["value"].mean().items()
+                 if "(" not in str(engine) and value == value}  # value == value: not NaN
+        for engine, value in means.items():
+            balance[engine] = balance.get(engine, 0) + sum((value > other) - (value < other) for other in means.values())
+            best[engine] = max(value, best.get(engine, float("-inf")))
+    return sorted(best, key=lambda name: (-balance[name], -best[name], name))
