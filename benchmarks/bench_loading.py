@@ -26,6 +26,8 @@ load. Files go to benchmarks/out/ (or --cache DIR); delete them to regenerate.
 
 from __future__ import annotations
 
+import importlib.util
+
 import argparse
 import json
 import os
@@ -229,9 +231,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--csv-libraries", action="store_true",
-        help="also read the first file with polars and pyarrow, against the block parser alone",
+        help="also read the first file with polars and pyarrow (pip install polars pyarrow: not project "
+             "dependencies), against the block parser alone",
     )
     args = parser.parse_args(argv)
+    if args.csv_libraries:
+        missing = [name for name in ("polars", "pyarrow") if importlib.util.find_spec(name) is None]
+        if missing:
+            parser.error(f"--csv-libraries needs {' and '.join(missing)}: pip install {' '.join(missing)}")
 
     paths, truth = generate(args.cache, args.ratings, args.files)
     size = sum(p.stat().st_size for p in paths)
