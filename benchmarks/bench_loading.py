@@ -71,6 +71,17 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "movi
                   "peak_rss": _peak()}))
 """
 
+#: the end of the polars and pyarrow methods: from `table` and `movie`, the frame movierec returns, then the figures
+TABLE_REPORT = """
+ratings = pd.DataFrame({"user": table["user"].to_numpy(), "movie": movie,
+                        "rating": table["rating"].to_numpy(),
+                        "date": table["date"].to_numpy().astype("datetime64[s]")})
+del table
+seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "movies": int(ratings["movie"].nunique()),
+                  "peak_rss": _peak()}))
+"""
+
 POLARS_METHOD = """
 import json, sys, time
 import pandas as pd, polars as pl
@@ -86,14 +97,8 @@ table = raw.select(
     date=pl.col("date").str.to_datetime("%Y-%m-%d", time_unit="ms"),
 ).filter(~header)
 del raw, header
-ratings = pd.DataFrame({"user": table["user"].to_numpy(), "movie": table["movie"].to_numpy(),
-                        "rating": table["rating"].to_numpy(),
-                        "date": table["date"].to_numpy().astype("datetime64[s]")})
-del table
-seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "movies": int(ratings["movie"].nunique()),
-                  "peak_rss": _peak()}))
-"""
+movie = table["movie"].to_numpy()
+""" + TABLE_REPORT
 
 PYARROW_METHOD = """
 import json, sys, time
@@ -114,14 +119,7 @@ rows = np.array([number for number, _ in headers], dtype=np.int64)
 first = rows - 1 - np.arange(len(rows))  # the first kept row under each header
 counts = np.diff(np.r_[first, table.num_rows])
 movie = np.repeat(np.array([int(text[:-1]) for _, text in headers], dtype=np.int32), counts)
-ratings = pd.DataFrame({"user": table["user"].to_numpy(), "movie": movie,
-                        "rating": table["rating"].to_numpy(),
-                        "date": table["date"].to_numpy().astype("datetime64[s]")})
-del table
-seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-print(json.dumps({"seconds": seconds, "cpu": cpu, "ratings": len(ratings), "movies": int(ratings["movie"].nunique()),
-                  "peak_rss": _peak()}))
-"""
+""" + TABLE_REPORT
 
 NOTEBOOK_METHOD = """
 import json, sys, time

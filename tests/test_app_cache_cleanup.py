@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from movierec.app.engines import STALE_SECONDS, EngineCache
-from movierec.core.scratch import LOCK_FILE
-
-HOLDER = """
-import fcntl, os, sys, tempfile, time
-path = tempfile.mkdtemp(dir=sys.argv[1], prefix=sys.argv[2])
-lock = os.open(os.path.join(path, sys.argv[3]), os.O_CREAT | os.O_WRONLY)
-fcntl.flock(lock, fcntl.LOCK_EX)
-print(path, flush=True)
-time.sleep(60)
-"""
+from scratch_holder import hold_scratch
 
 
 def test_stale_temporary_folders_go_and_saves_in_progress_stay(sample, tmp_path: Path) -> None:
@@ -33,16 +22,14 @@ def test_stale_temporary_folders_go_and_saves_in_progress_stay(sample, tmp_path:
         partial.mkdir()
         (partial / "engine.json").write_text("{")
     os.utime(reused, (old, old))
-    holders = [subprocess.Popen([sys.executable, "-c", HOLDER, str(folder.parent), f".{folder.name}.saving-", LOCK_FILE],
-                                stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    dead, busy = (Path(holder.stdout.readline().strip()) for holder in holders)
+    (killed, dead), (live, busy) = (hold_scratch(folder.parent, f".{folder.name}.saving-") for _ in range(2))
     try:
-        holders[0].kill()  # killed while saving: the kernel drops its lock
-        holders[0].wait()
+        killed.kill()  # killed while saving: the kernel drops its lock
+        killed.wait()
         cache.get("baseline")
         assert not reused.exists() and not dead.exists()
         assert fresh.exists() and busy.exists()
         assert sorted(p.name for p in folder.parent.iterdir() if not p.name.startswith(".")) == [folder.name, "trained.json"]
     finally:
-        holders[1].kill()
-        holders[1].wait()
+        live.kill()
+        live.wait()

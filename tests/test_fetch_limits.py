@@ -26,6 +26,7 @@ import pytest
 from movierec.core.data.fetch import ARCHIVES, fetch_movielens
 from movierec.core.errors import DataError
 from movierec.core.scratch import LOCK_FILE
+from scratch_holder import hold_scratch
 
 NAME = "ml-latest-small"
 LATEST = {
@@ -133,17 +134,6 @@ def server() -> Iterator[tuple[str, Behaviour]]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-#: a live fetch elsewhere: holds a scratch folder's lock as ScratchFolder does, without importing movierec (fast)
-HOLDER = """
-import fcntl, os, sys, tempfile, time
-path = tempfile.mkdtemp(dir=sys.argv[1], prefix=sys.argv[2])
-lock = os.open(os.path.join(path, sys.argv[3]), os.O_CREAT | os.O_WRONLY)
-fcntl.flock(lock, fcntl.LOCK_EX)
-print(path, flush=True)
-time.sleep(60)
-"""
 
 
 def fetch(url: str, cache: Path, **options) -> Path:
@@ -266,10 +256,8 @@ def test_a_scratch_folder_left_by_a_killed_fetch_is_removed_by_the_next(server, 
     finally:
         child.wait()
     # another fetch in progress (its lock held by a live process) must survive the cleanup
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(cache), f".{NAME}.fetch-", LOCK_FILE],
-                              stdout=subprocess.PIPE, text=True)
+    holder, busy = hold_scratch(cache, f".{NAME}.fetch-")
     try:
-        busy = Path(holder.stdout.readline().strip())
         behaviour.mode = "plain"
         assert fetch(url, cache) == cache / NAME
         assert not scratch[0].exists()  # the killed fetch's 'partial' download is gone

@@ -16,6 +16,7 @@ import pytest
 
 from movierec.core.errors import ModelFileError
 from movierec.core.models import create_engine, load_engine
+from scratch_holder import hold_scratch
 
 SAVER = """
 import sys
@@ -50,26 +51,6 @@ while time.time() < stop:
         print(type(error).__name__, error, file=sys.stderr)
 print(loads, failures, flush=True)
 """
-
-#: a process that holds a scratch folder's lock the way ScratchFolder does, without importing movierec (fast)
-HOLDER = """
-import fcntl, os, sys, tempfile, time
-path = tempfile.mkdtemp(dir=sys.argv[1], prefix=sys.argv[2])
-lock = os.open(os.path.join(path, sys.argv[3]), os.O_CREAT | os.O_WRONLY)
-fcntl.flock(lock, fcntl.LOCK_EX)
-print(path, flush=True)
-time.sleep(60)
-"""
-
-
-def hold_scratch(parent: Path, prefix: str) -> tuple[subprocess.Popen, Path]:
-    """A live process holding a new scratch folder's lock, and the folder."""
-    from movierec.core.scratch import LOCK_FILE
-
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(parent), prefix, LOCK_FILE],
-                              stdout=subprocess.PIPE, text=True)
-    return holder, Path(holder.stdout.readline().strip())
-
 
 def test_two_processes_saving_to_one_folder_leave_one_complete_save_and_readers_never_fail(
         sample, tmp_path: Path) -> None:

@@ -117,29 +117,7 @@ def tf_config(ports: list[int], index: int) -> str:
 
 
 def test_two_local_workers_train_and_the_chief_writes_a_model_better_than_the_mean(tmp_path):
-    ports = free_ports(2)
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    processes = []
-    for index in range(2):
-        out = tmp_path / f"worker{index}"
-        out.mkdir()
-        env = {**os.environ, "TF_CONFIG": tf_config(ports, index), "TF_CPP_MIN_LOG_LEVEL": "3"}
-        env.pop("MOVIEREC_ACCELERATOR", None)
-        processes.append(
-            subprocess.Popen([sys.executable, str(script), str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        )
-    outputs = []
-    try:
-        for process in processes:
-            outputs.append(process.communicate(timeout=240)[0])
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-    for process, output in zip(processes, outputs):
-        assert process.returncode == 0, output[-3000:]
-        assert "finished" in output
+    outputs = _run_workers(tmp_path, WORKER)
     chief_result = json.loads((tmp_path / "worker0" / "result.json").read_text())
     assert chief_result["rmse"] < chief_result["mean_rmse"] - 0.02, chief_result
     assert (tmp_path / "worker0" / "engine" / "model.keras").exists()

@@ -162,3 +162,16 @@ def engine_picker(state: AppState, tab: str, label: str = "Engine", scale: int =
 
     every.input(listed, [every, engine], engine, queue=False, show_progress="hidden", api_visibility="private")
     return engine
+
+
+def ranking_sliders(state: AppState) -> tuple[gr.Slider, gr.Slider]:
+    """The "How many (k)" and "Minimum ratings per title" controls, placed where the caller is building."""
+    return k_slider(), min_ratings_slider(state)
+
+
+def engine_row(state: AppState, tab: str, label: str) -> tuple[gr.Dropdown, gr.Slider, gr.Slider]:
+    """One row of the tab's engine dropdown, the k slider and the minimum-ratings slider."""
+    with gr.Row():
+        engine = engine_picker(state, tab, label, scale=3)
+        k, min_ratings = ranking_sliders(state)
+    return engine, k, min_ratings

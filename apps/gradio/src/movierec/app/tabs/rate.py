@@ -30,10 +30,8 @@ from movierec.app.state import AppState
 from movierec.app.widgets import (
     Outputs,
     empty_frame,
-    engine_picker,
+    engine_row,
     gradio_progress,
-    k_slider,
-    min_ratings_slider,
     sized,
     title_widget,
 )
@@ -172,10 +170,7 @@ def build(state: AppState) -> None:
         "Rate 5 to 10 movies you know (1 = disliked, 5 = loved), each title once. The engine folds your "
         "ratings into what it learned, without retraining, and says which of your movies led to each title."
     )
-    with gr.Row():
-        engine = engine_picker(state, "rate", "Engine", scale=3)
-        k = k_slider()
-        min_ratings = min_ratings_slider(state)
+    engine, k, min_ratings = engine_row(state, "rate", "Engine")
     with gr.Row():
         example = gr.Button("Fill in an example", min_width=120)
         clear = gr.Button("Clear", min_width=120)

@@ -25,10 +25,8 @@ from movierec.app.state import TEXT_ENGINE, AppState
 from movierec.app.widgets import (
     Outputs,
     empty_frame,
-    engine_picker,
+    engine_row,
     gradio_progress,
-    k_slider,
-    min_ratings_slider,
     title_widget,
 )
 from movierec.core.errors import MovierecError, UnknownMovieError
@@ -122,10 +120,7 @@ def build(state: AppState) -> None:
         title = title_widget(state, value=labels[0] if labels else None, label="Title",
                              info="type a title; near matches count", scale=3)
         similarity = gr.Radio(similarities, value=preferred, label="Similarity by", scale=2)
-    with gr.Row():
-        engine = engine_picker(state, "similar", "Collaborative engine", scale=3)
-        k = k_slider()
-        min_ratings = min_ratings_slider(state)
+    engine, k, min_ratings = engine_row(state, "similar", "Collaborative engine")
     button = gr.Button("Find similar titles", variant="primary")
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
     message = gr.Markdown(elem_classes="movierec-message")

@@ -27,8 +27,7 @@ from movierec.app.widgets import (
     empty_frame,
     engine_picker,
     gradio_progress,
-    k_slider,
-    min_ratings_slider,
+    ranking_sliders,
     sized,
 )
 
@@ -109,8 +108,7 @@ def build(state: AppState) -> None:
         random_button = gr.Button("A random user", scale=1, min_width=120)
         engine = engine_picker(state, "user", "Engine", scale=4)
     with gr.Row():
-        k = k_slider()
-        min_ratings = min_ratings_slider(state)
+        k, min_ratings = ranking_sliders(state)
     button = gr.Button("Recommend", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
     with gr.Row():

@@ -146,6 +146,14 @@ def add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_list_arguments(parser: argparse.ArgumentParser) -> None:
+    """-k, --min-ratings and --json, as every command that prints a list of movies takes them."""
+    parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
+    parser.add_argument("--min-ratings", type=min_ratings_value, default=0,
+                        help="leave out movies with fewer training ratings (default 0: keep all)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def load_from_args(args: argparse.Namespace, need_ratings: bool = False) -> Any:
     """Load the dataset named on the command line; with `need_ratings`, an empty one is an error."""
     from movierec.core.data import load_dataset

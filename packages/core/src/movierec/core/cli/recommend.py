@@ -16,9 +16,8 @@ import pandas as pd
 
 from movierec.core.cli._common import (
     add_dataset_arguments,
-    k_value,
+    add_list_arguments,
     load_from_args,
-    min_ratings_value,
     print_json,
 )
 from movierec.core.errors import UnknownUserError
@@ -29,11 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_dataset_arguments(parser)
     parser.add_argument("--user", type=int, required=True, help="user id as in the ratings files")
     parser.add_argument("--engine", default="item_knn", help="engine name (default item_knn)")
-    parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
     parser.add_argument("--include-seen", action="store_true", help="also list movies the user rated")
-    parser.add_argument("--min-ratings", type=min_ratings_value, default=0,
-                        help="leave out movies with fewer training ratings (default 0: keep all)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_list_arguments(parser)
     parser.set_defaults(handler=run)
 
 

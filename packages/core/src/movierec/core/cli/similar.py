@@ -8,13 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from movierec.core.cli._common import (
-    add_dataset_arguments,
-    k_value,
-    load_from_args,
-    min_ratings_value,
-    print_json,
-)
+from movierec.core.cli._common import add_dataset_arguments, add_list_arguments, load_from_args, print_json
 from movierec.core.cli.recommend import fitted_engine, print_rows, release_years, titled_rows
 from movierec.core.errors import MovierecError
 
@@ -28,10 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--engine", default="content_tfidf",
                         help="engine with movie representations (default content_tfidf); several, comma-separated, "
                              "are blended by rank (e.g. item_knn,content_tfidf)")
-    parser.add_argument("--min-ratings", type=min_ratings_value, default=0,
-                        help="leave out movies with fewer training ratings (default 0: keep all)")
-    parser.add_argument("-k", "--k", type=k_value, default=10, help="how many movies (default 10)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_list_arguments(parser)
     parser.set_defaults(handler=run)
 
 

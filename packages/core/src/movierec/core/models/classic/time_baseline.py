@@ -269,6 +269,23 @@ def fit_time_biases(
     return biases
 
 
+def fit_engine_time_biases(
+    engine: Recommender,
+    user_idx: np.ndarray,
+    movie_idx: np.ndarray,
+    days: np.ndarray,
+    ratings: np.ndarray,
+    n_epochs: int,
+) -> TimeBiases:
+    """Fit the time biases with the engine's n_bins, beta and reg_* settings, checking each reg is >= 0."""
+    regs = TimeRegs(engine.reg_movie, engine.reg_bin, engine.reg_user, engine.reg_alpha, engine.reg_day)
+    for name, value in vars(regs).items():
+        if not float(value) >= 0:
+            raise DataError(f"reg_{name} must be a number >= 0, got {value!r}")
+    return fit_time_biases(user_idx, movie_idx, days, ratings, len(engine.users_), len(engine.movies_),
+                           regs, engine.n_bins, engine.beta, n_epochs)
+
+
 def training_days(ratings: pd.DataFrame) -> np.ndarray:
     """The day number of each rating (NaN where the date is unknown or there is no date column)."""
     if "date" not in ratings.columns:
@@ -306,24 +323,13 @@ class TimeBaseline(Recommender):
         self.reg_day = reg_day
         self.n_epochs = n_epochs
 
-    def _regs(self) -> TimeRegs:
-        regs = TimeRegs(self.reg_movie, self.reg_bin, self.reg_user, self.reg_alpha, self.reg_day)
-        for name, value in vars(regs).items():
-            if not float(value) >= 0:
-                raise DataError(f"reg_{name} must be a number >= 0, got {value!r}")
-        return regs
-
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
-        self.biases_ = fit_time_biases(
+        self.biases_ = fit_engine_time_biases(
+            self,
             self.users_.index_of(ratings["user"].to_numpy()),
             self.movies_.index_of(ratings["movie"].to_numpy()),
             training_days(ratings),
             ratings["rating"].to_numpy(),
-            len(self.users_),
-            len(self.movies_),
-            self._regs(),
-            self.n_bins,
-            self.beta,
             self.n_epochs,
         )
 

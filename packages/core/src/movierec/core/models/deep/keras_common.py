@@ -368,9 +368,7 @@ class KerasRecommender(Recommender):
         finally:
             random.setstate(python_state)
             restore()
-        self.history_ = result.history
-        self.epochs_run_ = result.epochs_run
-        self.best_epoch_ = result.best_epoch
+        result.record(self)
         self._set_unknown_rows(model)
         self.model_ = model
         self._read_weights(model)

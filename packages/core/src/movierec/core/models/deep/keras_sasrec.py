@@ -326,9 +326,7 @@ class KerasSASRec(Recommender):
         finally:
             random.setstate(python_state)
             restore()
-        self.history_ = result.history
-        self.epochs_run_ = result.epochs_run
-        self.best_epoch_ = result.best_epoch
+        result.record(self)
         self.model_ = model
         weights = model.get_weights() + [model.item_bias_layer.get_weights()[0]]
         self._set_state({

@@ -18,8 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from movierec.core.errors import DataError
-from movierec.core.models.classic.time_baseline import TimeBiases, TimeRegs, fit_time_biases, training_days
+from movierec.core.models.classic.time_baseline import TimeBiases, fit_engine_time_biases, training_days
 from movierec.core.models.deep.keras_common import keras_training
 from movierec.core.models.deep.keras_mf import KerasMF
 from movierec.core.models.params import renamed_params
@@ -89,12 +88,7 @@ class KerasTimeMF(KerasMF):
         self.biases_ = self._fit_biases(user_idx, movie_idx, days, target)
 
     def _fit_biases(self, user_idx: np.ndarray, movie_idx: np.ndarray, days: np.ndarray, target: np.ndarray) -> TimeBiases:
-        regs = TimeRegs(self.reg_movie, self.reg_bin, self.reg_user, self.reg_alpha, self.reg_day)
-        for name, value in vars(regs).items():
-            if not float(value) >= 0:
-                raise DataError(f"reg_{name} must be a number >= 0, got {value!r}")
-        return fit_time_biases(user_idx, movie_idx, days, target, len(self.users_), len(self.movies_),
-                               regs, self.n_bins, self.beta, self.bias_epochs)
+        return fit_engine_time_biases(self, user_idx, movie_idx, days, target, self.bias_epochs)
 
     # ------------------------------------------------------------------ answers
     def _predict_dated(self, user_idx: np.ndarray, movie_idx: np.ndarray, days: np.ndarray | None) -> np.ndarray:

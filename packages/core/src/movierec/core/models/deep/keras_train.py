@@ -136,6 +136,12 @@ class LoopResult:
     epochs_run: int = 0
     best_epoch: int = 0
 
+    def record(self, engine: Any) -> None:
+        """Set the engine's history_, epochs_run_ and best_epoch_ from this result."""
+        engine.history_ = self.history
+        engine.epochs_run_ = self.epochs_run
+        engine.best_epoch_ = self.best_epoch
+
 
 class LazyAdam:
     """Adam whose sparse updates touch only the rows in the gradient (moments of others stay put)."""
