@@ -315,6 +315,14 @@ class KerasRecommender(Recommender):
             rate = self.base_learning_rate * float(np.sqrt(int(batch) / 512))
         return int(batch), float(rate)
 
+    def _validation_split(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (sorted) of the seeded validation rows and of the training rows among `n` ratings."""
+        order = np.random.default_rng(self.random_state).permutation(n)
+        n_valid = int(round(n * self.validation_fraction)) if self.validation_fraction > 0 else 0
+        if n_valid >= n:
+            raise DataError(f"validation_fraction={self.validation_fraction} leaves no ratings to train on")
+        return np.sort(order[:n_valid]), np.sort(order[n_valid:])
+
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
         if not float(self.min_delta) >= 0.0:
             raise DataError(f"min_delta must be a number >= 0 (an RMSE gain), got {self.min_delta!r}")
@@ -326,12 +334,8 @@ class KerasRecommender(Recommender):
         movie_idx = self.movies_.index_of(ratings["movie"].to_numpy()).astype(np.int32)
         target = (ratings["rating"].to_numpy(np.float64) - self.global_mean_).astype(np.float32)
 
-        order = np.random.default_rng(self.random_state).permutation(len(target))
-        n_valid = int(round(len(target) * self.validation_fraction)) if self.validation_fraction > 0 else 0
-        if n_valid >= len(target):
-            raise DataError(f"validation_fraction={self.validation_fraction} leaves no ratings to train on")
-        valid, train = np.sort(order[:n_valid]), np.sort(order[n_valid:])
-        del order
+        valid, train = self._validation_split(len(target))
+        n_valid = len(valid)
         self.user_trained_ = np.bincount(user_idx[train], minlength=len(self.users_)) > 0
         self.movie_trained_ = np.bincount(movie_idx[train], minlength=len(self.movies_)) > 0
         train_data = TrainData(user_idx[train], movie_idx[train], target[train])

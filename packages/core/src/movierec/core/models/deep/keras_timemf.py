@@ -69,12 +69,10 @@ class KerasTimeMF(KerasMF):
         movie_idx = self.movies_.index_of(ratings["movie"].to_numpy())
         days = training_days(ratings)
         target = ratings["rating"].to_numpy(np.float64)
-        # keras_mf's validation rows (the same seeded draw as KerasRecommender._fit) stay out of
-        # the first bias fit: day biases fitted on them would leave them no residual, and early
-        # stopping would read a validation RMSE the factors cannot improve
-        n_valid = int(round(len(target) * self.validation_fraction)) if self.validation_fraction > 0 else 0
-        fitted_on = np.ones(len(target), dtype=bool)
-        fitted_on[np.random.default_rng(self.random_state).permutation(len(target))[:n_valid]] = False
+        # keras_mf's validation rows (the draw KerasRecommender._fit makes) stay out of the first
+        # bias fit: day biases fitted on them would leave them no residual, and early stopping
+        # would read a validation RMSE the factors cannot improve
+        _, fitted_on = self._validation_split(len(target))
         first = self._fit_biases(user_idx[fitted_on], movie_idx[fitted_on], days[fitted_on], target[fitted_on])
         residual = target - first.predict(user_idx, movie_idx, days)
         del first, fitted_on
