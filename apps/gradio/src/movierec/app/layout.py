@@ -33,13 +33,20 @@ CSS = """
 }
 .gradio-container label.selected span { color: #ffffff !important; }
 [data-testid="max-value"], .info-text, footer a, footer button { color: #4b5563 !important; }
-/* a table wider than a phone scrolls as one block the keyboard can reach (tabindex set in NAME_GROUPS_JS) */
-.movierec-table { overflow-x: auto; }
-.movierec-table .virtual-table-viewport { overflow: visible !important; }
-.movierec-table table { width: max-content !important; min-width: 100%; }
+/* result tables (widgets.html_table): fixed column widths; one wider than a phone scrolls sideways in its
+   box, which the keyboard can reach */
+.movierec-table-box { overflow-x: auto; max-width: 100%; margin-bottom: 0.5em; }
+.movierec-table-box table { table-layout: fixed; min-width: 100%; border-collapse: collapse; }
+.movierec-table-box caption { text-align: left; font-weight: 600; padding: 4px 0; }
+.movierec-table-box th, .movierec-table-box td {
+  padding: 6px 8px; text-align: left; vertical-align: top; overflow-wrap: anywhere;
+  border-bottom: 1px solid var(--border-color-primary, #e5e7eb);
+}
+.movierec-table-box thead th { background: var(--background-fill-secondary, #f3f4f6); }
+.movierec-table-box tbody tr:nth-child(even) { background: var(--table-even-background-fill, #fafafa); }
 /* a phone (390 px): smaller type and tighter margins, so tables and charts keep their width */
 @media (max-width: 640px) {
-  .movierec-table { font-size: 0.85em; }
+  .movierec-table-box { font-size: 0.85em; }
   .movierec-stars label { padding: 4px 7px !important; }
   .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
 }
@@ -47,8 +54,7 @@ CSS = """
 
 
 #: names each star group (a fieldset Gradio draws without a legend) by its label, "Stars for <movie>",
-#: and keeps the name in step as the label follows the picked title; tables take keyboard focus, as
-#: they scroll sideways on a phone
+#: and keeps the name in step as the label follows the picked title
 NAME_GROUPS_JS = """() => {
   const name = () => {
     document.querySelectorAll("fieldset.movierec-stars").forEach((group) => {
@@ -57,7 +63,6 @@ NAME_GROUPS_JS = """() => {
         group.setAttribute("aria-label", label.textContent.trim());
       }
     });
-    document.querySelectorAll(".movierec-table:not([tabindex])").forEach((table) => table.setAttribute("tabindex", "0"));
   };
   name();
   new MutationObserver(name).observe(document.body, {childList: true, subtree: true, characterData: true});

@@ -90,9 +90,57 @@ class Outputs:
         return run
 
 
-def sized(table: pd.DataFrame, widths: dict[str, str]) -> Any:
-    """A table with a width per column it has (a ranking engine's list has no stars column)."""
-    return gr.update(value=table, column_widths=[widths.get(str(column), "120px") for column in table.columns])
+#: a column's width when its table names none
+COLUMN_WIDTH = "120px"
+
+
+def _cell(value: Any) -> str:
+    """One table cell's text: empty for a missing value, else the value as pandas prints it."""
+    if value is None or (isinstance(value, float) and value != value):  # value != value: NaN
+        return ""
+    return html.escape(str(value), quote=False)
+
+
+def html_table(table: pd.DataFrame, label: str, widths: dict[str, str] | None = None) -> str:
+    """`table` as a plain HTML table named `label`, in a box that scrolls sideways on a phone.
+
+    Gradio's Dataframe rebuilds its rows on every read of its state while an earlier update of
+    the page is still pending (after picking a title the server's search had listed, opening a
+    tab with a 20-row table cost 10-30 s of script); a static table costs one layout. The box
+    takes keyboard focus, so a table wider than the screen can be scrolled without a mouse.
+    """
+    widths = widths or {}
+    columns = [str(column) for column in table.columns]
+    name = html.escape(label)
+    sizes = [widths.get(column, COLUMN_WIDTH) for column in columns]
+    cols = "".join(f'<col style="width: {html.escape(size)}">' for size in sizes)
+    # a fixed layout needs the table's own width: the columns' sum, or the box's width where that is wider
+    wide = f' style="width: {sum(int(size[:-2]) for size in sizes)}px"' if all(
+        size.endswith("px") and size[:-2].isdigit() for size in sizes) else ""
+    head = "".join(f'<th scope="col">{html.escape(column)}</th>' for column in columns)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(value)}</td>" for value in row) + "</tr>"
+                   for row in table.itertuples(index=False, name=None))
+    if not body:
+        body = f'<tr><td colspan="{max(len(columns), 1)}" class="movierec-empty">nothing to show yet</td></tr>'
+    return (f'<div class="movierec-table-box" role="region" aria-label="{name}" tabindex="0">'
+            f'<table{wide}><caption>{name}</caption><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
+            f"<tbody>{body}</tbody></table></div>")
+
+
+class ResultTable:
+    """A tab's result table: its label, columns and column widths, shown as `html_table`."""
+
+    def __init__(self, label: str, columns: list[str], widths: dict[str, str] | None = None) -> None:
+        self.label, self.columns, self.widths = label, list(columns), dict(widths or {})
+        self.widget = gr.HTML(self.empty(), elem_classes="movierec-table", js_on_load=None)
+
+    def show(self, table: pd.DataFrame) -> str:
+        """`table` drawn with this table's label and widths (a ranking engine's list has no stars column)."""
+        return html_table(table, self.label, self.widths)
+
+    def empty(self) -> str:
+        """The table with its headers and no rows (it keeps its headers after an error)."""
+        return self.show(empty_frame(self.columns))
 
 
 def gradio_progress(progress: gr.Progress) -> Callable[[float, str], None]:

@@ -13,7 +13,7 @@ from movierec.app.callbacks import InputError
 from movierec.app.engines import ProgressFn
 from movierec.app.results import dataset_name, stored_results
 from movierec.app.state import AppState
-from movierec.app.widgets import Outputs, empty_frame, gradio_progress
+from movierec.app.widgets import Outputs, ResultTable, gradio_progress
 from movierec.core.evaluation import BenchmarkResult, run_benchmark
 from movierec.core.evaluation.results import lower_is_better
 from movierec.viz import benchmark_heatmap, quality_vs_fit_time
@@ -212,9 +212,8 @@ def build(state: AppState, tab: gr.Tab) -> None:
     engines_heatmap = gr.Plot(label="movierec engines", visible=False)
     scatter = gr.Plot(label="Quality versus fit time")
     about = gr.Markdown(elem_classes="movierec-chart-summary")
-    # tall enough for every engine: a table that scrolls inside the page is out of a keyboard's reach
-    summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Mean over folds", interactive=False,
-                           elem_classes="movierec-table", max_height=1600)
+    stored_table = ResultTable("Mean over folds", SUMMARY_COLUMNS)
+    summary = stored_table.widget
     gr.Markdown(f"## Quick benchmark on {state.name}\nTick engines and run them here: "
                 f"{split_words(QUICK_SPLIT)}, ten titles per list.")
     with gr.Row():
@@ -226,30 +225,30 @@ def build(state: AppState, tab: gr.Tab) -> None:
     quick_heatmap = gr.Plot(label="Quick benchmark: movierec engines", visible=False)
     quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time")
     quick_about = gr.Markdown(elem_classes="movierec-chart-summary")
-    quick_summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Quick benchmark results", interactive=False,
-                                 elem_classes="movierec-table", max_height=1600)
+    quick_table = ResultTable("Quick benchmark results", SUMMARY_COLUMNS)
+    quick_summary = quick_table.widget
 
     hidden = lambda: gr.update(value=None, visible=False)  # noqa: E731
     stored = Outputs(surprise=(surprise_heatmap, hidden), engines=(engines_heatmap, hidden), scatter=(scatter, None),
-                     summary=(summary, lambda: empty_frame(SUMMARY_COLUMNS)), message=(message, None), about=(about, ""))
+                     summary=(summary, stored_table.empty), message=(message, None), about=(about, ""))
     quick_outputs = Outputs(surprise=(quick_surprise, hidden), engines=(quick_heatmap, hidden),
-                            scatter=(quick_scatter, None), summary=(quick_summary, lambda: empty_frame(SUMMARY_COLUMNS)),
+                            scatter=(quick_scatter, None), summary=(quick_summary, quick_table.empty),
                             message=(quick_message, None), about=(quick_about, ""))
 
-    def shown(outputs: Outputs, view: BenchmarkView) -> tuple:
+    def shown(outputs: Outputs, table: ResultTable, view: BenchmarkView) -> tuple:
         # a heatmap without rows (e.g. no scikit-surprise engine ran) is hidden, not drawn empty
         surprise, movierec = (gr.update(value=figure, visible=figure is not None)
                               for figure in (view.surprise_heatmap, view.engines_heatmap))
-        return outputs.answer(surprise=surprise, engines=movierec, scatter=view.scatter, summary=view.summary,
+        return outputs.answer(surprise=surprise, engines=movierec, scatter=view.scatter, summary=table.show(view.summary),
                               message=view.message, about=view.about)
 
     @stored.guard
     def show(name: Any, metric: Any) -> tuple:
-        return shown(stored, stored_view(name, metric, served=state.name))
+        return shown(stored, stored_table, stored_view(name, metric, served=state.name))
 
     @quick_outputs.guard
     def quick(engines: Any, progress: gr.Progress = gr.Progress()) -> tuple:
-        return shown(quick_outputs, quick_benchmark(state, engines, gradio_progress(progress)))
+        return shown(quick_outputs, quick_table, quick_benchmark(state, engines, gradio_progress(progress)))
 
     def metrics_for(name: Any) -> Any:
         result = stored_results().get(name)

@@ -8,7 +8,7 @@ import gradio as gr
 import pandas as pd
 
 from movierec.app.state import AppState
-from movierec.app.widgets import Outputs, empty_frame
+from movierec.app.widgets import Outputs, ResultTable
 from movierec.viz.data_charts import (
     default_clip,
     movies_by_year,
@@ -85,22 +85,22 @@ def data_figures(state: AppState) -> tuple[Any, ...]:
 
 def build(state: AppState, tab: gr.Tab) -> None:
     """The tab's widgets and wiring; everything is drawn when the tab is first opened."""
-    summary = gr.Dataframe(empty_frame(SUMMARY_COLUMNS), label="Summary", interactive=False, wrap=True,
-                           elem_classes="movierec-table", column_widths=["160px", "320px"])
+    about_data = ResultTable("Summary", SUMMARY_COLUMNS, {"what": "160px", "value": "320px"})
+    summary = about_data.widget
     charts: dict[str, tuple[Any, Any]] = {}
     abouts: dict[str, tuple[Any, Any]] = {}
     for i, label in enumerate(DATA_CHARTS):  # each chart with its sentence under it
         charts[f"chart{i}"] = (gr.Plot(label=label), None)
         abouts[f"about{i}"] = (gr.Markdown(elem_classes="movierec-chart-summary"), "")
     # the API answers the summary, the seven charts, then their seven sentences
-    outputs = Outputs(summary=(summary, lambda: empty_frame(SUMMARY_COLUMNS)), **charts, **abouts)
+    outputs = Outputs(summary=(summary, about_data.empty), **charts, **abouts)
 
     @outputs.guard
     def explore() -> tuple:
         figures = data_figures(state)
         values = {f"chart{i}": figure for i, figure in enumerate(figures)}
         values.update({f"about{i}": figure_summary(figure) for i, figure in enumerate(figures)})
-        return outputs.answer(summary=dataset_summary(state), **values)
+        return outputs.answer(summary=about_data.show(dataset_summary(state)), **values)
 
     # drawn when the tab is first opened (computed once per dataset, then reused)
     tab.select(explore, None, outputs.widgets, api_name="explore", show_progress_on=summary)

@@ -29,10 +29,9 @@ from movierec.app.engines import ProgressFn
 from movierec.app.state import AppState
 from movierec.app.widgets import (
     Outputs,
-    empty_frame,
     engine_row,
     gradio_progress,
-    sized,
+    ResultTable,
     title_widget,
 )
 from movierec.core.errors import UnknownMovieError
@@ -187,11 +186,11 @@ def build(state: AppState) -> None:
                                               min_width=240, elem_classes="movierec-stars"))
     button = gr.Button("Recommend for me", variant="primary")
     message = gr.Markdown(elem_classes="movierec-message")
-    table = gr.Dataframe(empty_frame(RANKED_COLUMNS), label="Recommended for you", wrap=True, interactive=False,
-                         max_height=760, elem_classes="movierec-table", column_widths=list(RANKED_WIDTHS.values()))
+    ranked = ResultTable("Recommended for you", RANKED_COLUMNS, RANKED_WIDTHS)
+    table = ranked.widget
     chart = gr.Plot(label="Recommendation scores", visible=False)
     summary = gr.Markdown(elem_classes="movierec-chart-summary")
-    outputs = Outputs(table=(table, lambda: empty_frame(RANKED_COLUMNS)),
+    outputs = Outputs(table=(table, ranked.empty),
                       chart=(chart, lambda: gr.update(value=None, visible=False)), summary=(summary, ""),
                       message=(message, None))
 
@@ -203,7 +202,7 @@ def build(state: AppState) -> None:
         rows = list(zip(pairs[0::2], pairs[1::2]))
         result = recommend_for_new_user(state, engine, k, rows, gradio_progress(progress), floor[0] if floor else 0)
         chart = gr.update(value=result.figure, visible=result.figure is not None)
-        return outputs.answer(table=sized(result.table, RANKED_WIDTHS), chart=chart,
+        return outputs.answer(table=ranked.show(result.table), chart=chart,
                               summary=result.summary, message=result.message)
 
     def fill_example() -> list[Any]:

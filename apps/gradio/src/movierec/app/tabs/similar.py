@@ -24,7 +24,7 @@ from movierec.app.engines import ProgressFn
 from movierec.app.state import TEXT_ENGINE, AppState
 from movierec.app.widgets import (
     Outputs,
-    empty_frame,
+    ResultTable,
     engine_row,
     gradio_progress,
     title_widget,
@@ -42,7 +42,7 @@ SIMILARITIES = (SIMILARITY_TEXT, SIMILARITY_COLLABORATIVE, SIMILARITY_BLENDED)
 BLEND_POOL = 10 * K_MAX
 SIMILAR_COLUMNS = ["rank", "title", "year", "score", "about"]
 #: fixed widths keep every column readable on a phone, where the table scrolls sideways instead
-SIMILAR_WIDTHS = ["52px", "220px", "60px", "70px", "560px"]
+SIMILAR_WIDTHS = {"rank": "52px", "title": "220px", "year": "60px", "score": "70px", "about": "560px"}
 
 
 def similarity_choices(state: AppState) -> list[tuple[str, str]]:
@@ -124,11 +124,11 @@ def build(state: AppState) -> None:
     button = gr.Button("Find similar titles", variant="primary")
     candidates = gr.Radio([], label="Several titles match: pick the one you mean", visible=False)
     message = gr.Markdown(elem_classes="movierec-message")
-    table = gr.Dataframe(empty_frame(SIMILAR_COLUMNS), label="Similar titles", wrap=True, interactive=False,
-                         max_height=900, elem_classes="movierec-table", column_widths=SIMILAR_WIDTHS)
+    listed = ResultTable("Similar titles", SIMILAR_COLUMNS, SIMILAR_WIDTHS)
+    table = listed.widget
     chart = gr.Plot(label="Similarity")
     summary = gr.Markdown(elem_classes="movierec-chart-summary")
-    outputs = Outputs(table=(table, lambda: empty_frame(SIMILAR_COLUMNS)), chart=(chart, None),
+    outputs = Outputs(table=(table, listed.empty), chart=(chart, None),
                       summary=(summary, ""), message=(message, None),
                       candidates=(candidates, lambda: gr.update(visible=False)))
 
@@ -138,7 +138,7 @@ def build(state: AppState) -> None:
         result, match = similar_titles(state, title, similarity, engine, k, gradio_progress(progress),
                                        min_ratings=min_ratings)
         pick = gr.update(choices=match.candidates, value=match.label, visible=len(match.candidates) > 1)
-        return outputs.answer(table=result.table, chart=result.figure, summary=result.summary, message=result.message,
+        return outputs.answer(table=listed.show(result.table), chart=result.figure, summary=result.summary, message=result.message,
                               candidates=pick)
 
     inputs = [title, similarity, engine, k, min_ratings]

@@ -24,17 +24,16 @@ from movierec.app.engines import ProgressFn
 from movierec.app.state import AppState
 from movierec.app.widgets import (
     Outputs,
-    empty_frame,
     engine_picker,
     gradio_progress,
     ranking_sliders,
-    sized,
+    ResultTable,
 )
 
 TOP_RATED_COLUMNS = ["title", "year", "rating", "date"]
 #: fixed widths keep every column readable on a phone, where the table scrolls sideways instead
 RECOMMENDATION_WIDTHS = {"rank": "52px", "title": "190px", "year": "60px", "predicted stars": "80px", "reason": "400px"}
-TOP_RATED_WIDTHS = ["190px", "60px", "64px", "100px"]
+TOP_RATED_WIDTHS = {"title": "190px", "year": "60px", "rating": "64px", "date": "100px"}
 
 
 def parse_user(state: AppState, user: Any) -> int:
@@ -113,24 +112,23 @@ def build(state: AppState) -> None:
     message = gr.Markdown(elem_classes="movierec-message")
     with gr.Row():
         with gr.Column(scale=3, min_width=300):
-            table = gr.Dataframe(empty_frame(RECOMMENDATION_COLUMNS), label="Recommendations", wrap=True,
-                                 interactive=False, max_height=760, elem_classes="movierec-table",
-                                 column_widths=list(RECOMMENDATION_WIDTHS.values()))
+            listed = ResultTable("Recommendations", RECOMMENDATION_COLUMNS, RECOMMENDATION_WIDTHS)
+            table = listed.widget
             chart = gr.Plot(label="Recommendation scores", visible=False)
             summary = gr.Markdown(elem_classes="movierec-chart-summary")
         with gr.Column(scale=2, min_width=300):
-            rated = gr.Dataframe(empty_frame(TOP_RATED_COLUMNS), label="Movies this user rated highest", wrap=True,
-                                 interactive=False, elem_classes="movierec-table", column_widths=TOP_RATED_WIDTHS)
-    outputs = Outputs(table=(table, lambda: empty_frame(RECOMMENDATION_COLUMNS)),
+            top_rated = ResultTable("Movies this user rated highest", TOP_RATED_COLUMNS, TOP_RATED_WIDTHS)
+            rated = top_rated.widget
+    outputs = Outputs(table=(table, listed.empty),
                       chart=(chart, lambda: gr.update(value=None, visible=False)), summary=(summary, ""),
-                      rated=(rated, lambda: empty_frame(TOP_RATED_COLUMNS)), message=(message, None))
+                      rated=(rated, top_rated.empty), message=(message, None))
 
     @outputs.guard
     def recommend(user: Any, engine: Any, k: Any, min_ratings: Any, progress: gr.Progress = gr.Progress()) -> tuple:
         result, top = recommend_for_user(state, user, engine, k, gradio_progress(progress), min_ratings)
         chart = gr.update(value=result.figure, visible=result.figure is not None)
-        return outputs.answer(table=sized(result.table, RECOMMENDATION_WIDTHS), chart=chart,
-                              summary=result.summary, rated=top, message=result.message)
+        return outputs.answer(table=listed.show(result.table), chart=chart,
+                              summary=result.summary, rated=top_rated.show(top), message=result.message)
 
     inputs = [user, engine, k, min_ratings]  # min_ratings last: API callers may leave it at its default
     button.click(recommend, inputs, outputs.widgets, api_name="recommend", show_progress_on=table)
