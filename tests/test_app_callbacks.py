@@ -749,3 +749,33 @@ def test_rate_tab_reasons_name_the_rated_movies_behind_each_title(state):
     without = fitted.recommend_for_ratings({m: v for m, v in rated.items() if m != first_named}, k=everything,
                                            exclude_rated=False).set_index("movie")["score"]
     assert without[top] < with_all[top]
+
+
+def test_result_tables_are_plain_html_with_their_headers_and_escaped_cells():
+    from movierec.app.widgets import html_table
+
+    table = pd.DataFrame({"title": ["<b>Heat</b>", "Up"], "year": [1995, None]})
+    shown = html_table(table, "Similar titles", {"title": "200px"})
+    assert '<th scope="col">title</th>' in shown and "<caption>Similar titles</caption>" in shown
+    assert "&lt;b&gt;Heat&lt;/b&gt;" in shown and "<b>" not in shown  # a title is text, never markup
+    assert 'tabindex="0"' in shown and 'style="width: 320px"' in shown  # 200 px + the default 120 px
+    assert "<td></td>" in shown  # a missing year is an empty cell, not "nan"
+    empty = html_table(table.iloc[:0], "Similar titles")
+    assert '<th scope="col">year</th>' in empty and "nothing to show yet" in empty
+
+
+def test_long_chart_titles_are_broken_into_lines_a_phone_shows():
+    import plotly.graph_objects as go
+
+    from movierec.app.widgets import fit_titles
+
+    figure = go.Figure(layout=dict(title=dict(text="Crossvalidated Comparison Of 11 Surprise Algorithms: Rating Errors"),
+                                   xaxis=dict(title=dict(text="Sorted by MAE; darker red = better in its column")),
+                                   margin=dict(t=80, b=60)))
+    fit_titles(figure)
+    lines = figure.layout.title.text.split("<br>")
+    assert len(lines) == 2 and all(len(line) <= 38 for line in lines)
+    assert " ".join(lines) == "Crossvalidated Comparison Of 11 Surprise Algorithms: Rating Errors"
+    assert figure.layout.margin.t == 100 and figure.layout.xaxis.title.text.count("<br>") == 1
+    short = go.Figure(layout=dict(title=dict(text="RMSE Versus Fit Time Of 3 Engines")))
+    assert fit_titles(short).layout.title.text == "RMSE Versus Fit Time Of 3 Engines"

@@ -49,6 +49,9 @@ CSS = """
   .movierec-table-box { font-size: 0.85em; }
   .movierec-stars label { padding: 4px 7px !important; }
   .gradio-container { padding-left: 6px !important; padding-right: 6px !important; }
+  /* twenty engine names do not fit a phone's scatter without covering each other: there a point is
+     named on touch, and the table under the chart lists every engine */
+  .movierec-scatter .scatterlayer .textpoint { display: none; }
 }
 """
 

@@ -127,6 +127,45 @@ def html_table(table: pd.DataFrame, label: str, widths: dict[str, str] | None = 
             f"<tbody>{body}</tbody></table></div>")
 
 
+#: characters per line of a chart's title and of its x-axis title (centred under a plot area that long
+#: row names push right): about what a 390 px phone shows at plotly's sizes
+TITLE_LINE, AXIS_LINE = 38, 30
+
+
+def _wrapped(text: str, width: int) -> str:
+    """`text` broken at spaces into lines of at most `width` characters (plotly's <br>)."""
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def fit_titles(figure: Any, width: int = TITLE_LINE, axis_width: int = AXIS_LINE) -> Any:
+    """`figure` with its title and x-axis title in lines a phone shows whole (plotly never wraps them).
+
+    The top margin grows by a line for each line the title gains; the summary under each chart
+    reads the title with its breaks as spaces.
+    """
+    if figure is None:
+        return None
+    title = figure.layout.title.text if figure.layout.title else None
+    if title and len(title) > width and "<br>" not in title:
+        wrapped = _wrapped(title, width)
+        figure.update_layout(title_text=wrapped)
+        margin = figure.layout.margin.t if figure.layout.margin and figure.layout.margin.t is not None else 80
+        figure.update_layout(margin_t=margin + 20 * wrapped.count("<br>"))
+    axis = figure.layout.xaxis.title.text if figure.layout.xaxis and figure.layout.xaxis.title else None
+    if axis and len(axis) > axis_width and "<br>" not in axis:
+        wrapped = _wrapped(axis, axis_width)
+        figure.update_xaxes(title_text=wrapped)
+        margin = figure.layout.margin.b if figure.layout.margin and figure.layout.margin.b is not None else 60
+        figure.update_layout(margin_b=margin + 16 * wrapped.count("<br>"))
+    return figure
+
+
 class ResultTable:
     """A tab's result table: its label, columns and column widths, shown as `html_table`."""
 

@@ -13,7 +13,7 @@ from movierec.app.callbacks import InputError
 from movierec.app.engines import ProgressFn
 from movierec.app.results import dataset_name, stored_results
 from movierec.app.state import AppState
-from movierec.app.widgets import Outputs, ResultTable, gradio_progress
+from movierec.app.widgets import Outputs, ResultTable, fit_titles, gradio_progress
 from movierec.core.evaluation import BenchmarkResult, run_benchmark
 from movierec.core.evaluation.results import lower_is_better
 from movierec.viz import benchmark_heatmap, quality_vs_fit_time
@@ -136,7 +136,8 @@ def benchmark_view(result: BenchmarkResult, metric: str | None = None, served: s
     best = summary.dropna(subset=["mean"]).head(1)
     if len(best):
         about += f" Best {metric}: {best['engine'].iloc[0]} with {best['mean'].iloc[0]:.4f}."
-    return BenchmarkView(surprise_heatmap, engines_heatmap, scatter, summary.reset_index(drop=True), message, about)
+    return BenchmarkView(fit_titles(surprise_heatmap), fit_titles(engines_heatmap), fit_titles(scatter),
+                         summary.reset_index(drop=True), message, about)
 
 
 _views: dict[tuple[str, str, str, str | None], tuple[BenchmarkResult, BenchmarkView]] = {}
@@ -210,7 +211,7 @@ def build(state: AppState, tab: gr.Tab) -> None:
     message = gr.Markdown(elem_classes="movierec-message")
     surprise_heatmap = gr.Plot(label="scikit-surprise algorithms", visible=False)
     engines_heatmap = gr.Plot(label="movierec engines", visible=False)
-    scatter = gr.Plot(label="Quality versus fit time")
+    scatter = gr.Plot(label="Quality versus fit time", elem_classes="movierec-scatter")
     about = gr.Markdown(elem_classes="movierec-chart-summary")
     stored_table = ResultTable("Mean over folds", SUMMARY_COLUMNS)
     summary = stored_table.widget
@@ -223,7 +224,7 @@ def build(state: AppState, tab: gr.Tab) -> None:
     quick_message = gr.Markdown(elem_classes="movierec-message")
     quick_surprise = gr.Plot(label="Quick benchmark: scikit-surprise algorithms", visible=False)
     quick_heatmap = gr.Plot(label="Quick benchmark: movierec engines", visible=False)
-    quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time")
+    quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time", elem_classes="movierec-scatter")
     quick_about = gr.Markdown(elem_classes="movierec-chart-summary")
     quick_table = ResultTable("Quick benchmark results", SUMMARY_COLUMNS)
     quick_summary = quick_table.widget

@@ -8,7 +8,7 @@ import gradio as gr
 import pandas as pd
 
 from movierec.app.state import AppState
-from movierec.app.widgets import Outputs, ResultTable
+from movierec.app.widgets import Outputs, ResultTable, fit_titles
 from movierec.viz.data_charts import (
     default_clip,
     movies_by_year,
@@ -77,7 +77,7 @@ def data_figures(state: AppState) -> tuple[Any, ...]:
              "Highest weighted rating: a high average from many people counts most"),
         ]
         for figure, title in drawn:
-            figure.update_layout(title_text=title)
+            fit_titles(figure.update_layout(title_text=title))
         cached = tuple(figure for figure, _ in drawn)
         state.memo["data_figures"] = cached
     return cached

@@ -25,6 +25,7 @@ from movierec.app.state import TEXT_ENGINE, AppState
 from movierec.app.widgets import (
     Outputs,
     ResultTable,
+    fit_titles,
     engine_row,
     gradio_progress,
     title_widget,
@@ -101,7 +102,8 @@ def similar_titles(
     table["about"] = details["about"].to_numpy()
     measure = {SIMILARITY_TEXT: "Text Cosine Similarity", SIMILARITY_COLLABORATIVE: f"Similarity ({sources[-1]})",
                SIMILARITY_BLENDED: "Blended Score (rank fusion)"}[similarity]
-    figure = top_similar_movies(ranked.assign(title=table["title"].to_numpy()), match.label, n=k, measure=measure)
+    figure = fit_titles(top_similar_movies(ranked.assign(title=table["title"].to_numpy()), match.label, n=k,
+                                           measure=measure))
     others = [label for label in match.candidates if label != match.label][:3]
     note = f" (also matching: {', '.join(others)})" if others else ""
     message = f"{len(table)} titles similar to {match.label} by {similarity}{floor_note(min_ratings)}{note}"
