@@ -106,7 +106,7 @@ def html_table(table: pd.DataFrame, label: str, widths: dict[str, str] | None = 
 
     Gradio's Dataframe rebuilds its rows on every read of its state while an earlier update of
     the page is still pending (after picking a title the server's search had listed, opening a
-    tab with a 20-row table cost 10-30 s of script); a static table costs one layout. The box
+    tab with a 20-row table cost 10-40 s of script); a static table costs one layout. The box
     takes keyboard focus, so a table wider than the screen can be scrolled without a mouse.
     """
     widths = widths or {}
