@@ -334,3 +334,11 @@ def test_a_blend_saved_before_day_support_loads_as_it_was(fold, tmp_path):
     _, test = fold
     np.testing.assert_array_equal(loaded.predict(test["user"], test["movie"], test["date"]),
                                   older.predict(test["user"], test["movie"], test["date"]))
+
+
+def test_slices_that_add_up_to_every_rating_use_each_rating_once(sample):
+    ratings = sample.ratings.head(1003)  # 5 x round(0.2 x 1003) = 1005: the last slice is 2 short
+    blend = create_engine("blend", members=CHEAP, holdout_fraction=0.2, holdout_slices=5, support=())
+    slices = blend._holdout_slices(len(ratings))
+    assert [len(s) for s in slices] == [201, 201, 201, 201, 199]
+    assert np.array_equal(np.sort(np.concatenate(slices)), np.arange(len(ratings)))

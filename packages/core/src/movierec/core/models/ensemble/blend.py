@@ -219,10 +219,11 @@ class Blend(Recommender):
                 f"holdout_fraction={self.holdout_fraction} of {n_ratings} ratings leaves "
                 f"{n_holdout} to learn the weights from; use more ratings or another fraction"
             )
-        if count * n_holdout > n_ratings:
+        if count * float(self.holdout_fraction) > 1 + 1e-9:
             raise DataError(f"holdout_slices={count} slices of holdout_fraction={self.holdout_fraction} are more "
-                            f"than all the ratings; at most {n_ratings // n_holdout} fit")
-        return [np.sort(order[k * n_holdout:(k + 1) * n_holdout]) for k in range(int(count))]
+                            f"than all the ratings; at most {int(1 / float(self.holdout_fraction) + 1e-9)} fit")
+        # slices of the rounded size; the last one may be a few ratings short where they add up to all
+        return [np.sort(order[k * n_holdout:min((k + 1) * n_holdout, n_ratings)]) for k in range(int(count))]
 
     def _split_coef(self, coef: np.ndarray) -> None:
         """coef_: one weight per member; support_coef_: per support column, its term per member then its own."""
