@@ -1,13 +1,15 @@
 """The time-aware engines on MovieLens latest-small, and time_baseline at the Netflix Prize's size.
 
-    hatch run python benchmarks/bench_time.py [--part quality|scale|all] [--json-dir OUT]
+    hatch run python benchmarks/bench_time.py [--part quality|blend|scale|all] [--seed 42] [--json-dir OUT]
 
 quality: `kfold:5` seed 42: RMSE/MAE and fit seconds of baseline, time_baseline, keras_mf,
-         keras_timemf, user_knn, item_knn and blends of several member mixes (each blend fits
-         its members twice: on 80 % of the training ratings to learn the weights, then on all),
-         and the default mix as a plain blend (no support features, 10 % held out);
+         keras_timemf, user_knn, item_knn, time_item_knn and the blends of the blend part;
          then `temporal:0.2` seed 42 (no test day is seen in training) for the four bias and
          factor engines, time-aware against static.
+blend:   `kfold:5` (`--seed`, 42 unless given) of the blends alone, in one run: the default, the
+         same with 5 held-out slices, and the earlier default (five members, user and movie
+         support, one 20 % slice). Each blend fits its members once per held-out slice (on the
+         other training ratings) to learn the weights, then once on all of them.
 scale:   time_baseline on generated ratings of 480,189 users x 17,770 movies (`--ratings` of
          them, bench_keras.py's generator) with dates: every user rates in `--sessions` sittings
          on days drawn from the Prize's 1999-11-11..2005-12-31. Prints generation and fit
@@ -37,24 +39,19 @@ from movierec.core.models import create_engine  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 SMALL = Path(os.environ.get("MOVIEREC_SHARED_DATA", REPO.parent / "shared" / "data")) / "ml-latest-small"
 SINGLES = ("baseline", "time_baseline", "keras_mf", "keras_timemf")
-MIXES = (
-    ("baseline", "user_knn", "item_knn", "keras_mf"),
-    ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline"),
-    ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline", "keras_timemf"),
-    ("time_baseline", "user_knn", "item_knn"),
-    ("time_baseline", "user_knn", "item_knn", "keras_timemf"),
-    ("time_baseline", "user_knn", "item_knn", "keras_mf", "keras_timemf"),
+BLENDS = (
+    ("blend", {}),
+    ("blend", {"holdout_slices": 5}),
+    # the default before the day support, squared support columns and several slices
+    ("blend", {"members": ["baseline", "user_knn", "item_knn", "keras_mf", "time_baseline"],
+               "support": ["user", "movie"], "support_degree": 1, "holdout_slices": 1}),
 )
-
-# the blend without support features, holding out 10 %: the default before support features
-PLAIN = {"support": [], "holdout_fraction": 0.1}
 
 
 def quality_part(json_dir: Path | None) -> None:
-    """kfold:5 table of the single engines and the blend mixes, then temporal:0.2 of the singles."""
+    """kfold:5 table of the single engines and the blends, then temporal:0.2 of the singles."""
     dataset = load_dataset(f"movielens:{SMALL}")
-    engines = [*SINGLES, "user_knn", "item_knn", *[("blend", {"members": list(mix)}) for mix in MIXES],
-               ("blend", {"members": list(MIXES[1]), **PLAIN})]
+    engines = [*SINGLES, "user_knn", "item_knn", "time_item_knn", *BLENDS]
     result = run_benchmark(dataset, "kfold:5", engines, k=10, seed=42, progress=True)
     print(f"\n== {dataset.spec}  kfold:5  seed 42 ==\n{summary_text(result.summary())}")
     if json_dir:
@@ -63,6 +60,19 @@ def quality_part(json_dir: Path | None) -> None:
     print(f"\n== {dataset.spec}  temporal:0.2  seed 42 ==\n{summary_text(temporal.summary())}")
     if json_dir:
         print(f"wrote {temporal.save(json_dir / 'time_temporal20.json')}")
+
+
+def blend_part(seed: int, json_dir: Path | None) -> None:
+    """kfold:5 table of the blends alone, with the load average before and after."""
+    dataset = load_dataset(f"movielens:{SMALL}")
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    result = run_benchmark(dataset, "kfold:5", list(BLENDS), k=10, seed=seed, progress=True)
+    print(f"\n== {dataset.spec}  kfold:5  seed {seed} ==\n{summary_text(result.summary())}")
+    table = result.table[result.table["metric"] == "rmse"]
+    print(table.pivot(index="engine", columns="fold", values="value").round(4).to_string())
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if json_dir:
+        print(f"wrote {result.save(json_dir / f'time_blends_seed{seed}.json')}")
 
 
 def dated_ratings(n: int, sessions: int, seed: int = 0) -> pd.DataFrame:
@@ -108,13 +118,16 @@ def scale_part(n_ratings: int, sessions: int) -> None:
 def main() -> None:
     """Run the chosen parts and print their tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("quality", "scale", "all"), default="quality")
+    parser.add_argument("--part", choices=("quality", "blend", "scale", "all"), default="quality")
+    parser.add_argument("--seed", type=int, default=42, help="the kfold:5 seed of --part blend")
     parser.add_argument("--ratings", type=int, default=100_000_000, help="generated ratings for --part scale")
     parser.add_argument("--sessions", type=int, default=12, help="rating days per generated user")
     parser.add_argument("--json-dir", type=Path, help="also write the benchmark tables here")
     args = parser.parse_args()
     if args.part in ("quality", "all"):
         quality_part(args.json_dir)
+    if args.part == "blend":
+        blend_part(args.seed, args.json_dir)
     if args.part in ("scale", "all"):
         scale_part(args.ratings, args.sessions)
 

@@ -38,19 +38,24 @@ def test_ridge_recovers_a_known_linear_mix():
     assert np.linalg.norm(shrunk) < np.linalg.norm(coef)
 
 
-def test_weights_are_learned_on_the_held_out_part_and_members_refit_on_all(sample):
+@pytest.mark.parametrize("slices", [1, 3])
+def test_weights_are_learned_on_the_held_out_slices_and_members_refit_on_all(sample, slices):
     ratings = sample.ratings
     blend = create_engine("blend", members=("baseline", "mean"), holdout_fraction=0.2, reg=0.5, random_state=3,
-                           support=()).fit(ratings)
-    # the same seeded split by hand: 20 % held out, members fitted on the rest
+                           support=(), holdout_slices=slices).fit(ratings)
+    # the same seeded slices by hand: 20 % held out each, members fitted on the rest, predictions stacked
     order = np.random.default_rng(3).permutation(len(ratings))
     n_holdout = int(round(len(ratings) * 0.2))
-    holdout, train = ratings.iloc[np.sort(order[:n_holdout])], ratings.iloc[np.sort(order[n_holdout:])]
-    features = np.column_stack([
-        create_engine(name).fit(train).predict(holdout["user"], holdout["movie"]).astype(np.float64)
-        for name in ("baseline", "mean")
-    ])
-    coef, intercept = ridge(features, holdout["rating"].to_numpy(np.float64), 0.5)
+    features, target = [], []
+    for k in range(slices):
+        held = np.sort(order[k * n_holdout:(k + 1) * n_holdout])
+        holdout, train = ratings.iloc[held], ratings.drop(ratings.index[held])
+        features.append(np.column_stack([
+            create_engine(name).fit(train).predict(holdout["user"], holdout["movie"]).astype(np.float64)
+            for name in ("baseline", "mean")
+        ]))
+        target.append(holdout["rating"].to_numpy(np.float64))
+    coef, intercept = ridge(np.vstack(features), np.concatenate(target), 0.5)
     np.testing.assert_allclose(blend.coef_, coef, rtol=1e-9)
     assert blend.intercept_ == pytest.approx(intercept)
     assert blend.member_weights() == pytest.approx({"baseline": coef[0], "mean": coef[1], "intercept": intercept})
@@ -59,10 +64,17 @@ def test_weights_are_learned_on_the_held_out_part_and_members_refit_on_all(sampl
 
 
 def _support_by_hand(blend, train: pd.DataFrame, users: np.ndarray, movies: np.ndarray) -> list[np.ndarray]:
-    """log(1 + training ratings) of each pair's user, then movie, standardized as the blend stored."""
-    counts = [train["user"].value_counts().reindex(users).fillna(0).to_numpy(),
-              train["movie"].value_counts().reindex(movies).fillna(0).to_numpy()]
-    return [(np.log1p(c) - mu) / sd for c, mu, sd in zip(counts, blend.support_center_, blend.support_scale_)]
+    """log(1 + training ratings) of each pair's user, movie, and user on the user's latest day; then squares.
+
+    Standardized as the blend stored them (the pairs are undated: the user's latest training day counts).
+    """
+    latest = train.groupby("user")["date"].transform("max")
+    on_latest_day = train[train["date"].dt.floor("D") == latest.dt.floor("D")]["user"].value_counts()
+    logs = [np.log1p(train["user"].value_counts().reindex(users).fillna(0).to_numpy()),
+            np.log1p(train["movie"].value_counts().reindex(movies).fillna(0).to_numpy()),
+            np.log1p(on_latest_day.reindex(users).fillna(0).to_numpy())]
+    columns = logs + [c ** 2 for c in logs]
+    return [(c - mu) / sd for c, mu, sd in zip(columns, blend.support_center_, blend.support_scale_)]
 
 
 def _blend_by_hand(blend, parts: list[np.ndarray], support: list[np.ndarray]) -> np.ndarray:
@@ -74,9 +86,10 @@ def _blend_by_hand(blend, parts: list[np.ndarray], support: list[np.ndarray]) ->
     return total
 
 
-def test_the_default_blend_weighs_members_by_user_and_movie_support(fitted):
-    assert list(fitted.support) == ["user", "movie"]
-    assert fitted.support_coef_.shape == (2, 4) and np.all(fitted.support_scale_ > 0)
+def test_the_default_blend_weighs_members_by_user_movie_and_day_support_and_their_squares(fitted):
+    assert list(fitted.support) == ["user", "movie", "day"] and fitted.support_degree == 2
+    assert fitted.support_coef_.shape == (6, 4) and np.all(fitted.support_scale_ > 0)
+    assert fitted.uses_dates  # the day support reads the rating's date, though no member does
 
 
 def test_prediction_is_the_clipped_weighted_sum_of_the_members(fitted, fold):
@@ -174,8 +187,11 @@ def test_member_params_reach_the_members_and_survive_clone(fold):
         ({"members": ("baseline", "nonsense")}, "nonsense"),
         ({"holdout_fraction": 1.5}, "holdout_fraction"),
         ({"reg": -1}, "reg"),
-        ({"support": ("user", "day")}, "support"),
+        ({"support": ("user", "week")}, "support"),
         ({"support": ("user", "user")}, "distinct"),
+        ({"support_degree": 0}, "support_degree"),
+        ({"holdout_slices": 0}, "holdout_slices"),
+        ({"holdout_slices": 6}, "holdout_slices"),
     ],
 )
 def test_bad_blends_are_named(fold, params, message):
@@ -278,3 +294,51 @@ def test_blend_on_movielens_small_beats_its_members(movielens_small):
         assert blended < rmse(test["rating"], member.predict(test["user"], test["movie"]))
     weights = blend.member_weights()
     assert weights["user_knn"] > abs(weights["baseline"])  # the stronger member carries the blend
+
+
+def test_the_day_support_counts_the_users_training_ratings_on_the_ratings_day(fitted, fold):
+    train, test = fold
+    day = train["date"].dt.floor("D")
+    per_day = train.groupby([train["user"], day]).size()
+    pairs = test.head(200)
+    wanted = per_day.reindex(pd.MultiIndex.from_arrays([pairs["user"], pairs["date"].dt.floor("D")])).fillna(0)
+    days = pairs["date"].to_numpy().astype("datetime64[D]").astype(np.int64).astype(np.float64)
+    support = fitted._support(fitted.users_.index_of(pairs["user"].to_numpy()),
+                              fitted.movies_.index_of(pairs["movie"].to_numpy()), days)
+    day_column = support[2] * fitted.support_scale_[2] + fitted.support_center_[2]
+    np.testing.assert_allclose(day_column, np.log1p(wanted.to_numpy()))
+    np.testing.assert_allclose(support[5] * fitted.support_scale_[5] + fitted.support_center_[5], day_column ** 2)
+    assert (wanted > 0).any() and (wanted == 0).any()  # both seen and unseen (user, day)s are checked
+
+
+def test_a_blend_saved_before_day_support_loads_as_it_was(fold, tmp_path):
+    import json
+
+    from movierec.core.models.registry import load_engine
+
+    older = create_engine("blend", members=CHEAP, support=("user", "movie"), support_degree=1,
+                          holdout_slices=1).fit(fold[0])
+    folder = older.save(tmp_path / "older")
+    # rewrite the save as an older version wrote it: no day counts, no support_degree or holdout_slices
+    arrays = dict(np.load(folder / "arrays.npz"))
+    meta = json.loads((folder / "engine.json").read_text())
+    for key in ("state_day_keys", "state_day_counts", "state_user_last_day"):
+        arrays.pop(key)
+        del meta["arrays"][key]
+    for key in ("support_degree", "holdout_slices"):
+        del meta["params"][key]
+    np.savez(folder / "arrays.npz", **arrays)
+    (folder / "engine.json").write_text(json.dumps(meta))
+    loaded = load_engine(folder)
+    assert loaded.support_degree == 1 and list(loaded.support) == ["user", "movie"]
+    _, test = fold
+    np.testing.assert_array_equal(loaded.predict(test["user"], test["movie"], test["date"]),
+                                  older.predict(test["user"], test["movie"], test["date"]))
+
+
+def test_slices_that_add_up_to_every_rating_use_each_rating_once(sample):
+    ratings = sample.ratings.head(1003)  # 5 x round(0.2 x 1003) = 1005: the last slice is 2 short
+    blend = create_engine("blend", members=CHEAP, holdout_fraction=0.2, holdout_slices=5, support=())
+    slices = blend._holdout_slices(len(ratings))
+    assert [len(s) for s in slices] == [201, 201, 201, 201, 199]
+    assert np.array_equal(np.sort(np.concatenate(slices)), np.arange(len(ratings)))

@@ -11,6 +11,7 @@ ENGINES = {
     "keras_mf": {"n_factors": 8, "n_epochs": 2, "batch_size": 2048},
     "keras_timemf": {"n_factors": 8, "n_epochs": 2, "batch_size": 2048},
     "time_baseline": {},
+    "time_item_knn": {},
     "surprise_svd": {"n_epochs": 5},
     "surprise_svdpp": {"n_epochs": 2},
     "lightfm_warp": {"epochs": 3},

@@ -163,7 +163,7 @@ def test_a_blend_passes_the_dates_to_its_time_aware_members(split):
     train, test = split
     # without support features the prediction is the plain weighted sum checked below
     blend = create_engine("blend", members=("baseline", "time_baseline"), support=()).fit(train)
-    assert blend.uses_dates and not create_engine("blend", members=("baseline", "user_knn")).uses_dates
+    assert blend.uses_dates and not create_engine("blend", members=("baseline", "user_knn"), support=("user", "movie")).uses_dates
     users, movies, dates = test["user"].to_numpy(), test["movie"].to_numpy(), test["date"].to_numpy()
     static, timed = (member.predict(users, movies, dates).astype(np.float64) for member in blend.members_)
     weights = blend.member_weights()

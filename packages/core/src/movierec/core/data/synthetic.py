@@ -313,12 +313,16 @@ def time_effect_ratings(
     span_days: int = 2000,
     noise: float = 0.5,
     seed: int = 2009,
+    session_taste: float = 0.0,
 ) -> tuple[pd.DataFrame, TimeEffects]:
     """Ratings (user, movie, rating 1..5, date) with known time effects, and the effects.
 
     rating = round(3.6 + b_u + drift_u * dev_u(t) + b_u,day + b_i + trend_i * (t / span - 1/2)
     + taste + noise), clipped to 1..5: each user rates in a few sittings (days), each sitting
     with its own mood b_u,day; dev_u(t) is the distance from the user's mean day to the power 0.4.
+    taste is the user's taste vector . the movie's; with `session_taste` > 0 each sitting adds its
+    own vector (that standard deviation per dimension) to the user's, so the movies of one
+    sitting share a taste the other sittings do not (the default draws the same ratings as before).
     """
     rng = np.random.default_rng(seed)
     user_bias = rng.normal(0.0, 0.3, n_users)
@@ -331,7 +335,7 @@ def time_effect_ratings(
     taste_movies = rng.normal(0.0, 0.6, (n_movies, 3))
     start_day = np.datetime64("2000-01-01")
 
-    users, movies, days, sessions = [], [], [], []
+    users, movies, days, sessions, sittings = [], [], [], [], []
     session_rows: list[tuple[int, int, float]] = []
     for u in range(n_users):
         n_sessions = 1 + rng.poisson(sessions_per_user - 1)
@@ -340,6 +344,7 @@ def time_effect_ratings(
         sizes = 1 + rng.poisson(ratings_per_session - 1, n_sessions)
         picked = rng.choice(n_movies, size=min(int(sizes.sum()), n_movies), replace=False, p=popularity)
         which = np.repeat(np.arange(n_sessions), sizes)[: len(picked)]
+        sittings.append(len(session_rows) + np.searchsorted(np.unique(which), which))
         for s in np.unique(which):
             session_rows.append((u, int(session_days[s]), float(moods[s])))
         users.append(np.full(len(picked), u))
@@ -356,6 +361,9 @@ def time_effect_ratings(
              + movie_trend[movie_arr] * (day_arr / span_days - 0.5)
              + (taste_users[user_arr] * taste_movies[movie_arr]).sum(axis=1)
              + rng.normal(0.0, noise, len(user_arr)))
+    if session_taste > 0:  # drawn last, so that the other effects are those of the default
+        sitting_taste = rng.normal(0.0, float(session_taste), (len(session_rows), taste_users.shape[1]))
+        score += (sitting_taste[np.concatenate(sittings)] * taste_movies[movie_arr]).sum(axis=1)
     dates = (start_day + day_arr.astype(np.int64).astype("timedelta64[D]")).astype("datetime64[s]")
     ratings = pd.DataFrame({
         "user": (user_arr + 1).astype(np.int32),

@@ -1,34 +1,41 @@
 """`blend`: a linear blend of member engines, the Netflix Prize lesson.
 
-Fitting holds out a seeded `holdout_fraction` of the training ratings, fits every member on the
-rest, and learns rating ~ intercept + sum(weight_m * prediction_m) on the held-out part by ridge
-regression (`reg`; the intercept is not penalized). With `support` (default: user and movie), the
-weights vary with how much the data says about the pair, as in the Netflix Prize blends: for each
-support feature s (log(1 + the user's, or the movie's, number of training ratings), standardized
-on the held-out part) the ridge also sees s * prediction_m and s, so member m's weight at a pair
-is w_m + sum_s v_sm * s. The counts are those of the ratings the members were fitted on (the rest
-of the training ratings while learning, all of them afterwards; a folded-in user counts the
-ratings given). `support=()` is the plain blend. The members are then refitted on all the
-ratings, so the blend answers with members that saw everything. Members are registry names
-(`members`); their own parameters travel in `member_params` ({name: {param: value}}), which is
-plain JSON and so survives `get_params`, `clone` and `save`.
+Fitting holds out `holdout_slices` seeded, disjoint slices of the training ratings, each
+`holdout_fraction` of them; for each slice every member is fitted on the other ratings and
+predicts the slice, so each held-out rating gets the prediction of members that never saw it.
+On those out-of-slice predictions the blend learns rating ~ intercept + sum(weight_m *
+prediction_m) by ridge regression (`reg`; the intercept is not penalized). With `support`
+(default: user, movie and day; see `ensemble.support`), the weights vary with how much the data
+says about the pair, as in the Netflix Prize blends: for each support column s (log(1 + the
+user's, the movie's, or the user's on the rating's day number of training ratings), and with
+`support_degree` 2 also its square, standardized on the held-out ratings) the ridge also sees
+s * prediction_m and s, so member m's weight at a pair is w_m + sum_s v_sm * s. The counts are
+those of the ratings the members were fitted on (the rest of the training ratings while
+learning, all of them afterwards; without a date, the user's latest training day counts; a
+folded-in user's ratings are one sitting). `support=()` is the plain blend. The members are then
+refitted on all the ratings, so the blend answers with members that saw everything. Members are
+registry names (`members`); their own parameters travel in `member_params` ({name: {param:
+value}}), which is plain JSON and so survives `get_params`, `clone` and `save`.
 
-A saved blend is its arrays (weights, intercept) plus one subfolder per member written by the
-member's own `save`, and `members.json` (covered by the blend's manifest checksums): each
-member's folder, parameters and the SHA-256 of its `engine.json`, which in turn covers the
-member's arrays. Loading takes members only from the blend's own `members/` folder, under
-registry names, with the parameters the blend asks for, and refuses a member swapped for another
-save. A folder saved before `members.json` existed loads when its members' parameters fit; one
-saved before support features loads as the plain blend it was. The
+A saved blend is its arrays (weights, intercept, the (user, day) rating counts) plus one
+subfolder per member written by the member's own `save`, and `members.json` (covered by the
+blend's manifest checksums): each member's folder, parameters and the SHA-256 of its
+`engine.json`, which in turn covers the member's arrays. Loading takes members only from the
+blend's own `members/` folder, under registry names, with the parameters the blend asks for,
+and refuses a member swapped for another save. A folder saved before `members.json` existed
+loads when its members' parameters fit; one saved before support features loads as the plain
+blend it was, one saved before the day support as the user and movie support blend it was. The
 fit diagnostics `holdout_rmse_` and `member_fit_seconds_` are not saved.
 
-Default members, measured on ml-latest-small kfold:5 seed 42 (benchmarks/bench_time.py): baseline +
-user_knn + item_knn + keras_mf + time_baseline reach RMSE 0.8211 with support features and 20 %
-held out, 0.8229 plain with 10 % (the best single member, keras_timemf, 0.8409); plain without
-time_baseline 0.8321; adding keras_timemf as a sixth member 0.8229 again at more fit time;
-time_baseline in place of baseline 0.8302-0.8372. Holding both the static and the time-aware
-baseline lets the weights add their difference, the time effects, to the rest. The support
-features, `holdout_fraction` and `reg` were chosen on kfold:5 seed 7 (docs/benchmarks/time.md).
+Default members, measured on ml-latest-small kfold:5 seed 42 (benchmarks/bench_time.py --part
+blend; docs/benchmarks/time.md): baseline + user_knn + item_knn + keras_mf + time_baseline +
+time_item_knn + keras_timemf, user, movie and day support with their squares, 2 slices of 20 %
+held out, reach RMSE 0.8187 (5 slices: 0.8181 at about twice the fit time); the earlier default
+(the first five members, user and movie support, one 20 % slice) 0.8211. These were chosen on
+those folds; on seed 7 the two score 0.8199 and 0.8213. Holding both the static
+and the time-aware baseline lets the weights add their difference, the time effects, to the
+rest; more held-out slices give the ridge enough ratings for the squared and day support
+columns, which one slice cannot confirm.
 """
 
 from __future__ import annotations
@@ -44,16 +51,16 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import root_mean_squared_error
 
-from movierec.core.data.matrix import build_matrix
 from movierec.core.errors import DataError, ModelFileError
 from movierec.core.models.base import Recommender
+from movierec.core.models.classic.time_baseline import training_days
+from movierec.core.models.ensemble.support import SUPPORTS, SupportCounts, counts_of
 from movierec.core.models.params import renamed_params
 from movierec.core.models.registry import register
 from movierec.core.models.vectors import ridge
 
-DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline")
-DEFAULT_SUPPORT = ("user", "movie")
-SUPPORTS = ("user", "movie")  # whose training rating count a support feature reads
+DEFAULT_MEMBERS = ("baseline", "user_knn", "item_knn", "keras_mf", "time_baseline", "time_item_knn", "keras_timemf")
+DEFAULT_SUPPORT = ("user", "movie", "day")
 MEMBERS_FILE = "members.json"
 
 
@@ -72,6 +79,8 @@ class Blend(Recommender):
         reg: float = 1.0,
         random_state: int = 42,
         support: Sequence[str] = DEFAULT_SUPPORT,
+        holdout_slices: int = 2,
+        support_degree: int = 2,
     ) -> None:
         self.members = members
         self.member_params = member_params
@@ -79,6 +88,8 @@ class Blend(Recommender):
         self.reg = reg
         self.random_state = random_state
         self.support = support
+        self.holdout_slices = holdout_slices
+        self.support_degree = support_degree
 
     # ----------------------------------------------------------------- members
     def _member_names(self) -> list[str]:
@@ -116,9 +127,9 @@ class Blend(Recommender):
 
     @property
     def uses_dates(self) -> bool:  # type: ignore[override]
-        """The blend reads rating dates when one of its members does (they get the dates in `predict`)."""
+        """The blend reads rating dates for its day support or when a member does (it gets them in `predict`)."""
         engines = getattr(self, "members_", None) or self._new_members()
-        return any(engine.uses_dates for engine in engines)
+        return "day" in self._support_names() or any(engine.uses_dates for engine in engines)
 
     @property
     def uses_overviews(self) -> bool:  # type: ignore[override]
@@ -136,42 +147,48 @@ class Blend(Recommender):
             raise DataError(f"blend support names must be distinct, got {names}")
         return names
 
+    def _degree(self) -> int:
+        """support_degree, checked: 1 (each feature) or more (its powers too)."""
+        degree = self.support_degree
+        if isinstance(degree, bool) or not isinstance(degree, (int, np.integer)) or degree < 1:
+            raise DataError(f"support_degree must be a positive integer, got {degree!r}")
+        return int(degree)
+
     # ----------------------------------------------------------------- fitting
     def _fit(self, ratings: pd.DataFrame, movies: pd.DataFrame | None) -> None:
-        if not 0 < float(self.holdout_fraction) < 1:
-            raise DataError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction!r}")
-        if float(self.reg) < 0:
-            raise DataError(f"reg must be >= 0, got {self.reg!r}")
-        supports = self._support_names()
-        order = np.random.default_rng(self.random_state).permutation(len(ratings))
-        n_holdout = int(round(len(ratings) * float(self.holdout_fraction)))
-        if n_holdout < 2 or n_holdout >= len(ratings):
-            raise DataError(
-                f"holdout_fraction={self.holdout_fraction} of {len(ratings)} ratings leaves "
-                f"{n_holdout} to learn the weights from; use more ratings or another fraction"
-            )
-        holdout = ratings.iloc[np.sort(order[:n_holdout])]
-        train = ratings.iloc[np.sort(order[n_holdout:])]
-        users, films = holdout["user"].to_numpy(), holdout["movie"].to_numpy()
-        dates = holdout["date"].to_numpy() if "date" in holdout.columns else None
-        target = holdout["rating"].to_numpy(dtype=np.float64)
-        columns, holdout_seconds = [], []
-        for engine in self._new_members():
-            start = time.perf_counter()
-            columns.append(engine.fit(train, movies).predict(users, films, dates).astype(np.float64))
-            holdout_seconds.append(time.perf_counter() - start)
-        predictions = np.column_stack(columns)
-        # support counts as the members saw them: the ratings they were fitted on, not the held-out ones
-        user_count, movie_count = _counts(build_matrix(train, self.users_, self.movies_).matrix)
-        raw = _log_support(supports, user_count, movie_count, self.users_.index_of(users), self.movies_.index_of(films))
-        self.support_center_ = raw.mean(axis=0) if supports else np.zeros(0)
-        self.support_scale_ = np.maximum(raw.std(axis=0), 1e-9) if supports else np.zeros(0)
-        features = _design(predictions, (raw - self.support_center_) / self.support_scale_)
+        supports, degree = self._support_names(), self._degree()
+        slices = self._holdout_slices(len(ratings))
+        user_idx = self.users_.index_of(ratings["user"].to_numpy())
+        movie_idx = self.movies_.index_of(ratings["movie"].to_numpy())
+        days = training_days(ratings)
+        columns, raw, targets = [], [], []
+        holdout_seconds = np.zeros(len(self._member_names()))
+        for held in slices:
+            rest = np.ones(len(ratings), dtype=bool)
+            rest[held] = False
+            holdout, train = ratings.iloc[held], ratings.iloc[np.flatnonzero(rest)]
+            dates = holdout["date"].to_numpy() if "date" in holdout.columns else None
+            predictions = []
+            for m, engine in enumerate(self._new_members()):
+                start = time.perf_counter()
+                predictions.append(engine.fit(train, movies).predict(holdout["user"].to_numpy(),
+                                                                     holdout["movie"].to_numpy(), dates))
+                holdout_seconds[m] += time.perf_counter() - start
+            columns.append(np.column_stack(predictions).astype(np.float64))
+            # support counts as the members saw them: the ratings they were fitted on, not the held-out ones
+            seen = SupportCounts.of(user_idx[rest], movie_idx[rest], days[rest], len(self.users_), len(self.movies_))
+            held_support = seen.features(supports, degree, user_idx[held], movie_idx[held], days[held])
+            raw.append(np.column_stack(held_support) if held_support else np.zeros((len(held), 0)))
+            targets.append(holdout["rating"].to_numpy(dtype=np.float64))
+        predictions, support, target = np.vstack(columns), np.vstack(raw), np.concatenate(targets)
+        self.support_center_ = support.mean(axis=0)
+        self.support_scale_ = np.maximum(support.std(axis=0), 1e-9)
+        features = _design(predictions, (support - self.support_center_) / self.support_scale_)
         # the intercept is free: only the member weights (and their support terms) are shrunk
         coef, intercept = ridge(features, target, float(self.reg), intercept_penalty=0.0)
         self._split_coef(coef)
         self.intercept_ = intercept
-        self.user_count_, self.movie_count_ = _counts(self.seen_)
+        self.counts_ = SupportCounts.of(user_idx, movie_idx, days, len(self.users_), len(self.movies_))
         self.holdout_rmse_ = {
             **{name: root_mean_squared_error(target, predictions[:, m]) for m, name in enumerate(self._member_names())},
             "blend": root_mean_squared_error(target, np.clip(features @ coef + intercept, *self.rating_range_)),
@@ -182,14 +199,35 @@ class Blend(Recommender):
             start = time.perf_counter()
             self.members_.append(engine.fit(ratings, movies))
             fit_seconds[name] = time.perf_counter() - start
-        # member fit seconds: on (1 - holdout_fraction) of the ratings, then on all of them
-        self.member_fit_seconds_ = {
-            name: (held, full) for name, held, full in zip(self._member_names(), holdout_seconds, fit_seconds.values())
-        }
+        # member fit seconds: summed over the held-out slices' fits, then on all the ratings
+        self.member_fit_seconds_ = {name: (float(held), full) for name, held, full
+                                    in zip(self._member_names(), holdout_seconds, fit_seconds.values())}
         self._check_member_indexes()
 
+    def _holdout_slices(self, n_ratings: int) -> list[np.ndarray]:
+        """The seeded, disjoint held-out slices (sorted rating positions), each `holdout_fraction` of the ratings."""
+        if not 0 < float(self.holdout_fraction) < 1:
+            raise DataError(f"holdout_fraction must be between 0 and 1, got {self.holdout_fraction!r}")
+        if float(self.reg) < 0:
+            raise DataError(f"reg must be >= 0, got {self.reg!r}")
+        count = self.holdout_slices
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+            raise DataError(f"holdout_slices must be a positive integer, got {count!r}")
+        order = np.random.default_rng(self.random_state).permutation(n_ratings)
+        n_holdout = int(round(n_ratings * float(self.holdout_fraction)))
+        if n_holdout < 2 or n_holdout >= n_ratings:
+            raise DataError(
+                f"holdout_fraction={self.holdout_fraction} of {n_ratings} ratings leaves "
+                f"{n_holdout} to learn the weights from; use more ratings or another fraction"
+            )
+        if count * float(self.holdout_fraction) > 1 + 1e-9:
+            raise DataError(f"holdout_slices={count} slices of holdout_fraction={self.holdout_fraction} are more "
+                            f"than all the ratings; at most {int(1 / float(self.holdout_fraction) + 1e-9)} fit")
+        # slices of the rounded size; the last one may be a few ratings short where they add up to all
+        return [np.sort(order[k * n_holdout:min((k + 1) * n_holdout, n_ratings)]) for k in range(int(count))]
+
     def _split_coef(self, coef: np.ndarray) -> None:
-        """coef_: one weight per member; support_coef_: per support feature, its term per member then its own."""
+        """coef_: one weight per member; support_coef_: per support column, its term per member then its own."""
         n = len(self._member_names())
         self.coef_ = np.asarray(coef[:n], dtype=np.float64)
         self.support_coef_ = np.asarray(coef[n:], dtype=np.float64).reshape(-1, n + 1)
@@ -202,22 +240,17 @@ class Blend(Recommender):
                 raise ModelFileError(f"blend member {name!r} knows other users or movies than the blend")
 
     # ----------------------------------------------------------------- questions
-    def _support(self, user_idx: np.ndarray | None, movie_idx: np.ndarray | None,
+    def _support(self, user_idx: np.ndarray | None, movie_idx: np.ndarray | None, days: np.ndarray | None = None,
                  user_count: float | None = None) -> list[np.ndarray]:
-        """The standardized support features; arrays broadcast against the member scores.
+        """The standardized support columns; arrays broadcast against the member scores.
 
         `user_idx`/`movie_idx` index the training users and movies (-1: unseen, no ratings);
-        `user_count` stands for a user outside the training data (a folded-in one).
+        `days` are the pairs' days (None or NaN: the user's latest training day); `user_count`
+        stands for a user outside the training data (a folded-in one, whose ratings are one sitting).
         """
-        counts = (self.user_count_, self.movie_count_)
-        values = []
-        for k, name in enumerate(self._support_names()):
-            if name == "user":
-                n = np.asarray(float(user_count)) if user_idx is None else _lookup(counts[0], user_idx)
-            else:
-                n = _lookup(counts[1], movie_idx)
-            values.append((np.log1p(n) - self.support_center_[k]) / self.support_scale_[k])
-        return values
+        raw = self.counts_.features(self._support_names(), self._degree(), user_idx, movie_idx, days, user_count)
+        return [(column - center) / scale
+                for column, center, scale in zip(raw, self.support_center_, self.support_scale_)]
 
     def _blend(self, member_scores: list[np.ndarray], support: list[np.ndarray] | None = None) -> np.ndarray:
         """intercept + sum_m (w_m + sum_k s_k v_km) score_m + sum_k s_k v_k: weights that vary with support."""
@@ -236,14 +269,14 @@ class Blend(Recommender):
         return self._predict_dated(user_idx, movie_idx, None)
 
     def _predict_dated(self, user_idx: np.ndarray, movie_idx: np.ndarray, days: np.ndarray | None) -> np.ndarray:
-        """The same on given days: members with `uses_dates` read them, the others ignore them."""
+        """The same on given days: members with `uses_dates` and the day support read them, the others ignore them."""
         return self._blend([engine._predict_dated(user_idx, movie_idx, days) for engine in self.members_],
-                           self._support(user_idx, movie_idx))
+                           self._support(user_idx, movie_idx, days))
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         """Blended scores of every movie for a batch of users, unclipped so that ranking sees the true order."""
         every_movie = np.arange(len(self.movies_))
-        support = self._support(np.asarray(user_idx)[:, None], every_movie[None, :])
+        support = self._support(np.asarray(user_idx)[:, None], every_movie[None, :])  # at each user's latest day
         return self._blend([engine._score_users(user_idx) for engine in self.members_], support)
 
     def _score_new_user(self, movie_idx: np.ndarray, ratings: np.ndarray) -> np.ndarray:
@@ -264,6 +297,7 @@ class Blend(Recommender):
         self._known_user(user)
         movies = np.atleast_1d(np.asarray(movies))
         users = np.full(len(movies), int(user))
+        # as `recommend` scores: every member and the day support at the user's latest training day
         predictions = [engine.predict(users, movies).astype(np.float64) for engine in self.members_]
         support = [np.broadcast_to(s, len(movies)) for s in
                    self._support(self.users_.index_of(users), self.movies_.index_of(movies))]
@@ -286,12 +320,22 @@ class Blend(Recommender):
     # ----------------------------------------------------------------- persistence
     def _state(self) -> dict[str, np.ndarray]:
         return {"coef": self.coef_, "intercept": np.asarray(self.intercept_), "support_coef": self.support_coef_,
-                "support_center": self.support_center_, "support_scale": self.support_scale_}
+                "support_center": self.support_center_, "support_scale": self.support_scale_,
+                "day_keys": self.counts_.day_keys, "day_counts": self.counts_.day,
+                "user_last_day": self.counts_.user_last_day}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.coef_ = np.asarray(state["coef"], dtype=np.float64)
         self.intercept_ = float(state["intercept"])
-        self.user_count_, self.movie_count_ = _counts(self.seen_)  # seen_ is restored before the state
+        user_count, movie_count = counts_of(self.seen_)  # seen_ is restored before the state
+        if "day_keys" in state:
+            self.counts_ = SupportCounts(user_count, movie_count, np.asarray(state["day_keys"], dtype=np.int64),
+                                         np.asarray(state["day_counts"], dtype=np.float64),
+                                         np.asarray(state["user_last_day"], dtype=np.float64))
+        else:  # saved before the day support: no (user, day) counts, and the support's powers were not used
+            self.counts_ = SupportCounts(user_count, movie_count, np.zeros(0, dtype=np.int64), np.zeros(0),
+                                         np.full(len(user_count), np.nan))
+            self.support_degree = 1
         if "support_coef" not in state:  # saved before support features: its weights are the plain blend's
             self.support = ()
         self.support_coef_ = np.asarray(state.get("support_coef", np.zeros((0, len(self.coef_) + 1))), dtype=np.float64)
@@ -349,11 +393,16 @@ class Blend(Recommender):
             self.members_.append(member)
         if len(self.coef_) != len(self.members_):
             raise ModelFileError(f"{folder / 'arrays.npz'}: {len(self.coef_)} weights for {len(self.members_)} members")
-        n_support = len(self._support_names())
+        n_support = len(self._support_names()) * self._degree()
         if self.support_coef_.shape != (n_support, len(self.coef_) + 1) or \
                 self.support_center_.shape != (n_support,) or self.support_scale_.shape != (n_support,):
             raise ModelFileError(f"{folder / 'arrays.npz'}: support weights of shape {self.support_coef_.shape} do not "
-                                 f"fit {n_support} support features and {len(self.coef_)} members")
+                                 f"fit {n_support} support columns and {len(self.coef_)} members")
+        counts = self.counts_
+        if counts.day_keys.shape != counts.day.shape or counts.user_last_day.shape != (len(self.users_),):
+            raise ModelFileError(f"{folder / 'arrays.npz'}: day counts of shapes {counts.day_keys.shape}, "
+                                 f"{counts.day.shape} and {counts.user_last_day.shape} do not fit "
+                                 f"{len(self.users_)} users")
         self._check_member_indexes()
 
     def _recorded_members(self, folder: Path) -> list[dict[str, Any]] | None:
@@ -371,26 +420,6 @@ class Blend(Recommender):
                 not all(isinstance(entry, dict) for entry in entries):
             raise ModelFileError(f"{path}: lists other members than the blend's {self._member_names()}")
         return entries
-
-
-def _counts(seen: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Training ratings per user (rows) and per movie (columns) of a seen-ratings matrix."""
-    per_movie = np.bincount(seen.indices, minlength=seen.shape[1])
-    return np.diff(seen.indptr).astype(np.float64), per_movie.astype(np.float64)
-
-
-def _lookup(counts: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """counts[idx], 0 where idx is -1 (unseen at fit time)."""
-    idx = np.asarray(idx)
-    return np.where(idx >= 0, counts[np.maximum(idx, 0)], 0.0)
-
-
-def _log_support(names: list[str], user_count: np.ndarray, movie_count: np.ndarray,
-                 user_idx: np.ndarray, movie_idx: np.ndarray) -> np.ndarray:
-    """log(1 + count) of each support feature per pair, one column each."""
-    columns = [np.log1p(_lookup(user_count if name == "user" else movie_count,
-                                user_idx if name == "user" else movie_idx)) for name in names]
-    return np.column_stack(columns) if columns else np.zeros((len(user_idx), 0))
 
 
 def _design(predictions: np.ndarray, support: np.ndarray) -> np.ndarray:
