@@ -55,7 +55,7 @@ import pandas as pd
 from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models import vectors
-from movierec.core.models.base import Recommender
+from movierec.core.models.base import Recommender, movie_reference
 from movierec.core.models.deep import keras_common, keras_train
 from movierec.core.models.params import renamed_params
 from movierec.core.models.registry import register
@@ -518,8 +518,20 @@ class KerasSASRec(Recommender):
             order = [j for j in np.argsort(-pull, kind="stable")[:REASON_MOVIES] if pull[j] > 0]
             because = [{"movie": int(self.movies_.ids[window[first + j] - 1]), "rating": float(recent_values[j]),
                         "contribution": float(pull[j])} for j in order]
-            out.append({"because": because, "score": float(scores[0][column])} if because else None)
+            out.append({"because": because, "score": float(scores[0][column]), "text": _because_text(because)}
+                       if because else None)
         return out
+
+
+def _because_text(because: list[dict[str, Any]]) -> str:
+    """'because you rated {movie:1} (5) and {movie:2} (4)': the history movies that raise the score most.
+
+    Not "similar to": the model reads the order of the history, and the movies named are those
+    whose removal from it lowers the score most, which need not resemble the recommendation.
+    """
+    named = [f"{movie_reference(b['movie'])} ({b['rating']:g})" for b in because]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"because you rated {listed}"
 
 
 class _WithBias:
