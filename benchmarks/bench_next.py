@@ -1,6 +1,6 @@
 """What to watch next: keras_sasrec against ease, lightfm_warp, item_knn and weighted.
 
-    hatch run python benchmarks/bench_next.py [--data DIR] [--part table|lists|all|speed] [--threshold R]
+    hatch run python benchmarks/bench_next.py [--data DIR] [--part table|lists|all|speed] [--threshold R] [--seeds 1,2]
     hatch run python benchmarks/bench_next.py --part speed --ratings 500000 --users 2400
     hatch run python benchmarks/bench_next.py --part speed --ratings 100000000 --share 0.05
 
@@ -8,7 +8,9 @@ table: ml-latest-small, splits `last:1` (each user's latest rating held out, the
        protocol of sequential recommenders) and `temporal:0.2` (each user's latest 20 %), seed 42,
        the same folds for every engine in one run; ranking metrics at 10, fit seconds. Each
        split's table goes to benchmarks/results/next_<split>_<data>.json (the Benchmarks tab
-       reads it) and is printed with the ratio of keras_sasrec's nDCG@10 to ease's.
+       reads it) and is printed with the ratio of keras_sasrec's nDCG@10 to ease's. `--seeds`
+       refits keras_sasrec with other random states on the same folds (not stored) and prints
+       its mean and range: one run's ratio moves by about a tenth from one random state to another.
 speed: keras_sasrec on generated ratings of Netflix's 17,770 movies (bench_keras' generator; no
        dates, so file order) by `--users` users (default 480,189, Netflix's count; fewer users with
        the same ratings per user, 208 at 100M, measure the same cost per position on a smaller
@@ -31,6 +33,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from movierec.core.cli.benchmark import summary_text
@@ -57,8 +60,8 @@ def load_note() -> str:
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
 
 
-def table(dataset: Dataset, data_name: str, threshold: float | None) -> None:
-    """Every engine on both splits; stored results and the printed table."""
+def table(dataset: Dataset, data_name: str, threshold: float | None, seeds: tuple[int, ...] = ()) -> None:
+    """Every engine on both splits; stored results and the printed table; keras_sasrec's spread over `seeds`."""
     for split in SPLITS:
         print(f"\n== {split}, seed 42 ({load_note()} at start) ==", flush=True)
         start = time.perf_counter()
@@ -73,6 +76,23 @@ def table(dataset: Dataset, data_name: str, threshold: float | None) -> None:
         if ("keras_sasrec", "ndcg@10") in ndcg.index and ("ease", "ndcg@10") in ndcg.index:
             ratio = ndcg[("keras_sasrec", "ndcg@10")] / ndcg[("ease", "ndcg@10")]
             print(f"keras_sasrec / ease nDCG@10: {ratio:.2f}x")
+        if seeds and ("keras_sasrec", "ndcg@10") in ndcg.index:
+            spread(dataset, split, threshold, seeds, ndcg)
+
+
+def spread(dataset: Dataset, split: str, threshold: float | None, seeds: tuple[int, ...], table_ndcg: pd.Series) -> None:
+    """keras_sasrec's nDCG@10 with other random states on the same fold (not stored): the run-to-run range."""
+    found = {42: float(table_ndcg[("keras_sasrec", "ndcg@10")])}
+    for seed in seeds:
+        result = run_benchmark(dataset, split, [("keras_sasrec", {"random_state": seed})], k=10, seed=42,
+                               threshold=threshold)
+        found[seed] = float(result.summary().set_index("metric")["mean"]["ndcg@10"])
+        print(f"keras_sasrec random_state={seed}: nDCG@10 {found[seed]:.4f} ({load_note()})", flush=True)
+    values = np.array(list(found.values()))
+    ease = float(table_ndcg[("ease", "ndcg@10")]) if ("ease", "ndcg@10") in table_ndcg.index else float("nan")
+    print(f"keras_sasrec over random states {sorted(found)}: nDCG@10 mean {values.mean():.4f}, "
+          f"range {values.min():.4f}-{values.max():.4f}; against ease {ease:.4f}: "
+          f"{values.mean() / ease:.2f}x ({values.min() / ease:.2f}-{values.max() / ease:.2f}x)")
 
 
 def _ids(dataset: Dataset, titles: tuple[tuple[str, int], ...]) -> list[int]:
@@ -182,6 +202,8 @@ def main() -> None:
                         help="with --part speed: time this share of the epoch, then stop (0 < share <= 1)")
     parser.add_argument("--nondeterministic", action="store_true",
                         help="with --part speed: train with TensorFlow's op determinism off")
+    parser.add_argument("--seeds", type=lambda text: [int(x) for x in text.split(",") if x], default=[],
+                        help="with --part table: also fit keras_sasrec with these random states (e.g. 1,2), for its spread")
     parser.add_argument("--threshold", type=float, default=None, help="relevant = test movies rated >= this")
     args = parser.parse_args()
     if args.part == "speed":
@@ -191,7 +213,7 @@ def main() -> None:
         return
     dataset = load_dataset(f"movielens:{args.data}")
     if args.part in ("table", "all"):
-        table(dataset, Path(args.data).name, args.threshold)
+        table(dataset, Path(args.data).name, args.threshold, tuple(args.seeds))
     if args.part in ("lists", "all"):
         lists(dataset)
 
