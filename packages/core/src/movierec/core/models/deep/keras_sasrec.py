@@ -55,9 +55,11 @@ were not faster per position and of 256 slower; the gradient under XLA (`jit_com
 positions kept for static shapes) took 222 ms against 131; a step traced for any batch size ran
 3-13 % slower than one traced for 64; an attention layer written out by hand (one projection
 for query, key and value, one mask) ran no faster than Keras' MultiHeadAttention (8,256 against
-8,889 and 7,313 against 7,971 positions a second, alternated in one process at load 6-9). At these loads an epoch runs 19,000 to 31,000 positions a
-second (`bench_next.py --part speed --ratings 500000 --users 2400`) and ml-latest-small fits in
-about 75 s (15 epochs).
+8,889 and 7,313 against 7,971 positions a second, alternated in one process at load 6-9); op
+determinism costs nothing measurable (27,592 positions a second without, 27,978 with). With
+nothing else running (load 1-3) an epoch runs 26,500 to 28,000 positions a second on 487,898
+generated ratings and 33,400 on 97.5M (`bench_next.py --part speed`, docs/benchmarks/next.md),
+and ml-latest-small fits in about 62 s (17 epochs).
 """
 
 from __future__ import annotations
