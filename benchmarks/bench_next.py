@@ -1,19 +1,26 @@
 """What to watch next: keras_sasrec against ease, lightfm_warp, item_knn and weighted.
 
-    hatch run python benchmarks/bench_next.py [--data DIR] [--part table|lists|all|speed] [--threshold R]
+    hatch run python benchmarks/bench_next.py [--data DIR] [--part table|lists|all|speed] [--threshold R] [--seeds 1,2]
     hatch run python benchmarks/bench_next.py --part speed --ratings 500000 --users 2400
+    hatch run python benchmarks/bench_next.py --part speed --ratings 100000000 --share 0.05
 
 table: ml-latest-small, splits `last:1` (each user's latest rating held out, the leave-one-out
        protocol of sequential recommenders) and `temporal:0.2` (each user's latest 20 %), seed 42,
        the same folds for every engine in one run; ranking metrics at 10, fit seconds. Each
        split's table goes to benchmarks/results/next_<split>_<data>.json (the Benchmarks tab
-       reads it) and is printed with the ratio of keras_sasrec's nDCG@10 to ease's.
+       reads it) and is printed with the ratio of keras_sasrec's nDCG@10 to ease's. `--seeds`
+       refits keras_sasrec with other random states on the same folds (not stored) and prints
+       its mean and range: one run's ratio moves by about a tenth from one random state to another.
 speed: keras_sasrec on generated ratings of Netflix's 17,770 movies (bench_keras' generator; no
        dates, so file order) by `--users` users (default 480,189, Netflix's count; fewer users with
        the same ratings per user, 208 at 100M, measure the same cost per position on a smaller
        table): one epoch, training positions per second (timed from the first progress report,
        after tracing, to the epoch's end), the whole fit's seconds and the peak resident memory
-       of the process. Run it under /usr/bin/time -v.
+       of the process. `--share F` times the first F of the epoch and stops there (an epoch
+       over 100M ratings takes the better part of an hour on 2 cores): the epoch's time is then
+       its positions at the rate measured, and the peak memory is that of the data, the model
+       and the steps run, which do not grow with the steps. `--nondeterministic` turns
+       TensorFlow's op determinism off (it is on by default, for repeatable fits).
 lists: fitted on every rating: three users' top-10 from keras_sasrec and ease side by side, with
        titles; then the fold-in lists for five sci-fi films rated 5 stars, the same five rated
        1 star, and five romances rated 5 stars, with the reasons each engine gives.
@@ -26,6 +33,7 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from movierec.core.cli.benchmark import summary_text
@@ -52,8 +60,8 @@ def load_note() -> str:
     return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {os.cpu_count()} cores"
 
 
-def table(dataset: Dataset, data_name: str, threshold: float | None) -> None:
-    """Every engine on both splits; stored results and the printed table."""
+def table(dataset: Dataset, data_name: str, threshold: float | None, seeds: tuple[int, ...] = ()) -> None:
+    """Every engine on both splits; stored results and the printed table; keras_sasrec's spread over `seeds`."""
     for split in SPLITS:
         print(f"\n== {split}, seed 42 ({load_note()} at start) ==", flush=True)
         start = time.perf_counter()
@@ -68,6 +76,23 @@ def table(dataset: Dataset, data_name: str, threshold: float | None) -> None:
         if ("keras_sasrec", "ndcg@10") in ndcg.index and ("ease", "ndcg@10") in ndcg.index:
             ratio = ndcg[("keras_sasrec", "ndcg@10")] / ndcg[("ease", "ndcg@10")]
             print(f"keras_sasrec / ease nDCG@10: {ratio:.2f}x")
+        if seeds and ("keras_sasrec", "ndcg@10") in ndcg.index:
+            spread(dataset, split, threshold, seeds, ndcg)
+
+
+def spread(dataset: Dataset, split: str, threshold: float | None, seeds: tuple[int, ...], table_ndcg: pd.Series) -> None:
+    """keras_sasrec's nDCG@10 with other random states on the same fold (not stored): the run-to-run range."""
+    found = {42: float(table_ndcg[("keras_sasrec", "ndcg@10")])}
+    for seed in seeds:
+        result = run_benchmark(dataset, split, [("keras_sasrec", {"random_state": seed})], k=10, seed=42,
+                               threshold=threshold)
+        found[seed] = float(result.summary().set_index("metric")["mean"]["ndcg@10"])
+        print(f"keras_sasrec random_state={seed}: nDCG@10 {found[seed]:.4f} ({load_note()})", flush=True)
+    values = np.array(list(found.values()))
+    ease = float(table_ndcg[("ease", "ndcg@10")]) if ("ease", "ndcg@10") in table_ndcg.index else float("nan")
+    print(f"keras_sasrec over random states {sorted(found)}: nDCG@10 mean {values.mean():.4f}, "
+          f"range {values.min():.4f}-{values.max():.4f}; against ease {ease:.4f}: "
+          f"{values.mean() / ease:.2f}x ({values.min() / ease:.2f}-{values.max() / ease:.2f}x)")
 
 
 def _ids(dataset: Dataset, titles: tuple[tuple[str, int], ...]) -> list[int]:
@@ -123,8 +148,16 @@ def lists(dataset: Dataset) -> None:
         print(pd.DataFrame(columns).to_string())
 
 
-def speed(n_ratings: int, n_users: int) -> None:
-    """One epoch of keras_sasrec on generated ratings: positions per second, fit seconds, peak memory."""
+class _Enough(Exception):
+    """Raised from the progress report once the asked share of the epoch is timed."""
+
+
+def speed(n_ratings: int, n_users: int, share: float = 1.0, deterministic: bool = True) -> None:
+    """One epoch of keras_sasrec on generated ratings: positions per second, fit seconds, peak memory.
+
+    `share` < 1 stops the epoch once that share of its steps has run (the positions per second are
+    those of the steps run; the epoch's time is the full epoch's positions at that rate).
+    """
     import resource
 
     from bench_keras import NETFLIX_MOVIES, generated_ratings
@@ -137,19 +170,26 @@ def speed(n_ratings: int, n_users: int) -> None:
 
     def progress(fraction: float, message: str) -> None:
         marks.append((time.perf_counter(), fraction))
+        if fraction >= share and len(marks) > 1:
+            raise _Enough
 
-    engine = create_engine("keras_sasrec", n_epochs=1, validation_last=0, progress=progress)
+    engine = create_engine("keras_sasrec", n_epochs=1, validation_last=0, progress=progress,
+                           deterministic=deterministic)
     start = time.perf_counter()
-    engine.fit(ratings)
+    try:
+        engine.fit(ratings)
+    except _Enough:
+        pass
     fit_seconds = time.perf_counter() - start
-    ends = [t for t, f in marks if f >= 1.0]
-    first_time, first_fraction = marks[0]
-    epoch_seconds = (ends[0] - first_time) / max(1.0 - first_fraction, 1e-9)
-    positions = engine.training_positions_
+    (first_time, first_fraction), (last_time, last_fraction) = marks[0], marks[-1]
+    epoch_seconds = (last_time - first_time) / max(last_fraction - first_fraction, 1e-9)
+    positions = int(engine.training_positions_)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    timed = "the whole epoch" if share >= 1.0 else f"its first {100 * last_fraction:.0f} % timed"
     print(f"keras_sasrec defaults ({engine.get_params()}), one epoch over {positions:,} training positions "
-          f"({len(ratings):,} ratings): {epoch_seconds:.0f} s of training, {positions / epoch_seconds:,.0f} "
-          f"positions/s; fit {fit_seconds:.0f} s with tracing; peak resident memory {peak:.2f} GiB; {load_note()}")
+          f"({len(ratings):,} ratings), {timed}: {epoch_seconds:,.0f} s of training, {positions / epoch_seconds:,.0f} "
+          f"positions/s; {fit_seconds:.0f} s from fit() to the last step timed, tracing included; "
+          f"peak resident memory {peak:.2f} GiB; {load_note()}")
 
 
 def main() -> None:
@@ -158,14 +198,22 @@ def main() -> None:
     parser.add_argument("--part", choices=("table", "lists", "all", "speed"), default="all")
     parser.add_argument("--ratings", type=int, default=500_000, help="with --part speed: generated ratings")
     parser.add_argument("--users", type=int, default=480_189, help="with --part speed: users of the generated table")
+    parser.add_argument("--share", type=float, default=1.0,
+                        help="with --part speed: time this share of the epoch, then stop (0 < share <= 1)")
+    parser.add_argument("--nondeterministic", action="store_true",
+                        help="with --part speed: train with TensorFlow's op determinism off")
+    parser.add_argument("--seeds", type=lambda text: [int(x) for x in text.split(",") if x], default=[],
+                        help="with --part table: also fit keras_sasrec with these random states (e.g. 1,2), for its spread")
     parser.add_argument("--threshold", type=float, default=None, help="relevant = test movies rated >= this")
     args = parser.parse_args()
     if args.part == "speed":
-        speed(args.ratings, args.users)
+        if not 0.0 < args.share <= 1.0:
+            parser.error(f"--share must be in (0, 1], got {args.share}")
+        speed(args.ratings, args.users, args.share, not args.nondeterministic)
         return
     dataset = load_dataset(f"movielens:{args.data}")
     if args.part in ("table", "all"):
-        table(dataset, Path(args.data).name, args.threshold)
+        table(dataset, Path(args.data).name, args.threshold, tuple(args.seeds))
     if args.part in ("lists", "all"):
         lists(dataset)
 

@@ -8,6 +8,7 @@ import pytest
 
 from movierec.core.errors import DataError
 from movierec.core.models import create_engine
+from movierec.core.models.base import movie_reference, reason_text
 from movierec.core.models.deep.keras_sasrec import KerasSASRec
 
 pytest.importorskip("tensorflow")
@@ -63,8 +64,13 @@ def test_reasons_name_only_liked_history_movies(fitted, sample) -> None:
     top = fitted.recommend(user, k=5)["movie"].tolist()
     mean = float(mine["rating"].mean())
     stars = dict(zip(mine["movie"], mine["rating"]))
-    named = [b for reason in fitted.reasons(user, top) if reason for b in reason["because"]]
+    reasons = [reason for reason in fitted.reasons(user, top) if reason]
+    named = [b for reason in reasons for b in reason["because"]]
     assert named, "no reason at all"
+    for reason in reasons:  # the text names each movie and its stars, and claims no likeness
+        text = reason_text(reason)
+        assert text.startswith("because you rated ") and "similar" not in text
+        assert all(f"{movie_reference(b['movie'])} ({b['rating']:g})" in text for b in reason["because"])
     for because in named:
         assert stars[because["movie"]] == because["rating"] and because["contribution"] > 0
         assert because["rating"] >= min(mean, 3.875) - 1e-9

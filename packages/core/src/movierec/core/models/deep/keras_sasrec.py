@@ -23,12 +23,28 @@ loop (`keras_train`: seeded batches, lazy Adam, the distribution strategy of `ac
 multi-worker included). The learned weights are saved as arrays (`_state`) and the model is
 rebuilt from the parameters on load.
 
-Defaults, from ml-latest-small `last:1` seed 42 on 2 shared CPU cores (load 9-15), nDCG@10 (ease
-0.0417 on the same fold): every movie in the loss (`negatives=None`, batch 128, rate 0.002) took
-about 180 s an epoch and reached 0.0216 after 3 epochs; 1,024 negatives drawn by target count
-with the log-chance correction (batch 64, rate 0.003) take about 20 s an epoch: 0.0455 with
-dropout 0.2, 0.0465 with 0.4 (early stopping after 13 epochs), 0.0377 with two heads; 256
-uniform negatives (batch 32, 8 epochs) gave 0.0087.
+Defaults, from ml-latest-small seed 42 on 2 shared CPU cores, nDCG@10 against ease's on the
+same fold (`last:1` 0.0414, `temporal:0.2` 0.1365), each setting fitted with random states 42, 1
+and 2 where three figures are given (one run of `last:1` moves by up to a fifth from one random
+state to another, so single figures rank settings poorly):
+
+| setting | `last:1` | `temporal:0.2` | epochs |
+|---|---|---|---|
+| rate 0.003, patience 3 (the earlier defaults) | 0.0465 / 0.0478 / 0.0495 | 0.1164 / 0.1183 | 13-15 |
+| **rate 0.002, patience 4** | 0.0444 / 0.0553 | 0.1270 | 18-20 |
+| rate 0.001, patience 5 | 0.0583 / 0.0456 / 0.0465 | 0.1289 | 28-30 (the cap) |
+| 2,048 negatives | 0.0560 / 0.0475 | | 13 (random state 1) |
+| 2,048 negatives, rate 0.001, patience 5 | 0.0507 | | |
+| `max_len` 200 | 0.0423 | | |
+| dropout 0.5 | 0.0427 | | |
+| the latest window of each user only | 0.0370 | | |
+| targets drawn from the next 10 movies, not the next one | | 0.0979 | |
+
+A slower rate trains longer and mostly helps `temporal:0.2`; 0.002 keeps most of 0.001's gain
+at two thirds of its epochs. 2,048 negatives cost 1.65-1.86x the time per position (two pairs
+of one-epoch fits on generated ratings, back to back in one process, load 7-8). Every movie in the loss (`negatives=None`)
+costs about 85 s an epoch here (a 100,000 x 9,742 logit matrix per epoch) and reached 0.0216
+after 3 epochs; 256 uniform negatives (batch 32, 8 epochs) gave 0.0087.
 
 Where a training step's time goes (64 windows of 50 on 17,770 movies, 2 shared CPU cores, load
 3-7, variants timed back to back in one process): not the optimizer (lazy Adam touches only the
@@ -37,9 +53,13 @@ pass about a quarter (42 ms), its backward pass about a third, the sampled softm
 shared negatives the rest (a step with 8 negatives took 99 ms against 138-175). Batches of 128
 were not faster per position and of 256 slower; the gradient under XLA (`jit_compile`, padding
 positions kept for static shapes) took 222 ms against 131; a step traced for any batch size ran
-3-13 % slower than one traced for 64. At these loads an epoch runs 19,000 to 31,000 positions a
-second (`bench_next.py --part speed --ratings 500000 --users 2400`) and ml-latest-small fits in
-about 75 s (15 epochs).
+3-13 % slower than one traced for 64; an attention layer written out by hand (one projection
+for query, key and value, one mask) ran no faster than Keras' MultiHeadAttention (8,256 against
+8,889 and 7,313 against 7,971 positions a second, alternated in one process at load 6-9); op
+determinism costs nothing measurable (27,592 positions a second without, 27,978 with). With
+nothing else running (load 1-3) an epoch runs 26,500 to 28,000 positions a second on 487,898
+generated ratings and 33,400 on 97.5M (`bench_next.py --part speed`, docs/benchmarks/next.md),
+and ml-latest-small fits in about 62 s (17 epochs).
 """
 
 from __future__ import annotations
@@ -55,7 +75,7 @@ import pandas as pd
 from movierec.core.accelerator import distribution_strategy
 from movierec.core.errors import DataError
 from movierec.core.models import vectors
-from movierec.core.models.base import Recommender
+from movierec.core.models.base import Recommender, movie_reference
 from movierec.core.models.deep import keras_common, keras_train
 from movierec.core.models.params import renamed_params
 from movierec.core.models.registry import register
@@ -105,10 +125,10 @@ class KerasSASRec(Recommender):
         dropout: float = 0.4,
         n_epochs: int = 30,
         batch_size: int = 64,
-        learning_rate: float = 0.003,
+        learning_rate: float = 0.002,
         negatives: int | None = 1024,
         validation_last: int = 1,
-        patience: int = 3,
+        patience: int = 4,
         random_state: int = 42,
         accelerator: str | None = None,
         verbose: int = 0,
@@ -518,8 +538,20 @@ class KerasSASRec(Recommender):
             order = [j for j in np.argsort(-pull, kind="stable")[:REASON_MOVIES] if pull[j] > 0]
             because = [{"movie": int(self.movies_.ids[window[first + j] - 1]), "rating": float(recent_values[j]),
                         "contribution": float(pull[j])} for j in order]
-            out.append({"because": because, "score": float(scores[0][column])} if because else None)
+            out.append({"because": because, "score": float(scores[0][column]), "text": _because_text(because)}
+                       if because else None)
         return out
+
+
+def _because_text(because: list[dict[str, Any]]) -> str:
+    """'because you rated {movie:1} (5) and {movie:2} (4)': the history movies that raise the score most.
+
+    Not "similar to": the model reads the order of the history, and the movies named are those
+    whose removal from it lowers the score most, which need not resemble the recommendation.
+    """
+    named = [f"{movie_reference(b['movie'])} ({b['rating']:g})" for b in because]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return f"because you rated {listed}"
 
 
 class _WithBias:
