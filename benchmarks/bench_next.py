@@ -2,7 +2,7 @@
 
     hatch run python benchmarks/bench_next.py [--data DIR] [--part table|lists|all|speed] [--threshold R] [--seeds 1,2]
     hatch run python benchmarks/bench_next.py --part speed --ratings 500000 --users 2400
-    hatch run python benchmarks/bench_next.py --part speed --ratings 100000000 --share 0.05
+    hatch run python benchmarks/bench_next.py --part speed --ratings 100000000 --share 0.03
 
 table: ml-latest-small, splits `last:1` (each user's latest rating held out, the leave-one-out
        protocol of sequential recommenders) and `temporal:0.2` (each user's latest 20 %), seed 42,
@@ -10,16 +10,17 @@ table: ml-latest-small, splits `last:1` (each user's latest rating held out, the
        split's table goes to benchmarks/results/next_<split>_<data>.json (the Benchmarks tab
        reads it) and is printed with the ratio of keras_sasrec's nDCG@10 to ease's. `--seeds`
        refits keras_sasrec with other random states on the same folds (not stored) and prints
-       its mean and range: one run's ratio moves by about a tenth from one random state to another.
+       its mean and range: one run's ratio moves by up to a fifth from one random state to another.
 speed: keras_sasrec on generated ratings of Netflix's 17,770 movies (bench_keras' generator; no
        dates, so file order) by `--users` users (default 480,189, Netflix's count; fewer users with
        the same ratings per user, 208 at 100M, measure the same cost per position on a smaller
        table): one epoch, training positions per second (timed from the first progress report,
        after tracing, to the epoch's end), the whole fit's seconds and the peak resident memory
-       of the process. `--share F` times the first F of the epoch and stops there (an epoch
-       over 100M ratings takes the better part of an hour on 2 cores): the epoch's time is then
-       its positions at the rate measured, and the peak memory is that of the data, the model
-       and the steps run, which do not grow with the steps. `--nondeterministic` turns
+       of the process. `--share F` stops the epoch at the first progress report (one every 5 %
+       of its steps) past F (an epoch over 100M ratings takes the better part of an hour on 2
+       cores; 0.03 stops at 10 %): the rate is that of the steps between the first report and
+       the last, the epoch's time its positions at that rate, and the peak memory that of the
+       data, the model and the steps run, which do not grow with the steps. `--nondeterministic` turns
        TensorFlow's op determinism off (it is on by default, for repeatable fits).
 lists: fitted on every rating: three users' top-10 from keras_sasrec and ease side by side, with
        titles; then the fold-in lists for five sci-fi films rated 5 stars, the same five rated
@@ -155,8 +156,9 @@ class _Enough(Exception):
 def speed(n_ratings: int, n_users: int, share: float = 1.0, deterministic: bool = True) -> None:
     """One epoch of keras_sasrec on generated ratings: positions per second, fit seconds, peak memory.
 
-    `share` < 1 stops the epoch once that share of its steps has run (the positions per second are
-    those of the steps run; the epoch's time is the full epoch's positions at that rate).
+    `share` < 1 stops the epoch at the first progress report (one every 5 % of its steps) past
+    that share, the second report at the earliest; the positions per second are those of the steps
+    between the first report and the last, and the epoch's time is its positions at that rate.
     """
     import resource
 
@@ -185,7 +187,7 @@ def speed(n_ratings: int, n_users: int, share: float = 1.0, deterministic: bool 
     epoch_seconds = (last_time - first_time) / max(last_fraction - first_fraction, 1e-9)
     positions = int(engine.training_positions_)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    timed = "the whole epoch" if share >= 1.0 else f"its first {100 * last_fraction:.0f} % timed"
+    timed = f"timed from {100 * first_fraction:.0f} % to {100 * last_fraction:.0f} % of it"
     print(f"keras_sasrec defaults ({engine.get_params()}), one epoch over {positions:,} training positions "
           f"({len(ratings):,} ratings), {timed}: {epoch_seconds:,.0f} s of training, {positions / epoch_seconds:,.0f} "
           f"positions/s; {fit_seconds:.0f} s from fit() to the last step timed, tracing included; "
