@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 import pandas as pd
@@ -201,6 +201,28 @@ def quick_benchmark(state: AppState, engines: Any, progress: ProgressFn | None =
     return view
 
 
+class ViewWidgets(NamedTuple):
+    """The widgets one benchmark view is drawn into: the callback's outputs, its table and its scatter."""
+
+    outputs: Outputs
+    table: ResultTable
+    scatter: gr.Plot
+
+
+def view_widgets(surprise_label: str, engines_label: str, scatter_label: str, caption: str) -> ViewWidgets:
+    """A message, the two heatmaps (hidden until drawn), the scatter, its text summary and the table."""
+    message = gr.Markdown(elem_classes="movierec-message")
+    surprise = gr.Plot(label=surprise_label, visible=False)
+    engines = gr.Plot(label=engines_label, visible=False)
+    scatter = gr.Plot(label=scatter_label, elem_classes="movierec-scatter")
+    about = gr.Markdown(elem_classes="movierec-chart-summary")
+    table = ResultTable(caption, SUMMARY_COLUMNS)
+    hidden = lambda: gr.update(value=None, visible=False)  # noqa: E731
+    outputs = Outputs(surprise=(surprise, hidden), engines=(engines, hidden), scatter=(scatter, None),
+                      summary=(table.widget, table.empty), message=(message, None), about=(about, ""))
+    return ViewWidgets(outputs, table, scatter)
+
+
 def build(state: AppState, tab: gr.Tab) -> None:
     """The tab's widgets and wiring; the stored view is drawn when the tab is opened."""
     choices, first_name, metrics = opening_choices(state.name)
@@ -208,33 +230,17 @@ def build(state: AppState, tab: gr.Tab) -> None:
     with gr.Row():
         result_name = gr.Dropdown(choices, value=first_name, label="Stored result", scale=3)
         metric = gr.Dropdown(metrics, value=metrics[0] if metrics else None, label="Metric for the scatter", scale=2)
-    message = gr.Markdown(elem_classes="movierec-message")
-    surprise_heatmap = gr.Plot(label="scikit-surprise algorithms", visible=False)
-    engines_heatmap = gr.Plot(label="movierec engines", visible=False)
-    scatter = gr.Plot(label="Quality versus fit time", elem_classes="movierec-scatter")
-    about = gr.Markdown(elem_classes="movierec-chart-summary")
-    stored_table = ResultTable("Mean over folds", SUMMARY_COLUMNS)
-    summary = stored_table.widget
+    stored, stored_table, scatter = view_widgets("scikit-surprise algorithms", "movierec engines",
+                                                 "Quality versus fit time", "Mean over folds")
     gr.Markdown(f"## Quick benchmark on {state.name}\nTick engines and run them here: "
                 f"{split_words(QUICK_SPLIT)}, ten titles per list.")
     with gr.Row():
         engines = gr.CheckboxGroup(state.offered, label="Engines",
                                    value=[n for n in QUICK_ENGINES if n in state.offered], scale=4)
         run = gr.Button("Run a quick benchmark", variant="primary", scale=1)
-    quick_message = gr.Markdown(elem_classes="movierec-message")
-    quick_surprise = gr.Plot(label="Quick benchmark: scikit-surprise algorithms", visible=False)
-    quick_heatmap = gr.Plot(label="Quick benchmark: movierec engines", visible=False)
-    quick_scatter = gr.Plot(label="Quick benchmark: quality versus fit time", elem_classes="movierec-scatter")
-    quick_about = gr.Markdown(elem_classes="movierec-chart-summary")
-    quick_table = ResultTable("Quick benchmark results", SUMMARY_COLUMNS)
-    quick_summary = quick_table.widget
-
-    hidden = lambda: gr.update(value=None, visible=False)  # noqa: E731
-    stored = Outputs(surprise=(surprise_heatmap, hidden), engines=(engines_heatmap, hidden), scatter=(scatter, None),
-                     summary=(summary, stored_table.empty), message=(message, None), about=(about, ""))
-    quick_outputs = Outputs(surprise=(quick_surprise, hidden), engines=(quick_heatmap, hidden),
-                            scatter=(quick_scatter, None), summary=(quick_summary, quick_table.empty),
-                            message=(quick_message, None), about=(quick_about, ""))
+    quick_outputs, quick_table, quick_scatter = view_widgets(
+        "Quick benchmark: scikit-surprise algorithms", "Quick benchmark: movierec engines",
+        "Quick benchmark: quality versus fit time", "Quick benchmark results")
 
     def shown(outputs: Outputs, table: ResultTable, view: BenchmarkView) -> tuple:
         # a heatmap without rows (e.g. no scikit-surprise engine ran) is hidden, not drawn empty
