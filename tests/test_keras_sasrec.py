@@ -9,7 +9,7 @@ import pytest
 from movierec.core.errors import DataError
 from movierec.core.models import create_engine
 from movierec.core.models.base import movie_reference, reason_text
-from movierec.core.models.deep.keras_sasrec import KerasSASRec
+from movierec.core.models.deep.keras_sasrec import KerasSASRec, SequenceData
 
 pytest.importorskip("tensorflow")
 
@@ -92,7 +92,39 @@ def test_every_rating_but_the_first_of_each_user_is_a_training_position_or_valid
 
 
 @pytest.mark.parametrize("params", [{"max_len": 0}, {"n_factors": 6, "heads": 4}, {"dropout": 1.0},
-                                    {"negatives": 0}, {"learning_rate": 0}, {"n_epochs": 1.5}])
+                                    {"negatives": 0}, {"learning_rate": 0}, {"n_epochs": 1.5},
+                                    {"average_weights": "yes"}])
 def test_bad_parameters_are_named(sample, params) -> None:
     with pytest.raises(DataError, match=next(iter(params)) if "heads" not in params else "heads"):
         create_engine("keras_sasrec", **{**QUICK, **params}).fit(sample.ratings)
+
+
+def test_windows_of_like_length_share_a_batch_that_drops_their_common_padding() -> None:
+    lengths = np.array([5, 5, 2, 3, 1, 5, 4, 2, 5, 1])
+    items = np.array([np.r_[np.zeros(5 - n, np.int32), np.arange(1, n + 1)] for n in lengths], dtype=np.int32)
+    data = SequenceData(items, (items > 0).astype(np.int8), items)
+    rng = np.random.default_rng(0)
+    order = data.group(rng.permutation(len(items)), 3, rng)
+    assert sorted(order.tolist()) == list(range(len(items)))  # every window once
+    batches = [tuple(sorted(lengths[order[i: i + 3]])) for i in range(0, 9, 3)]
+    assert sorted(batches) == [(1, 2, 2), (3, 4, 5), (5, 5, 5)]  # runs of the length-sorted windows
+    assert lengths[order[-1]] == 1  # the partial batch stays last
+    short = next(order[i: i + 3] for i in range(0, 9, 3) if max(lengths[order[i: i + 3]]) == 2)
+    trimmed, liked, target = data.take(short)
+    assert trimmed.shape == (3, 2)
+    np.testing.assert_array_equal(trimmed, items[short, -2:])
+
+
+def test_a_window_trimmed_of_its_padding_gives_the_same_vector(fitted, sample) -> None:
+    user = int(sample.ratings["user"].value_counts().index[-1])
+    items, liked, _ = fitted._user_tokens(fitted.users_.index_of(np.array([user]))[0])
+    window, tokens = fitted._last_window(items[:5], liked[:5])
+    length = int(fitted.max_len)
+    model = fitted._model()
+
+    def last(width: int) -> np.ndarray:
+        inputs = {"items": window[None, -width:], "liked": tokens[None, -width:].astype(np.int32),
+                  "positions": np.arange(length - width, length, dtype=np.int32)[None, :]}
+        return np.asarray(model(inputs, training=False))[0, -1]
+
+    np.testing.assert_allclose(last(5), last(length), atol=1e-5)

@@ -18,48 +18,66 @@ from a liked one, and a disliked movie is never named as a reason. A history wit
 movie gets the most-watched movies (`_no_liked_fallback`), as in ease.
 
 Early stopping reads the cross-entropy of each user's `validation_last` latest training ratings
-(a slice from the end of the history, never trained on). Training runs through the Keras engines'
-loop (`keras_train`: seeded batches, lazy Adam, the distribution strategy of `accelerator`,
-multi-worker included). The learned weights are saved as arrays (`_state`) and the model is
-rebuilt from the parameters on load.
+(a slice from the end of the history, never trained on). The weights kept are the mean of the
+best epoch's and those of the epochs early stopping waited through (`average_weights`,
+stochastic weight averaging, Izmailov et al. 2018), not the best epoch's alone. Training runs
+through the Keras engines' loop (`keras_train`: seeded batches, lazy Adam, the distribution
+strategy of `accelerator`, multi-worker included). Each epoch's windows are grouped by length
+into batches (the order within a length and the order of the batches shuffled), and a batch
+drops the columns that are padding in all its windows. The learned weights are saved as arrays
+(`_state`) and the model is rebuilt from the parameters on load.
 
 Defaults, from ml-latest-small seed 42 on 2 shared CPU cores, nDCG@10 against ease's on the
-same fold (`last:1` 0.0414, `temporal:0.2` 0.1365), each setting fitted with random states 42, 1
-and 2 where three figures are given (one run of `last:1` moves by up to a fifth from one random
-state to another, so single figures rank settings poorly):
+same fold (`last:1` 0.0414, `temporal:0.2` 0.1365), with random states 42, 1 and 2 where three
+figures are given (one run moves by up to a fifth from one random state to another, so single
+figures rank settings poorly):
 
 | setting | `last:1` | `temporal:0.2` | epochs |
 |---|---|---|---|
-| rate 0.003, patience 3 (the earlier defaults) | 0.0465 / 0.0478 / 0.0495 | 0.1164 / 0.1183 | 13-15 |
-| **rate 0.002, patience 4** | 0.0444 / 0.0553 | 0.1270 | 18-20 |
+| **dropout 0.2, weights averaged over the best epoch and the 4 after it, windows grouped by length** | 0.0555 / 0.0585 / 0.0651 | 0.1311 / 0.1269 / 0.1320 | 15-17 |
+| the same with patience 6 | 0.0580 / 0.0589 / 0.0614 | 0.1302 | 17-19 (56-69 s) |
+| the same with 512 negatives | 0.0553 / 0.0571 / 0.0590 | 0.1238 / 0.1227 | 15-17 |
+| the same with 256 negatives | 0.0509 / 0.0527 | 0.1177 | 16-21 |
+| the same with 2,048 negatives | | 0.1284 / 0.1273 | 15-16 (67-68 s) |
+| the same with 128 factors | | 0.1315 | 13 (82 s) |
+| the same with `max_len` 100 | | 0.1264 | 21 |
+| the same with rate 0.001, patience 5 | | 0.1261 | 27 |
+| the same, scores mixed with those of the history 5, 10, 20, 25 or 50 ratings earlier | | 0.1159-0.1222 | |
+| dropout 0.4, the best epoch's weights (the previous defaults) | 0.0444 / 0.0553 / 0.0403 | 0.1270 / 0.1193 / 0.1193 | 18-20 |
+| dropout 0.4, weights averaged from the best epoch on | 0.0535 (from 4 before it) / 0.0554 / 0.0536 | 0.1302 | 18 |
+| dropout 0.2, the best epoch's weights | 0.0488 / 0.0528 / 0.0448 | 0.1205 | 13-15 |
+| dropout 0.4, no liked / disliked tokens | 0.0507 / 0.0544 / 0.0423 | | 17-18 |
+| dropout 0.4, three random states' scores averaged | 0.0543 | | 3 x 17-18 (181 s) |
+| rate 0.003, patience 3 (earlier defaults) | 0.0465 / 0.0478 / 0.0495 | 0.1164 / 0.1183 | 13-15 |
 | rate 0.001, patience 5 | 0.0583 / 0.0456 / 0.0465 | 0.1289 | 28-30 (the cap) |
 | 2,048 negatives | 0.0560 / 0.0475 | | 13 (random state 1) |
-| 2,048 negatives, rate 0.001, patience 5 | 0.0507 | | |
 | `max_len` 200 | 0.0423 | | |
 | dropout 0.5 | 0.0427 | | |
 | the latest window of each user only | 0.0370 | | |
 | targets drawn from the next 10 movies, not the next one | | 0.0979 | |
 
-A slower rate trains longer and mostly helps `temporal:0.2`; 0.002 keeps most of 0.001's gain
-at two thirds of its epochs. 2,048 negatives cost 1.65-1.86x the time per position (two pairs
-of one-epoch fits on generated ratings, back to back in one process, load 7-8). Every movie in the loss (`negatives=None`)
-costs about 85 s an epoch here (a 100,000 x 9,742 logit matrix per epoch) and reached 0.0216
-after 3 epochs; 256 uniform negatives (batch 32, 8 epochs) gave 0.0087.
+Averaging the weights is the largest gain: it is what the ensemble of three random states gave
+(0.0543 against 0.0444 alone), at the cost of one fit. Averaging from the best epoch on beat
+averaging the epochs before it (0.0454-0.0499 over the best and the 2 or 4 before it, dropout
+0.4, three random states). With the averaging, dropout 0.2 scores as 0.4 did in fewer epochs.
+Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there. Every movie in the loss
+(`negatives=None`) costs about 30 s an epoch here against 3 s (a logit for every movie at every
+position; 92 s for 3 epochs at load 1-1.5).
 
 Where a training step's time goes (64 windows of 50 on 17,770 movies, 2 shared CPU cores, load
 3-7, variants timed back to back in one process): not the optimizer (lazy Adam touches only the
 batch's rows: a step without the update took as long, 186 against 188 ms); the model's forward
 pass about a quarter (42 ms), its backward pass about a third, the sampled softmax over the 1,024
-shared negatives the rest (a step with 8 negatives took 99 ms against 138-175). Batches of 128
-were not faster per position and of 256 slower; the gradient under XLA (`jit_compile`, padding
-positions kept for static shapes) took 222 ms against 131; a step traced for any batch size ran
-3-13 % slower than one traced for 64; an attention layer written out by hand (one projection
+shared negatives the rest (a step with 8 negatives took 99 ms against 138-175). Dropping the
+padding of batches grouped by length ran 1.13-1.23x the positions a second of batches of
+shuffled windows padded to `max_len` (31,507 and 34,067 against 25,691 and 30,128 on 485,498
+positions, alternated in one process at load 2.4-3.1). Batches of 128 were not faster per
+position and of 256 slower; the gradient under XLA (`jit_compile`, padding positions kept for
+static shapes) took 222 ms against 131; an attention layer written out by hand (one projection
 for query, key and value, one mask) ran no faster than Keras' MultiHeadAttention (8,256 against
 8,889 and 7,313 against 7,971 positions a second, alternated in one process at load 6-9); op
-determinism costs nothing measurable (27,592 positions a second without, 27,978 with). With
-nothing else running (load 1-3) an epoch runs 26,500 to 28,000 positions a second on 487,898
-generated ratings and 33,400 on 97.5M (`bench_next.py --part speed`, docs/benchmarks/next.md),
-and ml-latest-small fits in about 62 s (17 epochs).
+determinism costs nothing measurable (27,592 positions a second without, 27,978 with). The
+figures at the Prize's size are in docs/benchmarks/next.md (`bench_next.py --part speed`).
 """
 
 from __future__ import annotations
@@ -94,9 +112,25 @@ class SequenceData:
     liked: np.ndarray
     target: np.ndarray
 
+    def __post_init__(self) -> None:
+        self.lengths = np.count_nonzero(self.items, axis=1)  # windows are padded on the left
+
     def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The (items, liked, target) rows of a batch."""
-        return self.items[rows], self.liked[rows], self.target[rows]
+        """The (items, liked, target) rows of a batch, without the columns that are padding in every row."""
+        width = max(int(self.lengths[rows].max(initial=0)), 1)
+        columns = slice(self.items.shape[1] - width, None)
+        return self.items[rows, columns], self.liked[rows, columns], self.target[rows, columns]
+
+    def group(self, order: np.ndarray, batch: int, rng: np.random.Generator) -> np.ndarray:
+        """`order` regrouped so that each batch holds windows of like length (so `take` trims the padding).
+
+        The rows are sorted by length (a stable sort keeps `order`'s shuffle among equal lengths),
+        cut into batches, and the whole batches shuffled; the last partial batch stays last.
+        """
+        order = order[np.argsort(-self.lengths[order], kind="stable")]
+        whole = len(order) // batch * batch
+        shuffled = order[:whole].reshape(-1, batch)[rng.permutation(whole // batch)]
+        return np.r_[shuffled.ravel(), order[whole:]]
 
     @property
     def positions(self) -> int:
@@ -122,13 +156,14 @@ class KerasSASRec(Recommender):
         n_factors: int = 64,
         blocks: int = 2,
         heads: int = 1,
-        dropout: float = 0.4,
+        dropout: float = 0.2,
         n_epochs: int = 30,
         batch_size: int = 64,
         learning_rate: float = 0.002,
         negatives: int | None = 1024,
         validation_last: int = 1,
         patience: int = 4,
+        average_weights: bool = True,
         random_state: int = 42,
         accelerator: str | None = None,
         verbose: int = 0,
@@ -146,6 +181,7 @@ class KerasSASRec(Recommender):
         self.negatives = negatives
         self.validation_last = validation_last
         self.patience = patience
+        self.average_weights = average_weights
         self.random_state = random_state
         self.accelerator = accelerator
         self.verbose = verbose
@@ -166,6 +202,8 @@ class KerasSASRec(Recommender):
             raise DataError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not float(self.learning_rate) > 0:
             raise DataError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not isinstance(self.average_weights, (bool, np.bool_)):
+            raise DataError(f"average_weights must be True or False, got {self.average_weights!r}")
         if self.negatives is not None and (not isinstance(self.negatives, (int, np.integer)) or self.negatives < 1):
             raise DataError(f"negatives must be None (every movie) or a whole number >= 1, got {self.negatives!r}")
 
@@ -223,9 +261,10 @@ class KerasSASRec(Recommender):
         def init() -> Any:
             return keras.initializers.TruncatedNormal(stddev=0.02, seed=self._seed(next(seeds)))
 
-        items = keras.Input(shape=(length,), dtype="int32", name="items")
-        liked = keras.Input(shape=(length,), dtype="int32", name="liked")
-        positions = keras.Input(shape=(length,), dtype="int32", name="positions")
+        # any width up to max_len: a batch of short windows is trimmed to its longest
+        items = keras.Input(shape=(None,), dtype="int32", name="items")
+        liked = keras.Input(shape=(None,), dtype="int32", name="liked")
+        positions = keras.Input(shape=(None,), dtype="int32", name="positions")
         table = keras_train.sparse_embedding_class()
         movie_vectors = table(len(self.movies_) + 1, width, embeddings_initializer=init(), name="item_embedding")(items)
         hidden = layers.Add(name="inputs")([
@@ -258,13 +297,18 @@ class KerasSASRec(Recommender):
     def _seed(self, offset: int) -> int:
         return (int(self.random_state) * 7919 + offset) % (2**31 - 1)
 
-    def _steps(self, tf: Any, strategy: Any, model: Any, optimizer: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
-        """Compiled train and evaluation steps over (items, liked, target) batches: (summed cross-entropy, positions)."""
+    def _steps(
+        self, tf: Any, strategy: Any, model: Any, optimizer: Any, per_row: float
+    ) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        """Compiled train and evaluation steps over (items, liked, target) batches: (summed cross-entropy, positions).
+
+        `per_row`: the training windows' positions per window, on average.
+        """
         replicas = strategy.num_replicas_in_sync
         table = model.get_layer("item_embedding").embeddings
         bias = model.item_bias_layer.embeddings
         variables = [v.value for v in model.trainable_variables] + [bias.value]
-        positions = tf.range(int(self.max_len), dtype=tf.int32)
+        length = int(self.max_len)
         n_tokens = len(self.movies_) + 1
         negatives = self.negatives
         # sampling chances: target counts plus one (every movie can be drawn), padding never
@@ -274,7 +318,9 @@ class KerasSASRec(Recommender):
         log_chance = tf.constant(np.log(np.maximum(chance, 1e-12) * max(int(negatives or 1), 1)).astype(np.float32))
 
         def hidden_at_targets(items: Any, liked: Any, target: Any, training: bool) -> tuple[Any, Any]:
-            batch = tf.shape(items)[0]
+            batch, width = tf.shape(items)[0], tf.shape(items)[1]
+            # a trimmed window keeps the last `width` of the max_len positions
+            positions = tf.range(length - width, length, dtype=tf.int32)
             inputs = {"items": items, "liked": tf.cast(liked, tf.int32),
                       "positions": tf.tile(positions[None, :], [batch, 1])}
             hidden = model(inputs, training=training)
@@ -306,7 +352,9 @@ class KerasSASRec(Recommender):
                 hidden, wanted = hidden_at_targets(items, liked, target, True)
                 count = tf.cast(tf.size(wanted), tf.float32)
                 summed = full_loss(hidden, wanted) if negatives is None else sampled_loss(hidden, wanted)
-                loss = summed / tf.maximum(count, 1.0)
+                # per position, over the positions an average batch holds: a batch of short
+                # windows (grouped by length) weighs by its positions, not as much as a full one
+                loss = summed / (tf.cast(tf.shape(items)[0], tf.float32) * per_row)
             grads = tape.gradient(loss, variables)
             return keras_train.apply_on_replicas(tf, replicas, optimizer, grads, variables, (summed, count))
 
@@ -345,19 +393,20 @@ class KerasSASRec(Recommender):
                 variables = [v.value for v in model.trainable_variables] + [model.item_bias_layer.embeddings.value]
                 optimizer = keras_train.LazyAdam(tf, variables, self.learning_rate,
                                                  sparse="TPU" not in type(strategy).__name__)
-            steps = self._steps(tf, strategy, model, optimizer)
+            steps = self._steps(tf, strategy, model, optimizer, train.positions / len(train.target))
             progress = self.progress if self.verbose == 0 else keras_common._printing(self.progress)
             result = keras_train.train_loop(
                 tf, strategy, _WithBias(model), optimizer, steps, train, valid,
                 {"epochs": self.n_epochs, "batch_size": int(self.batch_size) * strategy.num_replicas_in_sync,
                  "patience": self.patience, "min_delta": 0.0, "seed": self.random_state, "metric": "loss",
-                 "eval_batch": 1024},
+                 "eval_batch": 1024, "average": bool(self.average_weights)},
                 progress,
             )
         finally:
             random.setstate(python_state)
             restore()
         result.record(self)
+        self.averaged_epochs_ = result.averaged
         self.model_ = model
         weights = model.get_weights() + [model.item_bias_layer.get_weights()[0]]
         self._set_state({
@@ -366,7 +415,8 @@ class KerasSASRec(Recommender):
             "movie_trained": self.movie_trained_, "target_share": self.target_counts_ / max(self.target_counts_.sum(), 1.0),
         })
         if self.progress is not None:
-            self.progress(1.0, f"trained {self.epochs_run_} epoch(s), best {self.best_epoch_}")
+            averaged = f", weights averaged over epochs {self.best_epoch_}-{self.epochs_run_}" if self.averaged_epochs_ else ""
+            self.progress(1.0, f"trained {self.epochs_run_} epoch(s), best {self.best_epoch_}{averaged}")
 
     def _validation(self, items: np.ndarray, liked: np.ndarray, starts: np.ndarray, cut: np.ndarray) -> SequenceData:
         """One window per user ending at their training history's end, scored only on the held-out movies."""

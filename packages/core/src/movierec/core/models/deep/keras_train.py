@@ -135,6 +135,7 @@ class LoopResult:
     history: dict[str, list[float]] = field(default_factory=dict)
     epochs_run: int = 0
     best_epoch: int = 0
+    averaged: int = 0  # with settings["average"]: epochs whose weights were averaged (0: the best epoch's kept)
 
     def record(self, engine: Any) -> None:
         """Set the engine's history_, epochs_run_ and best_epoch_ from this result."""
@@ -330,7 +331,9 @@ def train_loop(
     `patience` epochs in a row that do not lower validation RMSE by more than `min_delta` below its
     last such fall (Keras' EarlyStopping counts the same way); the weights kept are those of the
     epoch with the lowest validation RMSE, which a gain smaller than `min_delta` may still be
-    (Keras would keep the last epoch that counted).
+    (Keras would keep the last epoch that counted). With `settings["average"]` true they are
+    instead the mean of that epoch's weights and every later epoch's (stochastic weight
+    averaging, Izmailov et al. 2018, over the epochs early stopping waited through).
     """
     train_step, eval_step = steps
     epochs, batch, patience = int(settings["epochs"]), int(settings["batch_size"]), int(settings["patience"])
@@ -344,8 +347,12 @@ def train_loop(
     rng = np.random.default_rng(settings["seed"])
     result = LoopResult()
     lowest, mark, best_weights, waited = np.inf, np.inf, None, 0
+    average = bool(settings.get("average", False))
+    summed_weights, summed = None, 0  # with average: the best epoch's weights plus every later epoch's
     for epoch in range(epochs):
         order = rng.permutation(n)
+        if hasattr(train, "group"):  # batches of like rows (keras_sasrec: windows of like length)
+            order = train.group(order, batch, rng)
         totals = []
         for index in range(n_steps):
             rows = order[index * batch : (index + 1) * batch]
@@ -369,13 +376,21 @@ def train_loop(
         if val_rmse < lowest:
             lowest, result.best_epoch = val_rmse, epoch + 1
             best_weights = model.get_weights()
+            summed_weights, summed = ([np.array(w, dtype=np.float64) for w in best_weights], 1) if average else (None, 0)
+        elif average and summed_weights is not None:
+            for total, weight in zip(summed_weights, model.get_weights()):
+                total += weight
+            summed += 1
         if val_rmse < mark - min_delta:
             mark, waited = val_rmse, 0
         else:
             waited += 1
             if waited >= patience:
                 break
-    if best_weights is not None and result.best_epoch != result.epochs_run:
+    if summed > 1:
+        model.set_weights([(total / summed).astype(weight.dtype) for total, weight in zip(summed_weights, best_weights)])
+        result.averaged = summed
+    elif best_weights is not None and result.best_epoch != result.epochs_run:
         model.set_weights(best_weights)
     return result
 
