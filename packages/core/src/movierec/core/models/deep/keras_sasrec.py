@@ -38,7 +38,8 @@ figures rank settings poorly):
 | the same with patience 6 | 0.0580 / 0.0589 / 0.0614 | 0.1302 | 17-19 (56-69 s) |
 | the same with 512 negatives | 0.0553 / 0.0571 / 0.0590 | 0.1238 / 0.1227 | 15-17 |
 | the same with 256 negatives | 0.0509 / 0.0527 | 0.1177 | 16-21 |
-| the same with 2,048 negatives | | 0.1284 / 0.1273 | 15-16 (67-68 s) |
+| the same with 2,048 negatives | 0.0590 | 0.1284 / 0.1273 | 15-16 (67-78 s) |
+| the same with 2 heads | 0.0483 | 0.1252 | 15-16 |
 | the same with 128 factors | | 0.1315 | 13 (82 s) |
 | the same with `max_len` 100 | | 0.1264 | 21 |
 | the same with rate 0.001, patience 5 | | 0.1261 | 27 |
