@@ -45,7 +45,7 @@ from movierec.core.models import create_engine
 from movierec.core.models.base import render_reason
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT = ROOT.parents[1] / "shared" / "data" / "ml-latest-small"
+DEFAULT = ROOT.parent / "shared" / "data" / "ml-latest-small"
 ENGINES = ("keras_sasrec", "ease", "lightfm_warp", "item_knn", "weighted")
 SPLITS = ("last:1", "temporal:0.2")
 SCI_FI = (("Matrix, The", 1999), ("Alien", 1979), ("Blade Runner", 1982),
