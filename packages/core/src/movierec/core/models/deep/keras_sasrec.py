@@ -53,6 +53,7 @@ figures rank settings poorly):
 | rate 0.003, patience 3 (earlier defaults) | 0.0465 / 0.0478 / 0.0495 | 0.1164 / 0.1183 | 13-15 |
 | rate 0.001, patience 5 | 0.0583 / 0.0456 / 0.0465 | 0.1289 | 28-30 (the cap) |
 | 2,048 negatives | 0.0560 / 0.0475 | | 13 (random state 1) |
+| 2,048 negatives, rate 0.001, patience 5 | 0.0507 | | |
 | `max_len` 200 | 0.0423 | | |
 | dropout 0.5 | 0.0427 | | |
 | the latest window of each user only | 0.0370 | | |
@@ -62,7 +63,9 @@ Averaging the weights is the largest gain: it is what the ensemble of three rand
 (0.0543 against 0.0444 alone), at the cost of one fit. Averaging from the best epoch on beat
 averaging the epochs before it (0.0454-0.0499 over the best and the 2 or 4 before it, dropout
 0.4, three random states). With the averaging, dropout 0.2 scores as 0.4 did in fewer epochs.
-Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there. Every movie in the loss
+Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there and cost 1.65-1.86x the
+time per position (two pairs of one-epoch fits on generated ratings, back to back in one
+process, load 7-8). Every movie in the loss
 (`negatives=None`) costs about 30 s an epoch here against 3 s (a logit for every movie at every
 position; 92 s for 3 epochs at load 1-1.5).
 
@@ -74,11 +77,11 @@ shared negatives the rest (a step with 8 negatives took 99 ms against 138-175). 
 sampled loss as softplus(logsumexp(negatives) - true logit) instead of a softmax cross-entropy
 over the true logit joined to the negatives ran 1.13-1.14x the positions a second (37,408 and
 36,118 against 32,951 and 31,834 on 485,498 positions, alternated in one process at load
-1.2-2.0). Dropping the
-padding of batches grouped by length ran 1.13-1.23x the positions a second of batches of
-shuffled windows padded to `max_len` (31,507 and 34,067 against 25,691 and 30,128 on 485,498
-positions, alternated in one process at load 2.4-3.1). Batches of 128 were not faster per
-position and of 256 slower; the gradient under XLA (`jit_compile`, padding positions kept for
+1.2-2.0). Dropping the padding of batches grouped by length ran 1.13-1.23x the positions a
+second of batches of shuffled windows padded to `max_len` (31,507 and 34,067 against 25,691 and
+30,128 on 485,498 positions, alternated in one process at load 2.4-3.1), though a step traced
+for any shape ran 3-13 % slower than one traced for 64 x 50 when measured alone. Batches of 128
+were not faster per position and of 256 slower; the gradient under XLA (`jit_compile`, padding positions kept for
 static shapes) took 222 ms against 131; an attention layer written out by hand (one projection
 for query, key and value, one mask) ran no faster than Keras' MultiHeadAttention (8,256 against
 8,889 and 7,313 against 7,971 positions a second, alternated in one process at load 6-9); op
