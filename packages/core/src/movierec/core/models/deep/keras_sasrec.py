@@ -79,8 +79,8 @@ over the true logit joined to the negatives ran 1.13-1.14x the positions a secon
 36,118 against 32,951 and 31,834 on 485,498 positions, alternated in one process at load
 1.2-2.0). Dropping the padding of batches grouped by length ran 1.13-1.23x the positions a
 second of batches of shuffled windows padded to `max_len` (31,507 and 34,067 against 25,691 and
-30,128 on 485,498 positions, alternated in one process at load 2.4-3.1), though a step traced
-for any shape ran 3-13 % slower than one traced for 64 x 50 when measured alone. Batches of 128
+30,128 on 485,498 positions, alternated in one process at load 2.4-3.1), although a step traced
+for any batch size ran 3-13 % slower than one traced for 64, measured alone. Batches of 128
 were not faster per position and of 256 slower; the gradient under XLA (`jit_compile`, padding positions kept for
 static shapes) took 222 ms against 131; an attention layer written out by hand (one projection
 for query, key and value, one mask) ran no faster than Keras' MultiHeadAttention (8,256 against
