@@ -9,7 +9,7 @@ import pytest
 from movierec.core.errors import DataError
 from movierec.core.models import create_engine
 from movierec.core.models.base import movie_reference, reason_text
-from movierec.core.models.deep.keras_sasrec import KerasSASRec, SequenceData
+from movierec.core.models.deep.keras_sasrec import KerasSASRec, LaterTargets, SequenceData
 
 pytest.importorskip("tensorflow")
 
@@ -93,7 +93,8 @@ def test_every_rating_but_the_first_of_each_user_is_a_training_position_or_valid
 
 @pytest.mark.parametrize("params", [{"max_len": 0}, {"n_factors": 6, "heads": 4}, {"dropout": 1.0},
                                     {"negatives": 0}, {"learning_rate": 0}, {"n_epochs": 1.5},
-                                    {"average_weights": "yes"}])
+                                    {"average_weights": "yes"}, {"target_span": 0}, {"next_share": 1.5},
+                                    {"next_share": "half"}])
 def test_bad_parameters_are_named(sample, params) -> None:
     with pytest.raises(DataError, match=next(iter(params)) if "heads" not in params else "heads"):
         create_engine("keras_sasrec", **{**QUICK, **params}).fit(sample.ratings)
@@ -128,3 +129,26 @@ def test_a_window_trimmed_of_its_padding_gives_the_same_vector(fitted, sample) -
         return np.asarray(model(inputs, training=False))[0, -1]
 
     np.testing.assert_allclose(last(5), last(length), atol=1e-5)
+
+
+def test_later_targets_come_from_the_next_movies_of_the_same_training_history() -> None:
+    history = np.arange(1, 21, dtype=np.int32)  # one user's movie tokens 1..20
+    source = np.array([[-1, -1, 1, 2, 3], [11, 12, 13, 14, 15]])  # each position's next movie
+    last = np.array([17, 17])  # movies 19 and 20 (indices 18, 19) are held out
+    later = LaterTargets(history, source, last, span=3, next_share=0.0, rng=np.random.default_rng(0))
+    draws = np.stack([later.draw(np.array([0, 1])) for _ in range(200)])
+    assert (draws[:, 0, :2] == 0).all()  # padding stays padding
+    offsets = draws[:, :, 2:] - history[source[:, 2:]][None]
+    assert set(np.unique(offsets)) <= {0, 1, 2} and len(np.unique(offsets)) == 3
+    assert draws.max() == 18  # never past the user's last training movie
+    always_next = LaterTargets(history, source, last, span=3, next_share=1.0, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(always_next.draw(np.array([1])), history[source[[1]]])
+
+
+def test_a_target_span_trains_and_repeats(sample) -> None:
+    params = {**QUICK, "target_span": 3}
+    first = create_engine("keras_sasrec", **params).fit(sample.ratings)
+    second = create_engine("keras_sasrec", **params).fit(sample.ratings)
+    user = int(sample.ratings["user"].iloc[0])
+    pd.testing.assert_frame_equal(first.recommend(user, k=10), second.recommend(user, k=10))
+    assert first.training_positions_ == create_engine("keras_sasrec", **QUICK).fit(sample.ratings).training_positions_

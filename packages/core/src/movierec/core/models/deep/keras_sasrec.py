@@ -9,7 +9,10 @@ movies (`negatives=None`; Klenitskiy and Vasilev, RecSys 2023, show this loss is
 model strong) or over the true next movie and `negatives` movies drawn for each batch
 (sampled softmax, for large catalogues: drawn in proportion to how often each movie is a
 training target, each logit corrected by the log of its chance, so the loss estimates the full one). A long history is cut into windows of `max_len`
-positions from its end, so every rating is a training position.
+positions from its end, so every rating is a training position. With `target_span` > 1 each
+position's target is redrawn for every batch: the next movie `next_share` of the time, otherwise
+one of the next `target_span` movies of the same training history (the next one included), which
+ranks for the next few movies rather than the next one (see the notes below).
 
 The stars count: each position also carries a learned "liked / disliked" embedding (liked = at
 least the user's `vectors.liked_threshold`: their own mean, kept between the scale's middle and
@@ -45,8 +48,11 @@ figures rank settings poorly):
 | the same with `max_len` 100 | | 0.1264 | 21 |
 | the same with rate 0.001, patience 5 | | 0.1261 | 27 |
 | the same, scores mixed with those of the history 5, 10, 20, 25 or 50 ratings earlier | | 0.1159-0.1222 | |
-| the same, each position's target redrawn every batch: the next movie half the time, else one of the next 3 (a trial, not built) | 0.0503 | 0.1391 / 0.1368 / 0.1344 | 22-24 (59-99 s) |
-| the same, the next movie 70 % of the time, else one of the next 5 (a trial) | | 0.1271 | 22 |
+| the same, each position's target redrawn every batch: the next movie half the time, else one of the next 3 (`target_span=3`; measured before it was built in, through a patch of the windows) | 0.0503 | 0.1391 / 0.1368 / 0.1344 | 22-24 (59-99 s) |
+| the same, the next movie 70 % of the time, else one of the next 5 (the same patch) | | 0.1271 | 22 |
+| the same, the next movie 60 % of the time, else one of the next 2 (the same patch) | | 0.1302 | 21 |
+| `target_span=3` (the next movie half the time), built in | 0.0563 | 0.1342 | 22-23 (58-62 s) |
+| `target_span=3, next_share=0.7`, built in | 0.0600 / 0.0536 / 0.0585 | 0.1301 / 0.1303 / 0.1320 | 17-23 |
 | dropout 0.4, the best epoch's weights (the previous defaults) | 0.0444 / 0.0553 / 0.0403 | 0.1270 / 0.1193 / 0.1193 | 18-20 |
 | dropout 0.4, weights averaged from the best epoch on | 0.0535 (from 4 before it) / 0.0554 / 0.0536 | 0.1302 | 18 |
 | dropout 0.2, the best epoch's weights | 0.0488 / 0.0528 / 0.0448 | 0.1205 | 13-15 |
@@ -66,8 +72,10 @@ Averaging the weights is the largest gain: it is what the ensemble of three rand
 averaging the epochs before it (0.0454-0.0499 over the best and the 2 or 4 before it, dropout
 0.4, three random states). With the averaging, dropout 0.2 scores as 0.4 did in fewer epochs.
 Targets drawn from the next three movies (half the time the next one) are the one change that
-brought `temporal:0.2` level with ease (mean 0.1368 against 0.1365), but they cost `last:1`
-(0.0503, 1.21x ease) and a third more epochs, over the 60 s fit; they are not built in. Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there and cost 1.65-1.86x the
+brought `temporal:0.2` near ease: 0.1391 / 0.1368 / 0.1344 through a patch, 0.1342 built in
+(random state 42; the draws differ), with `last:1` 0.0503 through the patch and 0.0563 built in,
+in a third more epochs (58-62 s). `target_span=3` offers them; the default stays 1, which keeps
+the fit under 60 s. Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there and cost 1.65-1.86x the
 time per position (two pairs of one-epoch fits on generated ratings, back to back in one
 process, load 7-8). Every movie in the loss
 (`negatives=None`) costs about 30 s an epoch here against 3 s (a logit for every movie at every
@@ -118,12 +126,33 @@ _LIKED, _DISLIKED = 1, 2  # rating tokens; 0 pads
 
 
 @dataclass
+class LaterTargets:
+    """Targets redrawn for every batch from the movies that follow each position (`target_span`)."""
+
+    history: np.ndarray  # every training movie token, in history order
+    source: np.ndarray  # per window position: the index in `history` of its next movie (-1: padding)
+    last: np.ndarray  # per window: the index in `history` of its user's last training movie
+    span: int
+    next_share: float
+    rng: np.random.Generator
+
+    def draw(self, rows: np.ndarray) -> np.ndarray:
+        """One of the next `span` movies per position (the next one at least `next_share` of the time)."""
+        source = self.source[rows]
+        offset = self.rng.integers(0, self.span, size=source.shape)
+        offset[self.rng.random(source.shape) < self.next_share] = 0
+        index = np.minimum(source + offset, self.last[rows][:, None])
+        return np.where(source >= 0, self.history[np.maximum(index, 0)], 0).astype(np.int32)
+
+
+@dataclass
 class SequenceData:
     """Training windows: input movie tokens and rating tokens, and the next movie at each position (0: none)."""
 
     items: np.ndarray
     liked: np.ndarray
     target: np.ndarray
+    later: LaterTargets | None = None  # with target_span > 1: each batch's targets redrawn from it
 
     def __post_init__(self) -> None:
         self.lengths = np.count_nonzero(self.items, axis=1)  # windows are padded on the left
@@ -132,7 +161,8 @@ class SequenceData:
         """The (items, liked, target) rows of a batch, without the columns that are padding in every row."""
         width = max(int(self.lengths[rows].max(initial=0)), 1)
         columns = slice(self.items.shape[1] - width, None)
-        return self.items[rows, columns], self.liked[rows, columns], self.target[rows, columns]
+        target = self.target[rows] if self.later is None else self.later.draw(rows)
+        return self.items[rows, columns], self.liked[rows, columns], target[:, columns]
 
     def group(self, order: np.ndarray, batch: int, rng: np.random.Generator) -> np.ndarray:
         """`order` regrouped so that each batch holds windows of like length (so `take` trims the padding).
@@ -177,6 +207,8 @@ class KerasSASRec(Recommender):
         validation_last: int = 1,
         patience: int = 4,
         average_weights: bool = True,
+        target_span: int = 1,
+        next_share: float = 0.5,
         random_state: int = 42,
         accelerator: str | None = None,
         verbose: int = 0,
@@ -195,6 +227,8 @@ class KerasSASRec(Recommender):
         self.validation_last = validation_last
         self.patience = patience
         self.average_weights = average_weights
+        self.target_span = target_span
+        self.next_share = next_share
         self.random_state = random_state
         self.accelerator = accelerator
         self.verbose = verbose
@@ -204,7 +238,7 @@ class KerasSASRec(Recommender):
     # ------------------------------------------------------------------ data
     def _check_params(self) -> None:
         whole = {"max_len": 1, "n_factors": 1, "blocks": 1, "heads": 1, "n_epochs": 1, "batch_size": 1, "patience": 1,
-                 "validation_last": 0}
+                 "validation_last": 0, "target_span": 1}
         for key, lowest in whole.items():
             value = getattr(self, key)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < lowest:
@@ -215,6 +249,9 @@ class KerasSASRec(Recommender):
             raise DataError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if not float(self.learning_rate) > 0:
             raise DataError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        share = self.next_share
+        if isinstance(share, bool) or not isinstance(share, (int, float, np.number)) or not 0.0 <= share <= 1.0:
+            raise DataError(f"next_share must be in [0, 1], got {self.next_share!r}")
         if not isinstance(self.average_weights, (bool, np.bool_)):
             raise DataError(f"average_weights must be True or False, got {self.average_weights!r}")
         if self.negatives is not None and (not isinstance(self.negatives, (int, np.integer)) or self.negatives < 1):
@@ -239,7 +276,9 @@ class KerasSASRec(Recommender):
     def _windows(self, items: np.ndarray, liked: np.ndarray, starts: np.ndarray, cut: np.ndarray) -> SequenceData:
         """Training windows of `max_len` positions, cut from the end of each user's history before `cut`."""
         length = int(self.max_len)
-        rows_items, rows_liked, rows_target = [], [], []
+        span = int(self.target_span)
+        index_type = np.int32 if len(items) < 2**31 else np.int64
+        rows_items, rows_liked, rows_target, rows_source, rows_last = [], [], [], [], []
         for user in range(len(starts) - 1):
             start, stop = int(starts[user]), int(cut[user])
             # inputs start..stop-2 predict start+1..stop-1; the windows end at the last one
@@ -251,11 +290,18 @@ class KerasSASRec(Recommender):
                 rows_items.append(np.r_[np.zeros(pad, np.int32), items[begin:end]])
                 rows_liked.append(np.r_[np.zeros(pad, np.int8), liked[begin:end]])
                 rows_target.append(np.r_[np.zeros(pad, np.int32), items[begin + 1: end + 1]])
+                if span > 1:
+                    rows_source.append(np.r_[np.full(pad, -1, index_type), np.arange(begin + 1, end + 1, dtype=index_type)])
+                    rows_last.append(stop - 1)
                 end = begin
         if not rows_items:
             empty = np.zeros((0, length), np.int32)
             return SequenceData(empty, empty.astype(np.int8), empty)
-        return SequenceData(np.vstack(rows_items), np.vstack(rows_liked), np.vstack(rows_target))
+        later = None
+        if span > 1:
+            later = LaterTargets(items, np.vstack(rows_source), np.array(rows_last, np.int64), span,
+                                 float(self.next_share), np.random.default_rng(self._seed(777)))
+        return SequenceData(np.vstack(rows_items), np.vstack(rows_liked), np.vstack(rows_target), later)
 
     def _last_window(self, items: np.ndarray, liked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The latest `max_len` movie and rating tokens of one history, padded on the left."""
