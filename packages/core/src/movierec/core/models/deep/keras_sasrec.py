@@ -75,8 +75,8 @@ Targets drawn from the next three movies (half the time the next one) are the on
 brought `temporal:0.2` near ease: 0.1391 / 0.1368 / 0.1344 through a patch, 0.1342 built in
 (random state 42; the draws differ), with `last:1` 0.0503 through the patch and 0.0563 built in,
 in a third more epochs (58-62 s). `target_span=3` offers them; the default stays 1, which keeps
-the fit under 60 s. Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there and cost 1.65-1.86x the
-time per position (two pairs of one-epoch fits on generated ratings, back to back in one
+the fit under 60 s. Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there and
+cost 1.65-1.86x the time per position (two pairs of one-epoch fits on generated ratings, back to back in one
 process, load 7-8). Every movie in the loss
 (`negatives=None`) costs about 30 s an epoch here against 3 s (a logit for every movie at every
 position; 92 s for 3 epochs at load 1-1.5).
@@ -291,7 +291,8 @@ class KerasSASRec(Recommender):
                 rows_liked.append(np.r_[np.zeros(pad, np.int8), liked[begin:end]])
                 rows_target.append(np.r_[np.zeros(pad, np.int32), items[begin + 1: end + 1]])
                 if span > 1:
-                    rows_source.append(np.r_[np.full(pad, -1, index_type), np.arange(begin + 1, end + 1, dtype=index_type)])
+                    following = np.arange(begin + 1, end + 1, dtype=index_type)  # each position's next movie
+                    rows_source.append(np.r_[np.full(pad, -1, index_type), following])
                     rows_last.append(stop - 1)
                 end = begin
         if not rows_items:
