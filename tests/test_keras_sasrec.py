@@ -9,7 +9,13 @@ import pytest
 from movierec.core.errors import DataError
 from movierec.core.models import create_engine
 from movierec.core.models.base import movie_reference, reason_text
-from movierec.core.models.deep.keras_sasrec import KerasSASRec, LaterTargets, SequenceData
+from movierec.core.models.deep.keras_sasrec import (
+    KerasSASRec,
+    LaterTargets,
+    SequenceData,
+    _attention_class,
+    sampled_softmax_loss,
+)
 
 pytest.importorskip("tensorflow")
 
@@ -100,20 +106,23 @@ def test_bad_parameters_are_named(sample, params) -> None:
         create_engine("keras_sasrec", **{**QUICK, **params}).fit(sample.ratings)
 
 
-def test_windows_of_like_length_share_a_batch_that_drops_their_common_padding() -> None:
-    lengths = np.array([5, 5, 2, 3, 1, 5, 4, 2, 5, 1])
+def test_windows_of_like_length_share_a_batch_of_about_the_same_positions() -> None:
+    lengths = np.array([5, 5, 2, 3, 1, 5, 4, 2, 5, 1, 1, 2])
     items = np.array([np.r_[np.zeros(5 - n, np.int32), np.arange(1, n + 1)] for n in lengths], dtype=np.int32)
     data = SequenceData(items, (items > 0).astype(np.int8), items)
     rng = np.random.default_rng(0)
-    order = data.group(rng.permutation(len(items)), 3, rng)
-    assert sorted(order.tolist()) == list(range(len(items)))  # every window once
-    batches = [tuple(sorted(lengths[order[i: i + 3]])) for i in range(0, 9, 3)]
-    assert sorted(batches) == [(1, 2, 2), (3, 4, 5), (5, 5, 5)]  # runs of the length-sorted windows
-    assert lengths[order[-1]] == 1  # the partial batch stays last
-    short = next(order[i: i + 3] for i in range(0, 9, 3) if max(lengths[order[i: i + 3]]) == 2)
+    batches = data.batches(rng.permutation(len(items)), 2, rng)  # 2 full windows: 10 positions a batch
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(items)))  # every window once
+    # runs of the length-sorted windows, as many as fit 10 positions at the batch's widest
+    assert sorted(tuple(sorted(lengths[b].tolist(), reverse=True)) for b in batches) == [
+        (1,), (2, 2, 2, 1, 1), (4, 3), (5, 5), (5, 5)]
+    short = next(b for b in batches if lengths[b].max() == 2)
     trimmed, liked, target = data.take(short)
-    assert trimmed.shape == (3, 2)
+    assert trimmed.shape == (5, 2)
     np.testing.assert_array_equal(trimmed, items[short, -2:])
+    # with 2 replicas a last batch of one window joins the one before it
+    merged = data.batches(rng.permutation(len(items)), 2, rng, replicas=2)
+    assert sorted(len(b) for b in merged) == [2, 2, 2, 6]
 
 
 def test_a_window_trimmed_of_its_padding_gives_the_same_vector(fitted, sample) -> None:
@@ -152,3 +161,60 @@ def test_a_target_span_trains_and_repeats(sample) -> None:
     user = int(sample.ratings["user"].iloc[0])
     pd.testing.assert_frame_equal(first.recommend(user, k=10), second.recommend(user, k=10))
     assert first.training_positions_ == create_engine("keras_sasrec", **QUICK).fit(sample.ratings).training_positions_
+
+
+def test_the_sampled_loss_and_its_gradient_are_the_softmax_without_the_draws_of_the_true_movie() -> None:
+    tf = pytest.importorskip("tensorflow")
+    rng = np.random.default_rng(0)
+    n, width, positions, drawn_n = 30, 8, 50, 40
+    table = tf.Variable(rng.normal(size=(n, width)).astype("float32") * 2)
+    bias = tf.Variable(rng.normal(size=(n, 1)).astype("float32"))
+    hidden = tf.constant(rng.normal(size=(positions, width)).astype("float32"))
+    log_chance = tf.constant(np.log(rng.dirichlet(np.ones(n)) * drawn_n).astype("float32"))
+    target = tf.constant(rng.integers(1, n, positions).astype("int32"))
+    drawn = tf.constant(rng.integers(1, n, drawn_n).astype("int32"))
+    assert int(tf.reduce_sum(tf.cast(drawn[None] == target[:, None], tf.int32))) > 20  # true movies drawn
+
+    def direct() -> object:
+        def logit(movies: object) -> object:
+            return tf.gather(bias, movies)[:, 0] - tf.gather(log_chance, movies)
+
+        true = tf.reduce_sum(hidden * tf.gather(table, target), axis=1) + logit(target)
+        logits = tf.matmul(hidden, tf.gather(table, drawn), transpose_b=True) + logit(drawn)[None, :]
+        logits = tf.where(drawn[None, :] == target[:, None], -1e9, logits)
+        return tf.reduce_sum(-tf.nn.log_softmax(tf.concat([true[:, None], logits], axis=1))[:, 0])
+
+    results = []
+    for loss in (direct, lambda: sampled_softmax_loss(tf, hidden, target, drawn, table, bias, log_chance)):
+        with tf.GradientTape() as tape:
+            tape.watch(hidden)
+            value = loss()
+        grads = tape.gradient(value, [table, bias, hidden])
+        assert isinstance(grads[0], tf.IndexedSlices) and isinstance(grads[1], tf.IndexedSlices)
+        results.append([float(value)] + [np.asarray(tf.convert_to_tensor(g)) for g in grads])
+    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5)
+    for expected, got in zip(results[0][1:], results[1][1:]):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_the_attention_is_keras_multi_head_attention_with_its_weights(heads) -> None:
+    keras = pytest.importorskip("keras")
+    rng = np.random.default_rng(heads)
+    inputs = rng.normal(size=(4, 7, 8)).astype("float32")
+    real = np.ones((4, 7), bool)
+    real[0, :3] = real[2, :6] = False  # windows padded on the left
+    reference = keras.layers.MultiHeadAttention(heads, 8 // heads, dropout=0.2)
+    expected = np.asarray(reference(inputs, inputs, query_mask=real, value_mask=real, use_causal_mask=True))
+    attention = _attention_class()(heads, 8 // heads, dropout=0.2)
+    attention(inputs, real)
+    assert [w.shape for w in attention.get_weights()] == [w.shape for w in reference.get_weights()]
+    attention.set_weights(reference.get_weights())  # a model saved with MultiHeadAttention loads as it is
+    np.testing.assert_allclose(np.asarray(attention(inputs, real))[real], expected[real], atol=1e-5)
+    # causal: a later movie never changes an earlier real position's vector
+    changed = inputs.copy()
+    changed[:, -1] += 1.0
+    earlier = real.copy()
+    earlier[:, -1] = False
+    np.testing.assert_allclose(np.asarray(attention(changed, real))[earlier], np.asarray(attention(inputs, real))[earlier],
+                               atol=1e-6)

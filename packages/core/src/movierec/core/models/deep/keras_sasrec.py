@@ -164,16 +164,26 @@ class SequenceData:
         target = self.target[rows] if self.later is None else self.later.draw(rows)
         return self.items[rows, columns], self.liked[rows, columns], target[:, columns]
 
-    def group(self, order: np.ndarray, batch: int, rng: np.random.Generator) -> np.ndarray:
-        """`order` regrouped so that each batch holds windows of like length (so `take` trims the padding).
+    def batches(self, order: np.ndarray, batch: int, rng: np.random.Generator, replicas: int = 1) -> list[np.ndarray]:
+        """`order` cut into batches of like-length windows, each holding about `batch` full windows' positions.
 
-        The rows are sorted by length (a stable sort keeps `order`'s shuffle among equal lengths),
-        cut into batches, and the whole batches shuffled; the last partial batch stays last.
+        The rows are sorted by length (a stable sort keeps `order`'s shuffle among equal lengths)
+        and cut greedily: a batch whose longest window is `w` wide (so `take` trims it to `w`
+        columns) holds `batch * max_len // w` windows, so short windows come in more rows per step
+        and every step has about the same positions to train on. The batches are then shuffled. A
+        last batch of fewer than `replicas` windows joins the one before it.
         """
         order = order[np.argsort(-self.lengths[order], kind="stable")]
-        whole = len(order) // batch * batch
-        shuffled = order[:whole].reshape(-1, batch)[rng.permutation(whole // batch)]
-        return np.r_[shuffled.ravel(), order[whole:]]
+        widths = np.maximum(self.lengths[order], 1)
+        budget = int(batch) * self.items.shape[1]
+        cuts, start = [], 0
+        while start < len(order):
+            start += max(budget // int(widths[start]), 1)
+            cuts.append(min(start, len(order)))
+        if len(cuts) > 1 and cuts[-1] - cuts[-2] < replicas:
+            del cuts[-2]
+        pieces = np.split(order, cuts[:-1])
+        return [pieces[i] for i in rng.permutation(len(pieces))]
 
     @property
     def positions(self) -> int:
@@ -336,10 +346,10 @@ class KerasSASRec(Recommender):
         padding = layers.Lambda(lambda x: keras.ops.not_equal(x, 0), name="padding")(items)
         for block in range(int(self.blocks)):
             normed = layers.LayerNormalization(epsilon=1e-6, name=f"attention_norm_{block}")(hidden)
-            attended = layers.MultiHeadAttention(
+            attended = _attention_class()(
                 int(self.heads), width // int(self.heads), dropout=self.dropout, kernel_initializer=init(),
                 seed=self._seed(next(seeds)), name=f"attention_{block}",
-            )(normed, normed, query_mask=padding, value_mask=padding, use_causal_mask=True)
+            )(normed, padding)
             hidden = layers.Add(name=f"attention_residual_{block}")([hidden, attended])
             normed = layers.LayerNormalization(epsilon=1e-6, name=f"feed_forward_norm_{block}")(hidden)
             inner = layers.Dense(width, activation="relu", kernel_initializer=init(), name=f"feed_forward_{block}_in")(normed)
@@ -358,11 +368,11 @@ class KerasSASRec(Recommender):
         return (int(self.random_state) * 7919 + offset) % (2**31 - 1)
 
     def _steps(
-        self, tf: Any, strategy: Any, model: Any, optimizer: Any, per_row: float
+        self, tf: Any, strategy: Any, model: Any, optimizer: Any, per_batch: float
     ) -> tuple[Callable[..., Any], Callable[..., Any]]:
         """Compiled train and evaluation steps over (items, liked, target) batches: (summed cross-entropy, positions).
 
-        `per_row`: the training windows' positions per window, on average.
+        `per_batch`: the positions of `batch_size` training windows of average length.
         """
         replicas = strategy.num_replicas_in_sync
         table = model.get_layer("item_embedding").embeddings
@@ -393,27 +403,20 @@ class KerasSASRec(Recommender):
             return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=logits))
 
         def sampled_loss(hidden: Any, target: Any) -> Any:
-            # negatives drawn in proportion to how often each movie is a target; subtracting
-            # log(chance) from every logit makes the sampled loss estimate the full one
+            # negatives drawn in proportion to how often each movie is a target
             step_seed = tf.stack([tf.cast(optimizer.iterations, tf.int32), tf.constant(self._seed(999), tf.int32)])
             uniform = tf.random.stateless_uniform([int(negatives)], step_seed, 0.0, 1.0)
             drawn = tf.minimum(tf.searchsorted(cumulative, uniform, side="right"), n_tokens - 1)
-            true_logit = (tf.reduce_sum(hidden * tf.gather(table.value, target), axis=1)
-                          + tf.gather(bias.value, target)[:, 0] - tf.gather(log_chance, target))
-            logits = (tf.matmul(hidden, tf.gather(table.value, drawn), transpose_b=True)
-                      + (tf.gather(bias.value, drawn)[:, 0] - tf.gather(log_chance, drawn))[None, :])
-            logits = tf.where(drawn[None, :] == target[:, None], -1e9, logits)  # a draw of the true movie is no negative
-            # -log softmax of the true logit among [true, negatives] = softplus(logsumexp(negatives) - true)
-            return tf.reduce_sum(tf.nn.softplus(tf.reduce_logsumexp(logits, axis=1) - true_logit))
+            return sampled_softmax_loss(tf, hidden, target, drawn, table.value, bias.value, log_chance)
 
         def replica_train(items: Any, liked: Any, target: Any) -> tuple[Any, Any]:
             with tf.GradientTape() as tape:
                 hidden, wanted = hidden_at_targets(items, liked, target, True)
                 count = tf.cast(tf.size(wanted), tf.float32)
                 summed = full_loss(hidden, wanted) if negatives is None else sampled_loss(hidden, wanted)
-                # per position, over the positions an average batch holds: a batch of short
-                # windows (grouped by length) weighs by its positions, not as much as a full one
-                loss = summed / (tf.cast(tf.shape(items)[0], tf.float32) * per_row)
+                # per position, over the positions `batch_size` average windows hold: every
+                # position weighs the same, whatever the length of its batch's windows
+                loss = summed / per_batch
             grads = tape.gradient(loss, variables)
             return keras_train.apply_on_replicas(tf, replicas, optimizer, grads, variables, (summed, count))
 
@@ -452,7 +455,7 @@ class KerasSASRec(Recommender):
                 variables = [v.value for v in model.trainable_variables] + [model.item_bias_layer.embeddings.value]
                 optimizer = keras_train.LazyAdam(tf, variables, self.learning_rate,
                                                  sparse="TPU" not in type(strategy).__name__)
-            steps = self._steps(tf, strategy, model, optimizer, train.positions / len(train.target))
+            steps = self._steps(tf, strategy, model, optimizer, int(self.batch_size) * train.positions / len(train.target))
             progress = self.progress if self.verbose == 0 else keras_common._printing(self.progress)
             result = keras_train.train_loop(
                 tf, strategy, _WithBias(model), optimizer, steps, train, valid,
@@ -650,6 +653,135 @@ class KerasSASRec(Recommender):
             out.append({"because": because, "score": float(scores[0][column]), "text": _because_text(because)}
                        if because else None)
         return out
+
+
+def sampled_softmax_loss(tf: Any, hidden: Any, target: Any, drawn: Any, table: Any, bias: Any, log_chance: Any) -> Any:
+    """Summed -log softmax of each position's true movie among itself and the `drawn` negatives.
+
+    A logit is `hidden . table[movie] + bias[movie, 0] - log_chance[movie]`: subtracting the log of
+    each movie's chance of being drawn makes the sampled loss estimate the full one. A draw of
+    the true movie is no negative. Written as softplus(logsumexp(negatives) - true logit), with
+    the draws of the true movie taken out of the sum afterwards (exp(sum) - copies x exp(true),
+    in logs; where they are nearly the whole sum the loss is nearly 0, and their share is capped
+    below 1), so nothing of positions x negatives is built but the logits, their exponentials
+    and their gradient.
+    """
+    def offset(movies: Any) -> Any:  # gathered, so the bias' gradient stays rows of the batch (lazy Adam)
+        return tf.gather(bias, movies)[:, 0] - tf.gather(log_chance, movies)
+
+    true_logit = tf.reduce_sum(hidden * tf.gather(table, target), axis=1) + offset(target)
+    spread = _logsumexp_products(tf)(hidden, tf.gather(table, drawn), offset(drawn))
+    n_tokens = tf.shape(log_chance)[0]
+    copies = tf.gather(tf.math.bincount(drawn, minlength=n_tokens, maxlength=n_tokens, dtype=tf.float32), target)
+    share = tf.minimum(copies * tf.exp(true_logit - spread), 1.0 - 1e-6)
+    return tf.reduce_sum(tf.nn.softplus(spread + tf.math.log1p(-share) - true_logit))
+
+
+_LOGSUMEXP: list[Any] = []
+
+
+def _logsumexp_products(tf: Any) -> Callable[[Any, Any, Any], Any]:
+    """log(sum_j exp(hidden_i . vectors_j + offset_j)) for each row i, with a hand-written gradient.
+
+    The gradient is the softmax (the kept exponentials, scaled per row) times each factor: one
+    pass over rows x vectors, where autodiff of `reduce_logsumexp` broadcasts its sum back over
+    rows x vectors and recomputes the exponentials.
+    """
+    if not _LOGSUMEXP:
+
+        @tf.custom_gradient
+        def logsumexp_products(hidden: Any, vectors: Any, offset: Any) -> Any:
+            logits = tf.nn.bias_add(tf.matmul(hidden, vectors, transpose_b=True), offset)
+            top = tf.reduce_max(logits, axis=1, keepdims=True)
+            weights = tf.exp(logits - top)
+            total = tf.reduce_sum(weights, axis=1, keepdims=True)
+
+            def gradient(upstream: Any) -> tuple[Any, Any, Any]:
+                softmax = weights * (upstream[:, None] / total)
+                # (hidden^T softmax)^T: a transposed product over the small factor ran 2x faster
+                # than softmax^T hidden
+                return (tf.matmul(softmax, vectors), tf.transpose(tf.matmul(hidden, softmax, transpose_a=True)),
+                        tf.reduce_sum(softmax, axis=0))
+
+            return (top + tf.math.log(total))[:, 0], gradient
+
+        _LOGSUMEXP.append(logsumexp_products)
+    return _LOGSUMEXP[0]
+
+
+_ATTENTION: list[Any] = []
+
+
+def _attention_class() -> Any:
+    """Causal multi-head self-attention with the weights of Keras' MultiHeadAttention, as plain matrix products.
+
+    The same arrays in the same order (query, key, value kernels `width x heads x key_dim` and
+    biases, output kernel `heads x key_dim x width` and bias), so a model saved with
+    MultiHeadAttention loads unchanged, and the same arithmetic for every real position: scores
+    scaled by 1/sqrt(key_dim), keys after the query or in the padding masked, softmax, dropout on
+    the weights. The projections run as one `positions x width` by `width x 3 heads key_dim`
+    product, where MultiHeadAttention's einsums ran as batched products and their kernel
+    gradients as one per window, summed. Padding queries are not masked: they see only padding
+    keys, get evenly spread weights, and no real position reads them.
+    """
+    if not _ATTENTION:
+        _, keras = keras_train.import_keras()
+        ops = keras.ops
+
+        @keras.saving.register_keras_serializable(package="movierec")
+        class CausalSelfAttention(keras.layers.Layer):
+            def __init__(self, num_heads: int, key_dim: int, dropout: float = 0.0, kernel_initializer: Any = "glorot_uniform",
+                         seed: int | None = None, **kwargs: Any) -> None:
+                super().__init__(**kwargs)
+                self.num_heads, self.key_dim, self.dropout, self.seed = int(num_heads), int(key_dim), float(dropout), seed
+                self.kernel_initializer = keras.initializers.get(kernel_initializer)
+                self.dropout_layer = keras.layers.Dropout(self.dropout, seed=seed)
+
+            def build(self, inputs_shape: Any, padding_shape: Any = None) -> None:
+                width, heads, size = int(inputs_shape[-1]), self.num_heads, self.key_dim
+                for name in ("query", "key", "value"):
+                    setattr(self, f"{name}_kernel", self.add_weight(
+                        name=f"{name}_kernel", shape=(width, heads, size), initializer=self.kernel_initializer))
+                    setattr(self, f"{name}_bias", self.add_weight(name=f"{name}_bias", shape=(heads, size), initializer="zeros"))
+                self.output_kernel = self.add_weight(name="output_kernel", shape=(heads, size, width),
+                                                     initializer=self.kernel_initializer)
+                self.output_bias = self.add_weight(name="output_bias", shape=(width,), initializer="zeros")
+
+            def call(self, inputs: Any, padding: Any, training: bool | None = None) -> Any:
+                width, heads, size = int(inputs.shape[-1]), self.num_heads, self.key_dim
+                batch, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
+                kernels = [ops.reshape(getattr(self, f"{n}_kernel"), (width, heads * size)) for n in ("query", "key", "value")]
+                biases = [ops.reshape(getattr(self, f"{n}_bias"), (heads * size,)) for n in ("query", "key", "value")]
+                projected = ops.matmul(ops.reshape(inputs, (-1, width)), ops.concatenate(kernels, axis=1))
+                parts = ops.split(projected + ops.concatenate(biases, axis=0), 3, axis=1)
+
+                def by_head(part: Any) -> Any:  # (positions, heads x size) to (batch, heads, length, size)
+                    if heads == 1:
+                        return ops.reshape(part, (batch, 1, length, size))
+                    return ops.transpose(ops.reshape(part, (batch, length, heads, size)), (0, 2, 1, 3))
+
+                query, key, value = (by_head(part) for part in parts)
+                scores = ops.matmul(query * (1.0 / float(np.sqrt(size))), ops.transpose(key, (0, 1, 3, 2)))
+                steps = ops.arange(length)
+                allowed = ops.logical_and(steps[:, None] >= steps[None, :], ops.cast(padding, "bool")[:, None, None, :])
+                scores = scores + ops.where(allowed, 0.0, -1e9)
+                weights = self.dropout_layer(ops.softmax(scores, axis=-1), training=training)
+                attended = ops.matmul(weights, value)
+                if heads > 1:
+                    attended = ops.transpose(attended, (0, 2, 1, 3))
+                attended = ops.reshape(attended, (-1, heads * size))
+                out = ops.matmul(attended, ops.reshape(self.output_kernel, (heads * size, width))) + self.output_bias
+                return ops.reshape(out, (batch, length, width))
+
+            def compute_output_shape(self, inputs_shape: Any, padding_shape: Any = None) -> Any:
+                return inputs_shape
+
+            def get_config(self) -> dict[str, Any]:
+                return {**super().get_config(), "num_heads": self.num_heads, "key_dim": self.key_dim, "dropout": self.dropout,
+                        "kernel_initializer": keras.initializers.serialize(self.kernel_initializer), "seed": self.seed}
+
+        _ATTENTION.append(CausalSelfAttention)
+    return _ATTENTION[0]
 
 
 def _because_text(because: list[dict[str, Any]]) -> str:
