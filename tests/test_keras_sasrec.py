@@ -14,6 +14,7 @@ from movierec.core.models.deep.keras_sasrec import (
     LaterTargets,
     SequenceData,
     _attention_class,
+    pack_windows,
     sampled_softmax_loss,
 )
 
@@ -106,23 +107,52 @@ def test_bad_parameters_are_named(sample, params) -> None:
         create_engine("keras_sasrec", **{**QUICK, **params}).fit(sample.ratings)
 
 
-def test_windows_of_like_length_share_a_batch_of_about_the_same_positions() -> None:
-    lengths = np.array([5, 5, 2, 3, 1, 5, 4, 2, 5, 1, 1, 2])
-    items = np.array([np.r_[np.zeros(5 - n, np.int32), np.arange(1, n + 1)] for n in lengths], dtype=np.int32)
-    data = SequenceData(items, (items > 0).astype(np.int8), items)
-    rng = np.random.default_rng(0)
-    batches = data.batches(rng.permutation(len(items)), 2, rng)  # 2 full windows: 10 positions a batch
-    assert sorted(np.concatenate(batches).tolist()) == list(range(len(items)))  # every window once
-    # runs of the length-sorted windows, as many as fit 10 positions at the batch's widest
-    assert sorted(tuple(sorted(lengths[b].tolist(), reverse=True)) for b in batches) == [
-        (1,), (2, 2, 2, 1, 1), (4, 3), (5, 5), (5, 5)]
-    short = next(b for b in batches if lengths[b].max() == 2)
-    trimmed, liked, target = data.take(short)
-    assert trimmed.shape == (5, 2)
-    np.testing.assert_array_equal(trimmed, items[short, -2:])
-    # with 2 replicas a last batch of one window joins the one before it
-    merged = data.batches(rng.permutation(len(items)), 2, rng, replicas=2)
-    assert sorted(len(b) for b in merged) == [2, 2, 2, 6]
+def test_short_windows_share_rows_best_fit_longest_first() -> None:
+    lengths = np.array([5, 2, 3, 1, 4, 2, 5, 1, 1])
+    rows = pack_windows(lengths, 5)
+    assert sorted(w for row in rows for w in row) == list(range(len(lengths)))  # every window once
+    assert all(lengths[row].sum() <= 5 for row in rows)
+    # 5 | 5 | 4+1 | 3+2 | 2+1+1: the least room that holds each window, longest first
+    assert sorted(tuple(lengths[row].tolist()) for row in rows) == [(2, 1, 1), (3, 2), (4, 1), (5,), (5,)]
+
+
+def test_a_packed_row_gives_each_of_its_windows_the_vectors_it_has_alone(fitted, sample) -> None:
+    users = sample.ratings["user"].value_counts().index
+    model, length = fitted._model(), int(fitted.max_len)
+    windows = []
+    for user, n in zip(users[-2:], (4, 5)):
+        items, liked, _ = fitted._user_tokens(fitted.users_.index_of(np.array([user]))[0])
+        windows.append((items[:n], liked[:n].astype(np.int32)))
+
+    def vectors(items: np.ndarray, liked: np.ndarray, positions: np.ndarray) -> np.ndarray:
+        return np.asarray(model({"items": items[None], "liked": liked[None], "positions": positions[None]},
+                                training=False))[0]
+
+    packed = vectors(np.r_[windows[0][0], windows[1][0]], np.r_[windows[0][1], windows[1][1]],
+                     np.r_[np.arange(length - 4, length), np.arange(length - 5, length)].astype(np.int32))
+    for (items, liked), place in zip(windows, (slice(0, 4), slice(4, 9))):
+        alone = vectors(items, liked, np.arange(length - len(items), length, dtype=np.int32))
+        np.testing.assert_allclose(packed[place], alone, atol=1e-5)
+
+
+def test_training_rows_pack_the_short_windows_and_keep_every_position(sample) -> None:
+    engine = create_engine("keras_sasrec", **{**QUICK, "max_len": 8, "target_span": 3})
+    engine.fit(sample.ratings)
+    items, liked, values, starts = engine._histories(sample.ratings)
+    cut = starts[1:].copy()
+    data = engine._windows(items, liked, starts, cut)
+    counts = np.diff(starts)
+    assert data.n_positions == int(np.sum(np.maximum(counts - 1, 0)))  # every rating but each user's first
+    assert len(data.target) < int(np.sum(-(-np.maximum(counts - 1, 0) // 8)))  # fewer rows than windows
+    real = data.items > 0
+    # each window's positions rise to max_len - 1, and a row's later targets stay in their own window
+    ends = real & ~np.c_[real[:, 1:] & (data.positions[:, 1:] > data.positions[:, :-1]), np.zeros(len(real), bool)]
+    assert np.all(data.positions[ends] == 7)
+    later = data.later
+    np.testing.assert_array_equal(data.target[real], items[later.source[real]])
+    assert np.all(later.source[real] <= later.last[real])
+    batch = data.take(np.arange(len(data.target)))
+    assert batch[3].shape == batch[0].shape
 
 
 def test_a_window_trimmed_of_its_padding_gives_the_same_vector(fitted, sample) -> None:
@@ -143,7 +173,7 @@ def test_a_window_trimmed_of_its_padding_gives_the_same_vector(fitted, sample) -
 def test_later_targets_come_from_the_next_movies_of_the_same_training_history() -> None:
     history = np.arange(1, 21, dtype=np.int32)  # one user's movie tokens 1..20
     source = np.array([[-1, -1, 1, 2, 3], [11, 12, 13, 14, 15]])  # each position's next movie
-    last = np.array([17, 17])  # movies 19 and 20 (indices 18, 19) are held out
+    last = np.full(source.shape, 17)  # movies 19 and 20 (indices 18, 19) are held out
     later = LaterTargets(history, source, last, span=3, next_share=0.0, rng=np.random.default_rng(0))
     draws = np.stack([later.draw(np.array([0, 1])) for _ in range(200)])
     assert (draws[:, 0, :2] == 0).all()  # padding stays padding
@@ -207,14 +237,15 @@ def test_the_attention_is_keras_multi_head_attention_with_its_weights(heads) -> 
     reference = keras.layers.MultiHeadAttention(heads, 8 // heads, dropout=0.2)
     expected = np.asarray(reference(inputs, inputs, query_mask=real, value_mask=real, use_causal_mask=True))
     attention = _attention_class()(heads, 8 // heads, dropout=0.2)
-    attention(inputs, real)
+    attention(inputs, real.astype(np.int32))
     assert [w.shape for w in attention.get_weights()] == [w.shape for w in reference.get_weights()]
     attention.set_weights(reference.get_weights())  # a model saved with MultiHeadAttention loads as it is
-    np.testing.assert_allclose(np.asarray(attention(inputs, real))[real], expected[real], atol=1e-5)
+    np.testing.assert_allclose(np.asarray(attention(inputs, real.astype(np.int32)))[real], expected[real], atol=1e-5)
     # causal: a later movie never changes an earlier real position's vector
     changed = inputs.copy()
     changed[:, -1] += 1.0
     earlier = real.copy()
     earlier[:, -1] = False
-    np.testing.assert_allclose(np.asarray(attention(changed, real))[earlier], np.asarray(attention(inputs, real))[earlier],
+    segments = real.astype(np.int32)
+    np.testing.assert_allclose(np.asarray(attention(changed, segments))[earlier], np.asarray(attention(inputs, segments))[earlier],
                                atol=1e-6)

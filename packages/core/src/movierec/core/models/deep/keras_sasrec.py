@@ -25,10 +25,16 @@ Early stopping reads the cross-entropy of each user's `validation_last` latest t
 best epoch's and those of the epochs early stopping waited through (`average_weights`,
 stochastic weight averaging, Izmailov et al. 2018), not the best epoch's alone. Training runs
 through the Keras engines' loop (`keras_train`: seeded batches, lazy Adam, the distribution
-strategy of `accelerator`, multi-worker included). Each epoch's windows are grouped by length
-into batches (the order within a length and the order of the batches shuffled), and a batch
-drops the columns that are padding in all its windows. The learned weights are saved as arrays
-(`_state`) and the model is rebuilt from the parameters on load.
+strategy of `accelerator`, multi-worker included). Windows shorter than `max_len` (each user's
+earliest, and every window of a user with fewer ratings) are packed end to end into shared rows
+of `max_len` positions (`pack_windows`: best fit, longest first), each keeping its own positions
+and attending only within itself, so rows are nearly full (98.6 % of their columns on generated
+Prize-like ratings) and each epoch's batches are `batch_size` rows in shuffled order; a batch
+drops the columns that are padding in all its rows. The attention is
+MultiHeadAttention's arithmetic and weights written as plain matrix products
+(`_attention_class`), and the sampled loss has a hand-written gradient (`sampled_softmax_loss`).
+The learned weights are saved as arrays (`_state`) and the model is rebuilt from the parameters
+on load.
 
 Defaults, from ml-latest-small seed 42 on 2 shared CPU cores, nDCG@10 against ease's on the
 same fold (`last:1` 0.0414, `temporal:0.2` 0.1365), with random states 42, 1 and 2 where three
@@ -81,24 +87,27 @@ process, load 7-8). Every movie in the loss
 (`negatives=None`) costs about 30 s an epoch here against 3 s (a logit for every movie at every
 position; 92 s for 3 epochs at load 1-1.5).
 
-Where a training step's time goes (64 windows of 50 on 17,770 movies, 2 shared CPU cores, load
-3-7, variants timed back to back in one process): not the optimizer (lazy Adam touches only the
-batch's rows: a step without the update took as long, 186 against 188 ms); the model's forward
-pass about a quarter (42 ms), its backward pass about a third, the sampled softmax over the 1,024
-shared negatives the rest (a step with 8 negatives took 99 ms against 138-175). Writing the
-sampled loss as softplus(logsumexp(negatives) - true logit) instead of a softmax cross-entropy
-over the true logit joined to the negatives ran 1.13-1.14x the positions a second (37,408 and
-36,118 against 32,951 and 31,834 on 485,498 positions, alternated in one process at load
-1.2-2.0). Dropping the padding of batches grouped by length ran 1.13-1.23x the positions a
-second of batches of shuffled windows padded to `max_len` (31,507 and 34,067 against 25,691 and
-30,128 on 485,498 positions, alternated in one process at load 2.4-3.1), although a step traced
-for any batch size ran 3-13 % slower than one traced for 64, measured alone. Batches of 128
-were not faster per position and of 256 slower; the gradient under XLA (`jit_compile`, padding positions kept for
-static shapes) took 222 ms against 131; an attention layer written out by hand (one projection
-for query, key and value, one mask) ran no faster than Keras' MultiHeadAttention (8,256 against
-8,889 and 7,313 against 7,971 positions a second, alternated in one process at load 6-9); op
-determinism costs nothing measurable (27,592 positions a second without, 27,978 with). The
-figures at the Prize's size are in docs/benchmarks/next.md (`bench_next.py --part speed`).
+Where a training step's time went (TensorFlow's profiler, framework op statistics over 30 steps
+of 64 full windows of 50 on 17,770 movies): autodiff of the sampled loss broadcast its log-sum
+back over every position x negative (`BroadcastTo`, 7.7 % of the threads' time, about as much as
+the logits' product), and MultiHeadAttention's einsums ran as batched products whose kernel
+gradients were one product per window, summed (`BatchMatMulV2`, 20.7 %). Hence the loss's
+hand-written gradient (one pass over positions x negatives; the draws of the true movie taken out
+of the sum afterwards rather than masked; the negatives' gradient as (hidden^T softmax)^T, since
+a product transposed on its large factor ran at half the speed) and the attention as plain
+products (one projection for query, key and value, split rather than sliced: slicing's gradient
+took 12 % of the time). Old and new code alternated in one process: 1.05-1.13x the positions a
+second with the loss alone, 1.25-1.40x with both (54,236-58,021 against 41,145-45,418 on the same
+fixed batches, four pairs, load 2.1), 1.39-1.42x over whole epochs with the batches of like
+positions (55,674 and 54,358 against 39,249 and 39,050 on 1,942,044 positions, load 2.1-2.7).
+Batches of 64 windows in shuffled order, each trimmed to its longest, ran 0.82-0.88x the batches
+of like length (47,022 and 44,544 against 53,622 and 54,073 positions a second, alternated, load
+1.4-2.1), since most hold a full window; they scored `temporal:0.2` 0.1299 / 0.1322 / 0.1306
+and `last:1` 0.0558. Not faster: batches of 128 windows (256 slower), the step under XLA
+(`jit_compile`, 222 ms against 131, padding kept for static shapes), one or two inter-op
+threads instead of TensorFlow's default (28,765-36,098 against 40,488-43,930), oneDNN off
+(37,711-41,220), no dropout, and no op determinism. The figures at the Prize's size are in
+docs/benchmarks/next.md (`bench_next.py --part speed`).
 """
 
 from __future__ import annotations
@@ -130,8 +139,8 @@ class LaterTargets:
     """Targets redrawn for every batch from the movies that follow each position (`target_span`)."""
 
     history: np.ndarray  # every training movie token, in history order
-    source: np.ndarray  # per window position: the index in `history` of its next movie (-1: padding)
-    last: np.ndarray  # per window: the index in `history` of its user's last training movie
+    source: np.ndarray  # per row position: the index in `history` of its next movie (-1: padding)
+    last: np.ndarray  # per row position: the index in `history` of its user's last training movie
     span: int
     next_share: float
     rng: np.random.Generator
@@ -141,54 +150,69 @@ class LaterTargets:
         source = self.source[rows]
         offset = self.rng.integers(0, self.span, size=source.shape)
         offset[self.rng.random(source.shape) < self.next_share] = 0
-        index = np.minimum(source + offset, self.last[rows][:, None])
+        index = np.minimum(source + offset, self.last[rows])
         return np.where(source >= 0, self.history[np.maximum(index, 0)], 0).astype(np.int32)
 
 
 @dataclass
 class SequenceData:
-    """Training windows: input movie tokens and rating tokens, and the next movie at each position (0: none)."""
+    """Training rows: input movie tokens and rating tokens, and the next movie at each position (0: none).
+
+    A row holds one window, or several short ones packed end to end (`pack_windows`), each with
+    its own positions: `positions` gives them per column (None: every row one window, whose
+    positions end at `max_len - 1`). Rows are padded on the left.
+    """
 
     items: np.ndarray
     liked: np.ndarray
     target: np.ndarray
+    positions: np.ndarray | None = None
     later: LaterTargets | None = None  # with target_span > 1: each batch's targets redrawn from it
 
     def __post_init__(self) -> None:
-        self.lengths = np.count_nonzero(self.items, axis=1)  # windows are padded on the left
+        self.lengths = np.count_nonzero(self.items, axis=1)
 
-    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The (items, liked, target) rows of a batch, without the columns that are padding in every row."""
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The (items, liked, target, positions) rows of a batch, without the columns that are padding in every row."""
+        length = self.items.shape[1]
         width = max(int(self.lengths[rows].max(initial=0)), 1)
-        columns = slice(self.items.shape[1] - width, None)
+        columns = slice(length - width, None)
         target = self.target[rows] if self.later is None else self.later.draw(rows)
-        return self.items[rows, columns], self.liked[rows, columns], target[:, columns]
-
-    def batches(self, order: np.ndarray, batch: int, rng: np.random.Generator, replicas: int = 1) -> list[np.ndarray]:
-        """`order` cut into batches of like-length windows, each holding about `batch` full windows' positions.
-
-        The rows are sorted by length (a stable sort keeps `order`'s shuffle among equal lengths)
-        and cut greedily: a batch whose longest window is `w` wide (so `take` trims it to `w`
-        columns) holds `batch * max_len // w` windows, so short windows come in more rows per step
-        and every step has about the same positions to train on. The batches are then shuffled. A
-        last batch of fewer than `replicas` windows joins the one before it.
-        """
-        order = order[np.argsort(-self.lengths[order], kind="stable")]
-        widths = np.maximum(self.lengths[order], 1)
-        budget = int(batch) * self.items.shape[1]
-        cuts, start = [], 0
-        while start < len(order):
-            start += max(budget // int(widths[start]), 1)
-            cuts.append(min(start, len(order)))
-        if len(cuts) > 1 and cuts[-1] - cuts[-2] < replicas:
-            del cuts[-2]
-        pieces = np.split(order, cuts[:-1])
-        return [pieces[i] for i in rng.permutation(len(pieces))]
+        if self.positions is None:
+            positions = np.broadcast_to(np.arange(length - width, length, dtype=np.int32), (len(rows), width))
+        else:
+            positions = self.positions[rows, columns].astype(np.int32)
+        return self.items[rows, columns], self.liked[rows, columns], target[:, columns], positions
 
     @property
-    def positions(self) -> int:
+    def n_positions(self) -> int:
         """Training positions: the next movies to predict."""
         return int(np.count_nonzero(self.target))
+
+
+def pack_windows(lengths: np.ndarray, capacity: int) -> list[list[int]]:
+    """Windows (by their lengths) put into rows of `capacity` positions: best fit, longest first.
+
+    Each window goes into the row with the least room that still holds it, or into a new row; a
+    full-length window has a row of its own. Short windows (each user's earliest, and every window
+    of a user with fewer ratings than `capacity`) so share rows instead of filling them with
+    padding.
+    """
+    rows: list[list[int]] = []
+    room: list[list[int]] = [[] for _ in range(capacity + 1)]  # room[r]: the rows with r positions free
+    for window in np.argsort(-np.asarray(lengths), kind="stable"):
+        n = int(lengths[window])
+        free = next((r for r in range(n, capacity) if room[r]), None)
+        if free is None:
+            rows.append([int(window)])
+            row, left = len(rows) - 1, capacity - n
+        else:
+            row = room[free].pop()
+            rows[row].append(int(window))
+            left = free - n
+        if left > 0:
+            room[left].append(row)
+    return rows
 
 
 @register(
@@ -284,35 +308,56 @@ class KerasSASRec(Recommender):
         return (movie[order] + 1).astype(np.int32), tokens, values.astype(np.float32), starts
 
     def _windows(self, items: np.ndarray, liked: np.ndarray, starts: np.ndarray, cut: np.ndarray) -> SequenceData:
-        """Training windows of `max_len` positions, cut from the end of each user's history before `cut`."""
+        """Training rows of `max_len` positions: windows cut from the end of each user's history before `cut`.
+
+        A window's inputs are the movies `begin..end-1` and its targets `begin+1..end`; windows
+        shorter than `max_len` are packed into shared rows (`pack_windows`).
+        """
         length = int(self.max_len)
         span = int(self.target_span)
         index_type = np.int32 if len(items) < 2**31 else np.int64
-        rows_items, rows_liked, rows_target, rows_source, rows_last = [], [], [], [], []
+        begins, ends, lasts = [], [], []
         for user in range(len(starts) - 1):
             start, stop = int(starts[user]), int(cut[user])
             # inputs start..stop-2 predict start+1..stop-1; the windows end at the last one
             end = stop - 1
             while end > start:
                 begin = max(start, end - length)
-                n = end - begin
-                pad = length - n
-                rows_items.append(np.r_[np.zeros(pad, np.int32), items[begin:end]])
-                rows_liked.append(np.r_[np.zeros(pad, np.int8), liked[begin:end]])
-                rows_target.append(np.r_[np.zeros(pad, np.int32), items[begin + 1: end + 1]])
-                if span > 1:
-                    following = np.arange(begin + 1, end + 1, dtype=index_type)  # each position's next movie
-                    rows_source.append(np.r_[np.full(pad, -1, index_type), following])
-                    rows_last.append(stop - 1)
+                begins.append(begin)
+                ends.append(end)
+                lasts.append(stop - 1)
                 end = begin
-        if not rows_items:
+        if not begins:
             empty = np.zeros((0, length), np.int32)
-            return SequenceData(empty, empty.astype(np.int8), empty)
+            return SequenceData(empty, empty.astype(np.int8), empty, empty.astype(np.int16))
+        begins_, ends_ = np.array(begins, np.int64), np.array(ends, np.int64)
+        sizes = ends_ - begins_
+        full = np.flatnonzero(sizes == length)
+        short = np.flatnonzero(sizes < length)
+        rows = [[int(w)] for w in full] + [[int(short[i]) for i in row] for row in pack_windows(sizes[short], length)]
+        shape = (len(rows), length)
+        out_items, out_liked, out_target = np.zeros(shape, np.int32), np.zeros(shape, np.int8), np.zeros(shape, np.int32)
+        out_positions = np.zeros(shape, np.int16 if length < 2**15 else np.int32)
+        out_source = np.full(shape, -1, index_type) if span > 1 else None
+        out_last = np.zeros(shape, index_type) if span > 1 else None
+        for r, windows in enumerate(rows):
+            column = length - int(sizes[windows].sum())  # padding on the left, then the windows in turn
+            for w in windows:
+                begin, end, n = int(begins_[w]), int(ends_[w]), int(sizes[w])
+                place = slice(column, column + n)
+                out_items[r, place] = items[begin:end]
+                out_liked[r, place] = liked[begin:end]
+                out_target[r, place] = items[begin + 1: end + 1]
+                out_positions[r, place] = np.arange(length - n, length)
+                if out_source is not None:
+                    out_source[r, place] = np.arange(begin + 1, end + 1)
+                    out_last[r, place] = lasts[w]
+                column += n
         later = None
         if span > 1:
-            later = LaterTargets(items, np.vstack(rows_source), np.array(rows_last, np.int64), span,
-                                 float(self.next_share), np.random.default_rng(self._seed(777)))
-        return SequenceData(np.vstack(rows_items), np.vstack(rows_liked), np.vstack(rows_target), later)
+            later = LaterTargets(items, out_source, out_last, span, float(self.next_share),
+                                 np.random.default_rng(self._seed(777)))
+        return SequenceData(out_items, out_liked, out_target, out_positions, later)
 
     def _last_window(self, items: np.ndarray, liked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The latest `max_len` movie and rating tokens of one history, padded on the left."""
@@ -331,7 +376,8 @@ class KerasSASRec(Recommender):
         def init() -> Any:
             return keras.initializers.TruncatedNormal(stddev=0.02, seed=self._seed(next(seeds)))
 
-        # any width up to max_len: a batch of short windows is trimmed to its longest
+        # any width up to max_len (a batch is trimmed to its longest row); a row may pack several
+        # windows, told apart by their positions (`_segments`)
         items = keras.Input(shape=(None,), dtype="int32", name="items")
         liked = keras.Input(shape=(None,), dtype="int32", name="liked")
         positions = keras.Input(shape=(None,), dtype="int32", name="positions")
@@ -343,13 +389,13 @@ class KerasSASRec(Recommender):
             layers.Embedding(3, width, embeddings_initializer=init(), name="rating_embedding")(liked),
         ])
         hidden = layers.Dropout(self.dropout, seed=self._seed(next(seeds)), name="input_dropout")(hidden)
-        padding = layers.Lambda(lambda x: keras.ops.not_equal(x, 0), name="padding")(items)
+        segments = layers.Lambda(_segments, name="segments")([items, positions])
         for block in range(int(self.blocks)):
             normed = layers.LayerNormalization(epsilon=1e-6, name=f"attention_norm_{block}")(hidden)
             attended = _attention_class()(
                 int(self.heads), width // int(self.heads), dropout=self.dropout, kernel_initializer=init(),
                 seed=self._seed(next(seeds)), name=f"attention_{block}",
-            )(normed, padding)
+            )(normed, segments)
             hidden = layers.Add(name=f"attention_residual_{block}")([hidden, attended])
             normed = layers.LayerNormalization(epsilon=1e-6, name=f"feed_forward_norm_{block}")(hidden)
             inner = layers.Dense(width, activation="relu", kernel_initializer=init(), name=f"feed_forward_{block}_in")(normed)
@@ -370,15 +416,14 @@ class KerasSASRec(Recommender):
     def _steps(
         self, tf: Any, strategy: Any, model: Any, optimizer: Any, per_batch: float
     ) -> tuple[Callable[..., Any], Callable[..., Any]]:
-        """Compiled train and evaluation steps over (items, liked, target) batches: (summed cross-entropy, positions).
+        """Compiled train and evaluation steps over (items, liked, target, positions) batches: (summed cross-entropy, count).
 
-        `per_batch`: the positions of `batch_size` training windows of average length.
+        `per_batch`: the positions of `batch_size` training rows, on average.
         """
         replicas = strategy.num_replicas_in_sync
         table = model.get_layer("item_embedding").embeddings
         bias = model.item_bias_layer.embeddings
         variables = [v.value for v in model.trainable_variables] + [bias.value]
-        length = int(self.max_len)
         n_tokens = len(self.movies_) + 1
         negatives = self.negatives
         # sampling chances: target counts plus one (every movie can be drawn), padding never
@@ -387,12 +432,8 @@ class KerasSASRec(Recommender):
         cumulative = tf.constant(np.cumsum(chance).astype(np.float32))
         log_chance = tf.constant(np.log(np.maximum(chance, 1e-12) * max(int(negatives or 1), 1)).astype(np.float32))
 
-        def hidden_at_targets(items: Any, liked: Any, target: Any, training: bool) -> tuple[Any, Any]:
-            batch, width = tf.shape(items)[0], tf.shape(items)[1]
-            # a trimmed window keeps the last `width` of the max_len positions
-            positions = tf.range(length - width, length, dtype=tf.int32)
-            inputs = {"items": items, "liked": tf.cast(liked, tf.int32),
-                      "positions": tf.tile(positions[None, :], [batch, 1])}
+        def hidden_at_targets(items: Any, liked: Any, target: Any, positions: Any, training: bool) -> tuple[Any, Any]:
+            inputs = {"items": items, "liked": tf.cast(liked, tf.int32), "positions": positions}
             hidden = model(inputs, training=training)
             mask = target > 0
             return tf.boolean_mask(hidden, mask), tf.boolean_mask(target, mask)
@@ -409,19 +450,19 @@ class KerasSASRec(Recommender):
             drawn = tf.minimum(tf.searchsorted(cumulative, uniform, side="right"), n_tokens - 1)
             return sampled_softmax_loss(tf, hidden, target, drawn, table.value, bias.value, log_chance)
 
-        def replica_train(items: Any, liked: Any, target: Any) -> tuple[Any, Any]:
+        def replica_train(items: Any, liked: Any, target: Any, positions: Any) -> tuple[Any, Any]:
             with tf.GradientTape() as tape:
-                hidden, wanted = hidden_at_targets(items, liked, target, True)
+                hidden, wanted = hidden_at_targets(items, liked, target, positions, True)
                 count = tf.cast(tf.size(wanted), tf.float32)
                 summed = full_loss(hidden, wanted) if negatives is None else sampled_loss(hidden, wanted)
-                # per position, over the positions `batch_size` average windows hold: every
-                # position weighs the same, whatever the length of its batch's windows
+                # per position, over the positions an average batch holds: every position
+                # weighs the same, whatever its batch holds
                 loss = summed / per_batch
             grads = tape.gradient(loss, variables)
             return keras_train.apply_on_replicas(tf, replicas, optimizer, grads, variables, (summed, count))
 
-        def replica_eval(items: Any, liked: Any, target: Any) -> tuple[Any, Any]:
-            hidden, wanted = hidden_at_targets(items, liked, target, False)
+        def replica_eval(items: Any, liked: Any, target: Any, positions: Any) -> tuple[Any, Any]:
+            hidden, wanted = hidden_at_targets(items, liked, target, positions, False)
             summed, count = full_loss(hidden, wanted), tf.cast(tf.size(wanted), tf.float32)
             if replicas > 1:
                 summed, count = tf.distribute.get_replica_context().all_reduce("sum", [summed, count])
@@ -446,7 +487,7 @@ class KerasSASRec(Recommender):
             raise DataError("keras_sasrec: no user has two ratings, so there is no next movie to learn")
         self.target_counts_ = np.bincount(train.target[train.target > 0] - 1, minlength=len(self.movies_)).astype(np.float64)
         self.movie_trained_ = self.target_counts_ > 0
-        self.training_positions_ = train.positions
+        self.training_positions_ = train.n_positions
         restore = keras_train.op_determinism(tf, self.deterministic)
         python_state = random.getstate()  # Keras draws default seeds from Python's generator
         try:
@@ -455,7 +496,7 @@ class KerasSASRec(Recommender):
                 variables = [v.value for v in model.trainable_variables] + [model.item_bias_layer.embeddings.value]
                 optimizer = keras_train.LazyAdam(tf, variables, self.learning_rate,
                                                  sparse="TPU" not in type(strategy).__name__)
-            steps = self._steps(tf, strategy, model, optimizer, int(self.batch_size) * train.positions / len(train.target))
+            steps = self._steps(tf, strategy, model, optimizer, int(self.batch_size) * train.n_positions / len(train.target))
             progress = self.progress if self.verbose == 0 else keras_common._printing(self.progress)
             result = keras_train.train_loop(
                 tf, strategy, _WithBias(model), optimizer, steps, train, valid,
@@ -709,6 +750,21 @@ def _logsumexp_products(tf: Any) -> Callable[[Any, Any, Any], Any]:
     return _LOGSUMEXP[0]
 
 
+def _segments(inputs: Any) -> Any:
+    """Which window each column belongs to (0: padding), from the movie tokens and positions.
+
+    A row packs windows end to end, each with positions rising to `max_len - 1`: a window starts
+    where the position does not rise.
+    """
+    import keras
+
+    ops = keras.ops
+    items, positions = inputs
+    starts = ops.cast(positions[:, 1:] <= positions[:, :-1], "int32")
+    segment = ops.cumsum(ops.concatenate([ops.ones_like(starts[:, :1]), starts], axis=1), axis=1)
+    return ops.where(ops.not_equal(items, 0), segment, 0)
+
+
 _ATTENTION: list[Any] = []
 
 
@@ -737,7 +793,7 @@ def _attention_class() -> Any:
                 self.kernel_initializer = keras.initializers.get(kernel_initializer)
                 self.dropout_layer = keras.layers.Dropout(self.dropout, seed=seed)
 
-            def build(self, inputs_shape: Any, padding_shape: Any = None) -> None:
+            def build(self, inputs_shape: Any, segments_shape: Any = None) -> None:
                 width, heads, size = int(inputs_shape[-1]), self.num_heads, self.key_dim
                 for name in ("query", "key", "value"):
                     setattr(self, f"{name}_kernel", self.add_weight(
@@ -747,7 +803,7 @@ def _attention_class() -> Any:
                                                      initializer=self.kernel_initializer)
                 self.output_bias = self.add_weight(name="output_bias", shape=(width,), initializer="zeros")
 
-            def call(self, inputs: Any, padding: Any, training: bool | None = None) -> Any:
+            def call(self, inputs: Any, segments: Any, training: bool | None = None) -> Any:
                 width, heads, size = int(inputs.shape[-1]), self.num_heads, self.key_dim
                 batch, length = ops.shape(inputs)[0], ops.shape(inputs)[1]
                 kernels = [ops.reshape(getattr(self, f"{n}_kernel"), (width, heads * size)) for n in ("query", "key", "value")]
@@ -763,7 +819,9 @@ def _attention_class() -> Any:
                 query, key, value = (by_head(part) for part in parts)
                 scores = ops.matmul(query * (1.0 / float(np.sqrt(size))), ops.transpose(key, (0, 1, 3, 2)))
                 steps = ops.arange(length)
-                allowed = ops.logical_and(steps[:, None] >= steps[None, :], ops.cast(padding, "bool")[:, None, None, :])
+                segments = ops.cast(segments, "int32")
+                keys, queries = segments[:, None, None, :], segments[:, None, :, None]
+                allowed = (steps[:, None] >= steps[None, :]) & (keys > 0) & (keys == queries)
                 scores = scores + ops.where(allowed, 0.0, -1e9)
                 weights = self.dropout_layer(ops.softmax(scores, axis=-1), training=training)
                 attended = ops.matmul(weights, value)
@@ -773,7 +831,7 @@ def _attention_class() -> Any:
                 out = ops.matmul(attended, ops.reshape(self.output_kernel, (heads * size, width))) + self.output_bias
                 return ops.reshape(out, (batch, length, width))
 
-            def compute_output_shape(self, inputs_shape: Any, padding_shape: Any = None) -> Any:
+            def compute_output_shape(self, inputs_shape: Any, segments_shape: Any = None) -> Any:
                 return inputs_shape
 
             def get_config(self) -> dict[str, Any]:

@@ -341,16 +341,19 @@ def train_loop(
     rooted = settings.get("metric", "rmse") == "rmse"
     replicas = strategy.num_replicas_in_sync
     n = len(train.target)
+    # with several replicas every share of a batch must be non-empty: drop the last partial batch
+    n_steps = max(1, n // batch) if replicas > 1 else max(1, -(-n // batch))
+    every = max(1, n_steps // 20)
     rng = np.random.default_rng(settings["seed"])
     result = LoopResult()
     lowest, mark, best_weights, waited = np.inf, np.inf, None, 0
     average = bool(settings.get("average", False))
     summed_weights, summed = None, 0  # with average: the best epoch's weights plus every later epoch's
     for epoch in range(epochs):
-        batches = _batches(train, rng.permutation(n), batch, rng, replicas)
-        n_steps, every = len(batches), max(1, len(batches) // 20)
+        order = rng.permutation(n)
         totals = []
-        for index, rows in enumerate(batches):
+        for index in range(n_steps):
+            rows = order[index * batch : (index + 1) * batch]
             totals.append(train_step(*_distributed(strategy, train.take(rows))))
             if progress is not None and (index + 1) % every == 0:
                 progress(min((epoch + (index + 1) / n_steps) / epochs, 1.0), f"epoch {epoch + 1}/{epochs}")
@@ -388,16 +391,6 @@ def train_loop(
     elif best_weights is not None and result.best_epoch != result.epochs_run:
         model.set_weights(best_weights)
     return result
-
-
-def _batches(train: TrainData, order: np.ndarray, batch: int, rng: np.random.Generator, replicas: int) -> list[np.ndarray]:
-    """One epoch's batches of rows: the data's own (keras_sasrec: windows of like length), or runs of `order`."""
-    if hasattr(train, "batches"):
-        return train.batches(order, batch, rng, replicas)
-    n = len(order)
-    # with several replicas every share of a batch must be non-empty: drop the last partial batch
-    n_steps = max(1, n // batch) if replicas > 1 else max(1, -(-n // batch))
-    return [order[index * batch : (index + 1) * batch] for index in range(n_steps)]
 
 
 def evaluate(
