@@ -43,7 +43,13 @@ figures rank settings poorly):
 
 | setting | `last:1` | `temporal:0.2` | epochs |
 |---|---|---|---|
-| **dropout 0.2, weights averaged over the best epoch and the 4 after it, windows grouped by length** | 0.0561 / 0.0547 / 0.0663 | 0.1294 / 0.1271 / 0.1320 | 14-17 |
+| **dropout 0.2, weights averaged over the best epoch and the 4 after it, short windows packed into shared rows** | 0.0626 / 0.0528 / 0.0561 | 0.1306 / 0.1230 / 0.1283 | 16 (random state 42) |
+| the same with `target_span=3` (the next movie half the time) | 0.0582 | 0.1317 / 0.1304 / 0.1319 | 20-25 |
+| the same, unpacked, in batches of windows of like length holding about 64 full windows' positions each | 0.0576 / 0.0602 / 0.0545 | 0.1268 / 0.1223 / 0.1304 | 15-19 |
+| the same with `target_span=3` | 0.0614 / 0.0506 / 0.0505 | 0.1302 / 0.1263 / 0.1338 | 19-27 |
+| unpacked, batches of 64 windows in shuffled order (each trimmed to its longest) | 0.0558 | 0.1299 / 0.1322 / 0.1306 | 14-17 |
+| the same with `target_span=3` | | 0.1373 / 0.1313 / 0.1290 | 17-21 |
+| batches of 64 windows of like length, MultiHeadAttention and autodiff of the loss (the defaults before; its random draws differ) | 0.0561 / 0.0547 / 0.0663 | 0.1294 / 0.1271 / 0.1320 | 14-17 |
 | the same, the sampled loss as a cross-entropy over the true logit joined to the negatives (the rows below are measured with it) | 0.0555 / 0.0585 / 0.0651 | 0.1311 / 0.1269 / 0.1320 | 15-17 |
 | the same with patience 6 | 0.0580 / 0.0589 / 0.0614 | 0.1302 | 17-19 (56-69 s) |
 | the same with 512 negatives | 0.0553 / 0.0571 / 0.0590 | 0.1238 / 0.1227 | 15-17 |
@@ -77,11 +83,17 @@ Averaging the weights is the largest gain: it is what the ensemble of three rand
 (0.0543 against 0.0444 alone), at the cost of one fit. Averaging from the best epoch on beat
 averaging the epochs before it (0.0454-0.0499 over the best and the 2 or 4 before it, dropout
 0.4, three random states). With the averaging, dropout 0.2 scores as 0.4 did in fewer epochs.
-Targets drawn from the next three movies (half the time the next one) are the one change that
-brought `temporal:0.2` near ease: 0.1391 / 0.1368 / 0.1344 through a patch, 0.1342 built in
-(random state 42; the draws differ), with `last:1` 0.0503 through the patch and 0.0563 built in,
-in a third more epochs (58-62 s). `target_span=3` offers them; the default stays 1, which keeps
-the fit under 60 s. Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there and
+Targets drawn from the next three movies (half the time the next one) brought `temporal:0.2`
+near ease once: 0.1391 / 0.1368 / 0.1344 through a patch (batches of shuffled windows, the
+earlier attention and loss), with `last:1` 0.0503. Built in as `target_span=3` its gain is
+within the spread of random draws (0.1313 mean over three random states packed, against
+0.1306 at random state 42 without it) while `last:1` falls and the fit takes a third more
+epochs; the default stays 1. Batching moves the scores within the same spread: on average over
+the three random states, packed rows 0.1273 on `temporal:0.2` and 0.0572 on `last:1`, batches of
+like length 0.1265 and 0.0574, batches of shuffled windows 0.1309 on `temporal:0.2` but at
+0.82-0.88x the positions a second (most hold a full window, so the short ones are padded).
+Packing keeps users mixed in every batch, as shuffling does, at 0.97x the speed of batches of
+like length. Fewer negatives cost `temporal:0.2` most; 2,048 gained nothing there and
 cost 1.65-1.86x the time per position (two pairs of one-epoch fits on generated ratings, back to back in one
 process, load 7-8). Every movie in the loss
 (`negatives=None`) costs about 30 s an epoch here against 3 s (a logit for every movie at every
@@ -98,12 +110,15 @@ a product transposed on its large factor ran at half the speed) and the attentio
 products (one projection for query, key and value, split rather than sliced: slicing's gradient
 took 12 % of the time). Old and new code alternated in one process: 1.05-1.13x the positions a
 second with the loss alone, 1.25-1.40x with both (54,236-58,021 against 41,145-45,418 on the same
-fixed batches, four pairs, load 2.1), 1.39-1.42x over whole epochs with the batches of like
-positions (55,674 and 54,358 against 39,249 and 39,050 on 1,942,044 positions, load 2.1-2.7).
-Batches of 64 windows in shuffled order, each trimmed to its longest, ran 0.82-0.88x the batches
-of like length (47,022 and 44,544 against 53,622 and 54,073 positions a second, alternated, load
-1.4-2.1), since most hold a full window; they scored `temporal:0.2` 0.1299 / 0.1322 / 0.1306
-and `last:1` 0.0558. Not faster: batches of 128 windows (256 slower), the step under XLA
+fixed batches, four pairs, load 2.1), and 1.20-1.29x over whole epochs with the short windows
+packed (53,565 and 50,251 against 41,474 and 41,915 on 1,942,044 positions of generated ratings,
+load 2.2-2.7). Batches of 64 unpacked windows in shuffled
+order, each trimmed to its longest, ran 0.82-0.88x batches of like length (47,022 and 44,544
+against 53,622 and 54,073 positions a second, alternated, load 1.4-2.1); packed rows in shuffled
+batches ran 0.89-0.93x them on the same 1.9M positions (49,347 and 45,339 against 52,796 and
+51,143, load 2.3-2.5) and 0.97x at the Prize's size (51,985 against 53,628 positions a second,
+two runs of `bench_next.py --part speed --ratings 100000000 --share 0.03`, load 2.7-2.8).
+Not faster: batches of 128 windows (256 slower), the step under XLA
 (`jit_compile`, 222 ms against 131, padding kept for static shapes), one or two inter-op
 threads instead of TensorFlow's default (28,765-36,098 against 40,488-43,930), oneDNN off
 (37,711-41,220), no dropout, and no op determinism. The figures at the Prize's size are in
