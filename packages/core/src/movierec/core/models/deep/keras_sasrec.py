@@ -553,12 +553,11 @@ class KerasSASRec(Recommender):
                 continue
             # inputs up to the second-to-last rating; targets only where the held-out movies are
             begin = max(start, end - 1 - length)
-            window_items, window_liked = items[begin: end - 1], liked[begin: end - 1]
+            window_items, window_liked = self._last_window(items[begin: end - 1], liked[begin: end - 1])
             target = np.where(np.arange(begin + 1, end) >= stop, items[begin + 1: end], 0)
-            pad = length - len(window_items)
-            rows_items.append(np.r_[np.zeros(pad, np.int32), window_items])
-            rows_liked.append(np.r_[np.zeros(pad, np.int8), window_liked])
-            rows_target.append(np.r_[np.zeros(pad, np.int32), target].astype(np.int32))
+            rows_items.append(window_items)
+            rows_liked.append(window_liked)
+            rows_target.append(np.r_[np.zeros(length - len(target), np.int32), target].astype(np.int32))
         return SequenceData(np.vstack(rows_items), np.vstack(rows_liked), np.vstack(rows_target))
 
     # ------------------------------------------------------------------ state
