@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +85,23 @@ def test_reasons_name_only_liked_history_movies(fitted, sample) -> None:
         assert because["rating"] >= min(mean, 3.875) - 1e-9
 
 
+def test_the_popularity_weight_adds_the_log_of_each_movies_share_of_the_targets(fitted, sample) -> None:
+    user = int(sample.ratings["user"].iloc[0])
+    rows = fitted.users_.index_of(np.array([user]))
+    plain, leaning, crowd = copy.copy(fitted), copy.copy(fitted), copy.copy(fitted)
+    plain.popularity_weight, leaning.popularity_weight, crowd.popularity_weight = 0.0, 2.0, 1e4
+    share = fitted.target_share_
+    log_popularity = np.log(share + share[share > 0].min())  # every movie one target more
+    np.testing.assert_allclose(leaning._score_users(rows) - plain._score_users(rows), 2.0 * log_popularity[None, :],
+                               rtol=1e-9, atol=1e-9)
+    # a large weight ranks by popularity: the most-watched movies the user has not rated
+    seen = set(sample.ratings.loc[sample.ratings["user"] == user, "movie"].tolist())
+    listed = crowd.recommend(user, k=5)["movie"].to_numpy()
+    unseen = np.array([m not in seen for m in fitted.movies_.ids])
+    assert np.sort(share[fitted.movies_.index_of(listed)])[::-1].tolist() == np.sort(share[unseen])[::-1][:5].tolist()
+    assert not plain.recommend(user, k=10)["movie"].equals(crowd.recommend(user, k=10)["movie"])
+
+
 def test_the_same_seed_gives_the_same_lists(sample) -> None:
     first = create_engine("keras_sasrec", **QUICK).fit(sample.ratings)
     second = create_engine("keras_sasrec", **QUICK).fit(sample.ratings)
@@ -101,7 +120,8 @@ def test_every_rating_but_the_first_of_each_user_is_a_training_position_or_valid
 @pytest.mark.parametrize("params", [{"max_len": 0}, {"n_factors": 6, "heads": 4}, {"dropout": 1.0},
                                     {"negatives": 0}, {"learning_rate": 0}, {"n_epochs": 1.5},
                                     {"average_weights": "yes"}, {"target_span": 0}, {"next_share": 1.5},
-                                    {"next_share": "half"}])
+                                    {"next_share": "half"}, {"popularity_weight": -0.5},
+                                    {"popularity_weight": "some"}, {"popularity_weight": float("inf")}])
 def test_bad_parameters_are_named(sample, params) -> None:
     with pytest.raises(DataError, match=next(iter(params)) if "heads" not in params else "heads"):
         create_engine("keras_sasrec", **{**QUICK, **params}).fit(sample.ratings)

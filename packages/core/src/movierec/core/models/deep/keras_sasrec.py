@@ -265,6 +265,7 @@ class KerasSASRec(Recommender):
         average_weights: bool = True,
         target_span: int = 1,
         next_share: float = 0.5,
+        popularity_weight: float = 0.6,
         random_state: int = 42,
         accelerator: str | None = None,
         verbose: int = 0,
@@ -285,6 +286,7 @@ class KerasSASRec(Recommender):
         self.average_weights = average_weights
         self.target_span = target_span
         self.next_share = next_share
+        self.popularity_weight = popularity_weight
         self.random_state = random_state
         self.accelerator = accelerator
         self.verbose = verbose
@@ -308,6 +310,9 @@ class KerasSASRec(Recommender):
         share = self.next_share
         if isinstance(share, bool) or not isinstance(share, (int, float, np.number)) or not 0.0 <= share <= 1.0:
             raise DataError(f"next_share must be in [0, 1], got {self.next_share!r}")
+        weight = self.popularity_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not 0.0 <= weight < np.inf:
+            raise DataError(f"popularity_weight must be a number >= 0, got {self.popularity_weight!r}")
         if not isinstance(self.average_weights, (bool, np.bool_)):
             raise DataError(f"average_weights must be True or False, got {self.average_weights!r}")
         if self.negatives is not None and (not isinstance(self.negatives, (int, np.integer)) or self.negatives < 1):
@@ -624,8 +629,20 @@ class KerasSASRec(Recommender):
         return last
 
     def _scores(self, vectors_: np.ndarray) -> np.ndarray:
-        """Scores of every movie (the padding token left out) for rows of last-position vectors."""
-        return vectors_ @ self.item_vectors_[1:].T.astype(np.float64) + self.item_bias_[1:].astype(np.float64)
+        """Scores of every movie (the padding token left out) for rows of last-position vectors.
+
+        The model's logit (the log of the next movie's chance, up to a constant per row) plus
+        `popularity_weight` times the log of the movie's popularity (`_log_popularity`).
+        """
+        logits = vectors_ @ self.item_vectors_[1:].T.astype(np.float64) + self.item_bias_[1:].astype(np.float64)
+        weight = float(self.popularity_weight)
+        return logits + weight * self._derived("log_popularity", self._log_popularity) if weight else logits
+
+    def _log_popularity(self) -> np.ndarray:
+        """Log of each movie's share of the training targets, each given one target more (as in drawing negatives)."""
+        share = self.target_share_.astype(np.float64)
+        positive = share[share > 0]
+        return np.log(share + (positive.min() if len(positive) else 1.0))
 
     def _score_users(self, user_idx: np.ndarray) -> np.ndarray:
         windows = [self._last_window(*self._user_tokens(int(u))[:2]) for u in np.asarray(user_idx)]
