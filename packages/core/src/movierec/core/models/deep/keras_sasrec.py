@@ -20,6 +20,17 @@ its 3/4 point, in training and fold-in alike), so a disliked movie changes the i
 from a liked one, and a disliked movie is never named as a reason. A history without a liked
 movie gets the most-watched movies (`_no_liked_fallback`), as in ease.
 
+A movie's score is the model's logit (the log of its chance of being next, up to a constant per
+user) plus `popularity_weight` (0.6) times the log of its popularity (`_log_popularity`: its
+share of the training targets plus the smallest such share, so that a movie never a target still
+has one). The logit alone is the better estimate of the next movie's chance (the cross-entropy
+of held-out movies is lowest at weight 0 and rises with it), but the top of the list gains from
+leaning toward the widely watched: the weight raised `temporal:0.2` at each of three random
+states and kept `last:1` within its spread (the table below), most of all for the heaviest
+raters, whose latest fifth is long and broad (the fifth of users with over 173 training
+ratings: 0.187 / 0.167 / 0.171 -> 0.196 / 0.188 / 0.185; ease 0.275). 0 ranks by the model
+alone. The weight changes scores only, not training, so it can be set on a fitted engine.
+
 Early stopping reads the cross-entropy of each user's `validation_last` latest training ratings
 (a slice from the end of the history, never trained on). The weights kept are the mean of the
 best epoch's and those of the epochs early stopping waited through (`average_weights`,
@@ -39,13 +50,24 @@ on load.
 Defaults, from ml-latest-small seed 42 on 2 shared CPU cores, nDCG@10 against ease's on the
 same fold (`last:1` 0.0414, `temporal:0.2` 0.1365), with random states 42, 1 and 2 where three
 figures are given (one run moves by up to a fifth from one random state to another, so single
-figures rank settings poorly):
+figures rank settings poorly). The weight's rows rescore the same fits, since it changes no
+training:
 
 | setting | `last:1` | `temporal:0.2` | epochs |
 |---|---|---|---|
-| **dropout 0.3, weights averaged over the best epoch and the 4 after it, short windows packed into shared rows** | 0.0561 / 0.0593 / 0.0521 | 0.1363 / 0.1277 / 0.1316 | 15-19 |
-| the same with `max_len` 30 | | 0.1301 / 0.1264 / 0.1322 | 14-15 |
-| the same with dropout 0.2 | 0.0626 / 0.0528 / 0.0561 | 0.1306 / 0.1230 / 0.1283 | 16 (random state 42) |
+| **`popularity_weight` 0.6, dropout 0.3, weights averaged over the best epoch and the 4 after it, short windows packed into shared rows** | 0.0574 / 0.0566 / 0.0546 | 0.1392 / 0.1370 / 0.1377 | 15-19 |
+| the same with `popularity_weight` 0.8 | 0.0579 / 0.0546 / 0.0538 | 0.1396 / 0.1385 / 0.1364 | |
+| the same with `popularity_weight` 0.5 | 0.0575 / 0.0549 / 0.0556 | 0.1388 / 0.1346 / 0.1369 | |
+| the same with `popularity_weight` 0.4 (a movie never a target scored as if its share were 1e-12) | 0.0591 / 0.0562 / 0.0557 | 0.1392 / 0.1347 / 0.1361 | |
+| the same with `popularity_weight` 0.2 (the same) | 0.0591 / 0.0578 / 0.0546 | 0.1382 / 0.1322 / 0.1329 | |
+| **weight 0**, the model alone (the default before) | 0.0561 / 0.0593 / 0.0521 | 0.1363 / 0.1277 / 0.1316 | 15-19 |
+| weight 0, scores mixed with popularity as chances: (1 - w) x the model's softmax + w x the share, w 0.05-0.3 | each within 0.0012 of weight 0's | the same | |
+| weight 0, `validation_last` 0: 18 epochs, weights averaged over the last 5 (through a patch of the loop) | 0.0639 / 0.0601 / 0.0577 | 0.1312 / 0.1284 / 0.1292 | 18 |
+| weight 0, `validation_last` 3 | | 0.1278 / 0.1332 / 0.1239 | 18-21 |
+| weight 0, `validation_last` 6 | | 0.1195 / 0.1236 / 0.1150 | 19-21 |
+| weight 0, `target_span=3` | | 0.1338 / 0.1307 / 0.1322 | 25-28 |
+| weight 0, `max_len` 30 | | 0.1301 / 0.1264 / 0.1322 | 14-15 |
+| weight 0, dropout 0.2 | 0.0626 / 0.0528 / 0.0561 | 0.1306 / 0.1230 / 0.1283 | 16 (random state 42) |
 | dropout 0.2 with `target_span=3` (the next movie half the time) | 0.0582 | 0.1317 / 0.1304 / 0.1319 | 20-25 |
 | dropout 0.2 with 3 blocks | | 0.1262 / 0.1249 / 0.1286 | 16-19 |
 | dropout 0.2 with 96 factors | | 0.1298 / 0.1229 / 0.1299 | 13-15 |
@@ -639,7 +661,7 @@ class KerasSASRec(Recommender):
         return logits + weight * self._derived("log_popularity", self._log_popularity) if weight else logits
 
     def _log_popularity(self) -> np.ndarray:
-        """Log of each movie's share of the training targets, each given one target more (as in drawing negatives)."""
+        """Log of each movie's share of the training targets plus the smallest such share (finite for every movie)."""
         share = self.target_share_.astype(np.float64)
         positive = share[share > 0]
         return np.log(share + (positive.min() if len(positive) else 1.0))
