@@ -91,7 +91,7 @@ def test_the_popularity_weight_adds_the_log_of_each_movies_share_of_the_targets(
     plain, leaning, crowd = copy.copy(fitted), copy.copy(fitted), copy.copy(fitted)
     plain.popularity_weight, leaning.popularity_weight, crowd.popularity_weight = 0.0, 2.0, 1e4
     share = fitted.target_share_
-    log_popularity = np.log(share + share[share > 0].min())  # every movie one target more
+    log_popularity = np.log(share + share[share > 0].min())  # finite for a movie never a target
     np.testing.assert_allclose(leaning._score_users(rows) - plain._score_users(rows), 2.0 * log_popularity[None, :],
                                rtol=1e-9, atol=1e-9)
     # a large weight ranks by popularity: the most-watched movies the user has not rated
@@ -100,6 +100,11 @@ def test_the_popularity_weight_adds_the_log_of_each_movies_share_of_the_targets(
     unseen = np.array([m not in seen for m in fitted.movies_.ids])
     assert np.sort(share[fitted.movies_.index_of(listed)])[::-1].tolist() == np.sort(share[unseen])[::-1][:5].tolist()
     assert not plain.recommend(user, k=10)["movie"].equals(crowd.recommend(user, k=10)["movie"])
+    # set on a fitted engine, a bad weight is named where it is used
+    wrong = copy.copy(fitted)
+    wrong.set_params(popularity_weight=-1)
+    with pytest.raises(DataError, match="popularity_weight must be a number >= 0, got -1"):
+        wrong.recommend(user, k=5)
 
 
 def test_the_same_seed_gives_the_same_lists(sample) -> None:

@@ -332,9 +332,7 @@ class KerasSASRec(Recommender):
         share = self.next_share
         if isinstance(share, bool) or not isinstance(share, (int, float, np.number)) or not 0.0 <= share <= 1.0:
             raise DataError(f"next_share must be in [0, 1], got {self.next_share!r}")
-        weight = self.popularity_weight
-        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not 0.0 <= weight < np.inf:
-            raise DataError(f"popularity_weight must be a number >= 0, got {self.popularity_weight!r}")
+        self._popularity_weight()
         if not isinstance(self.average_weights, (bool, np.bool_)):
             raise DataError(f"average_weights must be True or False, got {self.average_weights!r}")
         if self.negatives is not None and (not isinstance(self.negatives, (int, np.integer)) or self.negatives < 1):
@@ -657,8 +655,15 @@ class KerasSASRec(Recommender):
         `popularity_weight` times the log of the movie's popularity (`_log_popularity`).
         """
         logits = vectors_ @ self.item_vectors_[1:].T.astype(np.float64) + self.item_bias_[1:].astype(np.float64)
-        weight = float(self.popularity_weight)
+        weight = self._popularity_weight()
         return logits + weight * self._derived("log_popularity", self._log_popularity) if weight else logits
+
+    def _popularity_weight(self) -> float:
+        """`popularity_weight` as a float, checked where it is used too (it may be set on a fitted engine)."""
+        weight = self.popularity_weight
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.number)) or not 0.0 <= weight < np.inf:
+            raise DataError(f"popularity_weight must be a number >= 0, got {weight!r}")
+        return float(weight)
 
     def _log_popularity(self) -> np.ndarray:
         """Log of each movie's share of the training targets plus the smallest such share (finite for every movie)."""
